@@ -1,0 +1,151 @@
+"""The FastAPI app: builds the services once (lifespan) and maps each route to its dialect."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+
+import anyio
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from .auth import KeyRing
+from .config import Config, ConfigError
+from .detection import DetectionEngine, build_analyzer
+from .dialects import DIALECTS, Dialect
+from .hashing import Hasher, load_hash_key
+from .pipeline import Services, handle
+from .policy.loader import load_policies
+from .store.database import is_current, make_engine, upgrade
+from .store.recorder import Recorder
+from .store.records import rows_for
+from .store.sealing import Sealer
+from .store.spool import Spool
+from .upstream import Upstreams
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    config: Config,
+    *,
+    detector: DetectionEngine | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The proxy as an ASGI app. Tests pass a ready `detector` (spaCy loads once per session)
+    and may pass an httpx `transport`."""
+    config.check_exposure()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build_services(config, detector, transport)
+        app.state.services = services
+        services.recorder.start()
+        try:
+            yield
+        finally:
+            services.recorder.stop()
+            await services.upstreams.aclose()
+
+    app = FastAPI(title="privacy-proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
+    for dialect in DIALECTS.values():
+        app.add_api_route(dialect.path, _endpoint(dialect), methods=["POST"], include_in_schema=True)
+    app.add_api_route("/v1/models", list_models, methods=["GET"])
+    app.add_api_route("/healthz", healthz, methods=["GET"])
+    app.add_api_route("/readyz", readyz, methods=["GET"])
+    return app
+
+
+def build_services(
+    config: Config, detector: DetectionEngine | None, transport: httpx.AsyncBaseTransport | None
+) -> Services:
+    detector = detector or DetectionEngine(build_analyzer(config.detection), config.detection.language)
+    policies = load_policies(policy_directory(config.policies), known_entities=detector.supported_entities())
+    engine = make_engine(config.database_url)
+    if engine.url.get_backend_name() == "sqlite":
+        upgrade(config.database_url)
+    elif not is_current(engine):
+        raise ConfigError("the database schema is not up to date: run `privacy-proxy db upgrade` first")
+    data_dir = _data_dir(config)
+    hasher = Hasher(load_hash_key(config.storage.hash_key_env, data_dir / "hash.key"))
+    sealer = Sealer.from_config(config.storage.data_keys)
+    recorder = Recorder(
+        engine,
+        lambda exchange: rows_for(exchange, sealer, hasher, policies.digest),
+        Spool(config.storage.spool_path),
+        config.storage.queue_size,
+    )
+    upstreams = Upstreams(config.upstreams, transport)
+    return Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
+
+
+def policy_directory(configured: Path) -> Path:
+    """The configured directory, or the default policy shipped in the package when the
+    default `./policies` does not exist (a proxy started outside a checkout)."""
+    if configured.exists() or configured != Path("./policies"):
+        return configured
+    log.warning("no ./policies directory; using the built-in default policy")
+    return Path(str(files("proxy.policies")))
+
+
+def _data_dir(config: Config) -> Path:
+    """Where local secrets live: beside the SQLite file, else ./data."""
+    url = config.database_url
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        return Path(url.removeprefix("sqlite:///")).parent
+    return Path("./data")
+
+
+def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        return await handle(request, dialect, request.app.state.services)
+
+    endpoint.__name__ = dialect.name.replace("-", "_")
+    return endpoint
+
+
+async def list_models(request: Request) -> JSONResponse:
+    """Models named literally in the routing table (globs are not listable)."""
+    services: Services = request.app.state.services
+    models = [
+        {"id": model, "object": "model", "created": 0, "owned_by": upstream.name}
+        for upstream in services.config.upstreams
+        for model in upstream.models
+        if not any(char in model for char in "*?[")
+    ]
+    return JSONResponse({"object": "list", "data": models})
+
+
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database answers or records are safely spooling."""
+    services: Services = request.app.state.services
+
+    def ping() -> None:
+        with services.recorder.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await anyio.to_thread.run_sync(ping)
+        database = "ok"
+    except Exception:
+        database = "spooling"
+    return JSONResponse({"status": "ready", "database": database, "policies": len(services.policies.policies)})
+
+
+def app_from_environment() -> FastAPI:
+    """The app `privacy-proxy serve` runs in each worker process, from the config it resolved."""
+    import os
+
+    from .config import load_config
+
+    resolved = os.environ.get("PRIVACY_PROXY_SERVE")
+    return create_app(Config.model_validate_json(resolved) if resolved else load_config())

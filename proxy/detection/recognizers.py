@@ -1,0 +1,31 @@
+"""Turn a policy's `detectors` into Presidio recognizers: YAML chooses, Presidio runs them."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+
+from proxy.policy.schema import Detector
+
+
+def custom_recognizers(detectors: list[Detector], language: str) -> list[EntityRecognizer]:
+    return [_recognizer(detector.model_dump_json(), language) for detector in detectors]
+
+
+@lru_cache(maxsize=256)
+def _recognizer(detector_json: str, language: str) -> EntityRecognizer:
+    # Keyed by the detector's JSON so a policy reload with an edited detector builds a new one,
+    # while the unchanged ones are reused across requests.
+    detector = Detector.model_validate_json(detector_json)
+    return PatternRecognizer(
+        supported_entity=detector.entity,
+        name=f"policy:{detector.entity}",
+        supported_language=language,
+        patterns=[
+            Pattern(name=f"{detector.entity}_{i}", regex=p.regex, score=p.score)
+            for i, p in enumerate(detector.patterns)
+        ],
+        deny_list=list(detector.words),
+        context=list(detector.context),
+    )

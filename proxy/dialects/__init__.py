@@ -1,0 +1,58 @@
+"""Wire formats. A dialect knows where a vendor's body keeps its text and how its errors and
+streams look, and nothing else: detection, policy and pseudonyms never appear here.
+
+Adding a surface means one module implementing `Dialect` and one entry in `DIALECTS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from proxy.errors import ProxyError
+from proxy.exchange import JSONPath, Slot, Usage
+
+from .sse import SSEEvent
+
+StreamKey = tuple[int | str, ...]  # first element: the group (choice) a text belongs to
+
+
+@dataclass(frozen=True)
+class StreamDelta:
+    """Where one piece of streamed text sits in an event, and which text it continues."""
+
+    key: StreamKey
+    path: JSONPath
+    #: text inside a JSON string (streamed tool arguments): restored values must be escaped
+    json_string: bool = False
+
+
+class Dialect(Protocol):
+    name: str  # as recorded in `requests.endpoint`, e.g. "openai-chat"
+    path: str  # the route the proxy serves, e.g. "/v1/chat/completions"
+    upstream_path: str  # appended to an upstream's base_url
+
+    def model(self, body: dict[str, Any]) -> str: ...
+    def is_stream(self, body: dict[str, Any]) -> bool: ...
+    def request_slots(self, body: dict[str, Any]) -> list[Slot]: ...
+    def response_slots(self, body: dict[str, Any]) -> list[Slot]: ...
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]: ...
+    def stream_closes(self, event: dict[str, Any]) -> list[int | str]: ...
+    def stream_append(self, event: dict[str, Any], key: StreamKey, text: str) -> None: ...
+    def stream_tail(self, template: dict[str, Any], key: StreamKey, text: str) -> dict[str, Any]: ...
+    def stream_is_end(self, data: str) -> bool: ...
+    def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def usage(self, body: dict[str, Any]) -> Usage: ...
+    def error_body(self, error: ProxyError) -> dict[str, Any]: ...
+    def echo_reply(self, model: str, text: str) -> dict[str, Any]: ...
+    def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]: ...
+
+
+def _registry() -> dict[str, Dialect]:
+    from .openai_chat import OpenAIChat
+
+    dialects: list[Dialect] = [OpenAIChat()]
+    return {dialect.name: dialect for dialect in dialects}
+
+
+DIALECTS: dict[str, Dialect] = _registry()

@@ -1,0 +1,199 @@
+"""OpenAI Chat Completions: `POST /v1/chat/completions`, JSON and `chat.completion.chunk` streams.
+
+Reference: https://platform.openai.com/docs/api-reference/chat
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from proxy.dialects import StreamDelta
+from proxy.errors import BadRequest, ProxyError
+from proxy.exchange import JSONPath, Slot, Usage
+
+from .paths import json_string_slots, text_slot
+from .sse import SSEEvent
+
+DONE = "[DONE]"
+
+
+class OpenAIChat:
+    name = "openai-chat"
+    path = "/v1/chat/completions"
+    upstream_path = "/chat/completions"
+
+    def model(self, body: dict[str, Any]) -> str:
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise BadRequest("you must provide a model parameter", code="missing_model")
+        return model
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        return body.get("stream") is True
+
+    def request_slots(self, body: dict[str, Any]) -> list[Slot]:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise BadRequest("'messages' must be a non-empty array", code="invalid_messages")
+        slots: list[Slot] = []
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                raise BadRequest(f"messages[{i}] must be an object", code="invalid_messages")
+            slots += self._message_slots(("messages", i), message)
+        for k, tool in enumerate(body.get("tools") or []):
+            if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
+                slots += text_slot(("tools", k, "function", "description"), tool["function"].get("description"))
+        return slots
+
+    def _message_slots(self, at: JSONPath, message: dict[str, Any]) -> list[Slot]:
+        slots = text_slot((*at, "name"), message.get("name"))
+        content = message.get("content")
+        if isinstance(content, str):
+            slots += text_slot((*at, "content"), content)
+        elif isinstance(content, list):
+            for j, part in enumerate(content):
+                if isinstance(part, dict) and part.get("type") == "text":
+                    slots += text_slot((*at, "content", j, "text"), part.get("text"))
+        slots += self._tool_call_slots(at, message)
+        return slots
+
+    def _tool_call_slots(self, at: JSONPath, message: dict[str, Any]) -> list[Slot]:
+        slots: list[Slot] = []
+        for j, call in enumerate(message.get("tool_calls") or []):
+            if isinstance(call, dict) and isinstance(call.get("function"), dict):
+                path = (*at, "tool_calls", j, "function", "arguments")
+                slots += json_string_slots(path, call["function"].get("arguments"))
+        if isinstance(message.get("function_call"), dict):  # the deprecated single-call form
+            slots += json_string_slots((*at, "function_call", "arguments"), message["function_call"].get("arguments"))
+        return slots
+
+    def response_slots(self, body: dict[str, Any]) -> list[Slot]:
+        slots: list[Slot] = []
+        for i, choice in enumerate(body.get("choices") or []):
+            if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
+                slots += text_slot(("choices", i, "message", "content"), choice["message"].get("content"))
+                slots += self._tool_call_slots(("choices", i, "message"), choice["message"])
+        return slots
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        deltas: list[StreamDelta] = []
+        for position, choice in enumerate(event.get("choices") or []):
+            delta = choice.get("delta") or {}
+            index = choice.get("index", position)
+            if isinstance(delta.get("content"), str):
+                deltas.append(StreamDelta((index, "content"), ("choices", position, "delta", "content")))
+            for j, call in enumerate(delta.get("tool_calls") or []):
+                if isinstance((call.get("function") or {}).get("arguments"), str):
+                    path = ("choices", position, "delta", "tool_calls", j, "function", "arguments")
+                    deltas.append(StreamDelta((index, "tool", call.get("index", j)), path, json_string=True))
+        return deltas
+
+    def stream_closes(self, event: dict[str, Any]) -> list[int | str]:
+        return [c.get("index", p) for p, c in enumerate(event.get("choices") or []) if c.get("finish_reason")]
+
+    def stream_append(self, event: dict[str, Any], key: tuple[int | str, ...], text: str) -> None:
+        choice = next(c for p, c in enumerate(event["choices"]) if c.get("index", p) == key[0])
+        delta = choice.setdefault("delta", {})
+        if key[1] == "content":
+            delta["content"] = (delta.get("content") or "") + text
+        else:
+            delta.setdefault("tool_calls", []).append({"index": key[2], "function": {"arguments": text}})
+
+    def stream_tail(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
+        event: dict[str, Any] = {k: template[k] for k in ("id", "object", "created", "model") if k in template}
+        event["choices"] = [{"index": key[0], "delta": {}, "finish_reason": None}]
+        self.stream_append(event, key, text)
+        return event
+
+    def stream_is_end(self, data: str) -> bool:
+        return data.strip() == DONE
+
+    def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """One `chat.completion` from its chunks, so a stream is stored like a plain answer."""
+        first = events[0] if events else {}
+        choices: dict[int, dict[str, Any]] = {}
+        usage = None
+        for event in events:
+            usage = event.get("usage") or usage
+            for choice in event.get("choices") or []:
+                _merge_choice(choices.setdefault(choice.get("index", 0), _empty_choice(choice)), choice)
+        for choice in choices.values():
+            calls = choice["message"].pop("_calls")
+            if calls:
+                choice["message"]["tool_calls"] = [calls[k] for k in sorted(calls)]
+        body: dict[str, Any] = {k: first.get(k) for k in ("id", "created", "model", "system_fingerprint") if k in first}
+        body.update(object="chat.completion", choices=[choices[i] for i in sorted(choices)])
+        if usage:
+            body["usage"] = usage
+        return body
+
+    def usage(self, body: dict[str, Any]) -> Usage:
+        usage = body.get("usage") or {}
+        return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens"))
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        return {"error": {"message": error.message, "type": error.type, "param": None, "code": error.code}}
+
+    def echo_reply(self, model: str, text: str) -> dict[str, Any]:
+        return {
+            **_envelope(model, "chat.completion"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": _echo_usage(text),
+        }
+
+    def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]:
+        envelope = _envelope(model, "chat.completion.chunk")
+        pieces = [text[i : i + chunk_chars] for i in range(0, len(text), chunk_chars)]
+        chunks = [{"role": "assistant", "content": ""}] + [{"content": piece} for piece in pieces]
+        events = [{**envelope, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in chunks]
+        events.append({**envelope, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]
+
+
+def _empty_choice(choice: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": choice.get("index", 0),
+        "message": {"role": "assistant", "content": None, "_calls": {}},
+        "finish_reason": None,
+    }
+
+
+def _merge_choice(target: dict[str, Any], choice: dict[str, Any]) -> None:
+    delta = choice.get("delta") or {}
+    message = target["message"]
+    if delta.get("content"):
+        message["content"] = (message["content"] or "") + delta["content"]
+    for call in delta.get("tool_calls") or []:
+        slot = message["_calls"].setdefault(
+            call.get("index", 0), {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+        )
+        slot["id"] = call.get("id") or slot["id"]
+        function = call.get("function") or {}
+        slot["function"]["name"] += function.get("name") or ""
+        slot["function"]["arguments"] += function.get("arguments") or ""
+    if choice.get("finish_reason"):
+        target["finish_reason"] = choice["finish_reason"]
+
+
+def _envelope(model: str, kind: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": model,
+    }
+
+
+def _echo_usage(text: str) -> dict[str, int]:
+    words = len(text.split())
+    return {"prompt_tokens": words, "completion_tokens": words, "total_tokens": 2 * words}

@@ -1,0 +1,100 @@
+"""Errors the proxy raises on purpose, each mapped to one HTTP status and a safe message.
+
+    ProxyError                      500 internal_error
+    ├── AuthenticationError         401 invalid_api_key
+    ├── BadRequest                  400 invalid_request_error
+    │   └── UnknownModel            404 model_not_found
+    ├── PayloadTooLarge             413 request_too_large
+    ├── PolicyBlocked               400 policy_violation
+    ├── DetectionFailed             503 detection_unavailable
+    └── UpstreamError               502 upstream_error
+        ├── UpstreamUnavailable     502 upstream_unavailable
+        └── UpstreamTimeout         504 upstream_timeout
+
+`app.py` registers one handler for the root; the request's dialect renders the body in its
+vendor's shape. Messages name the problem or the rule, never a value from the request:
+they reach the client, the log and the database.
+"""
+
+from __future__ import annotations
+
+
+class ProxyError(Exception):
+    """Root of every error the proxy reports to a client."""
+
+    status_code = 500
+    type = "internal_error"
+    code = "internal_error"
+    #: what the `requests.status` column says about a request that ended with this error
+    record_status = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class AuthenticationError(ProxyError):
+    status_code = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+    record_status = "unauthenticated"
+
+
+class BadRequest(ProxyError):
+    status_code = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+    record_status = "bad_request"
+
+
+class UnknownModel(BadRequest):
+    status_code = 404
+    code = "model_not_found"
+
+
+class PayloadTooLarge(ProxyError):
+    status_code = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+    record_status = "bad_request"
+
+
+class PolicyBlocked(ProxyError):
+    """A policy rule stopped the request; `rule` and `entity_type` say which, never the value."""
+
+    status_code = 400
+    type = "policy_violation"
+    code = "policy_violation"
+    record_status = "blocked"
+
+    def __init__(self, message: str, *, rule: str, entity_type: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.entity_type = entity_type
+
+
+class DetectionFailed(ProxyError):
+    """The detector raised: we fail closed, so the prompt does not leave."""
+
+    status_code = 503
+    type = "detection_error"
+    code = "detection_unavailable"
+    record_status = "error"
+
+
+class UpstreamError(ProxyError):
+    status_code = 502
+    type = "upstream_error"
+    code = "upstream_error"
+    record_status = "upstream_error"
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status_code = 504
+    code = "upstream_timeout"

@@ -1,0 +1,149 @@
+"""The one object a request carries through the pipeline (mitmproxy's `flow`).
+
+Each stage reads what earlier stages wrote and writes only its own fields; `record` turns the
+finished exchange into database rows. Nothing here knows a vendor or a wire format.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+JSONPath = tuple[str | int, ...]
+Action = Literal["allow", "mask", "redact", "pseudonymize", "hash", "block"]
+DecisionKind = Literal["allow", "transform", "block"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request, as established by `authenticate`."""
+
+    key_name: str
+    team: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One piece of text inside a JSON body.
+
+    `path` leads from the body to a string. When that string is itself JSON (tool-call
+    arguments), `pointer` leads from the parsed string to the leaf, so detection sees decoded
+    text and a restored value is escaped for JSON.
+    """
+
+    path: JSONPath
+    text: str
+    pointer: JSONPath | None = None
+
+    @property
+    def id(self) -> str:
+        """A stable, readable name for the slot, as stored in `findings.slot`."""
+        name = ".".join(str(part) for part in self.path)
+        if self.pointer is not None:
+            name += "#/" + "/".join(str(part) for part in self.pointer)
+        return name
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A detected value: where it is, what it is, and how sure the detector is."""
+
+    slot: int  # index into Exchange.slots
+    start: int
+    end: int
+    entity_type: str
+    score: float
+    recognizer: str = ""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A finding with the action the policy gave it and the rule that gave it."""
+
+    finding: Finding
+    action: Action
+    rule: str
+    policy: str
+    keep_last: int = 4
+
+
+@dataclass(frozen=True)
+class BlockReason:
+    rule: str
+    policy: str
+    entity_type: str
+    message: str
+
+
+@dataclass
+class Decision:
+    """What `decide` concluded: per-finding actions and, if any, why the request is blocked."""
+
+    resolutions: list[Resolution] = field(default_factory=list)
+    block: BlockReason | None = None
+
+    @property
+    def kind(self) -> DecisionKind:
+        if self.block is not None:
+            return "block"
+        if any(r.action != "allow" for r in self.resolutions):
+            return "transform"
+        return "allow"
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+@dataclass
+class Timings:
+    """Milliseconds spent in each stage; `started` is a perf_counter reading."""
+
+    started: float = field(default_factory=time.perf_counter)
+    detect_ms: float | None = None
+    upstream_ms: float | None = None
+    total_ms: float | None = None
+
+    def since_start_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+def new_request_id() -> str:
+    return "req_" + uuid.uuid4().hex
+
+
+@dataclass
+class Exchange:
+    """Everything known about one request, filled in stage by stage."""
+
+    endpoint: str
+    id: str = field(default_factory=new_request_id)
+    created_at: float = field(default_factory=time.time)
+    subject: str | None = None
+    conversation: str | None = None
+    tags: list[str] = field(default_factory=list)
+    caller: Caller | None = None
+    raw_body: bytes = b""
+    body: dict[str, Any] | None = None
+    model: str | None = None
+    stream: bool = False
+    upstream: str | None = None
+    slots: list[Slot] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)  # "id@version" of every policy applied
+    findings: list[Finding] = field(default_factory=list)
+    decision: Decision | None = None  # None until `decide` has run
+    forwarded: dict[str, Any] | None = None
+    pseudonyms: dict[str, str] = field(default_factory=dict)  # placeholder -> original value
+    response_received: Any = None  # the vendor's body (JSON, or a stream assembled into one)
+    response_returned: Any = None  # what the client got, after restoration
+    unknown_placeholders: int = 0
+    usage: Usage = field(default_factory=Usage)
+    timings: Timings = field(default_factory=Timings)
+    status: str = "pending"
+    http_status: int | None = None
+    error: str | None = None  # a safe message: it never holds a value from the request

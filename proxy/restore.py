@@ -1,0 +1,97 @@
+"""The `restore` stage: put original values back where the vendor's answer uses pseudonyms.
+
+A whole JSON body is restored slot by slot. A stream is restored event by event: each text
+delta goes through a `Restorer` keyed by where it belongs (a choice's content, one tool call's
+arguments), and a restorer is flushed when its choice finishes or the stream ends.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .dialects import Dialect, StreamKey
+from .dialects.paths import get_at, set_at, write_slots
+from .dialects.sse import SSEEvent
+from .transform import Restorer, json_escape, restore_text
+
+
+def restore_body(dialect: Dialect, body: dict[str, Any], originals: dict[str, str]) -> tuple[dict[str, Any], int]:
+    """The body with pseudonyms restored, and how many unknown placeholders were left as they were."""
+    updates = []
+    unknown = 0
+    for slot in dialect.response_slots(body):
+        # A slot with a pointer is a decoded JSON leaf: re-encoding the document escapes it.
+        text, missed = restore_text(slot.text, originals)
+        unknown += missed
+        if text != slot.text:
+            updates.append((slot, text))
+    return (write_slots(body, updates) if updates else body), unknown
+
+
+class StreamRestorer:
+    """Restores one SSE stream and keeps both sides of it for the record."""
+
+    def __init__(self, dialect: Dialect, originals: dict[str, str]) -> None:
+        self.dialect = dialect
+        self.originals = originals
+        self.received: list[dict[str, Any]] = []
+        self.returned: list[dict[str, Any]] = []
+        self._restorers: dict[StreamKey, Restorer] = {}
+        self._template: dict[str, Any] = {}
+
+    @property
+    def unknown(self) -> int:
+        return sum(restorer.unknown for restorer in self._restorers.values())
+
+    def event(self, sse: SSEEvent) -> list[SSEEvent]:
+        """What to send the client for one upstream event (possibly with flushed text before it)."""
+        if self.dialect.stream_is_end(sse.data):
+            return [*self.end(), sse]
+        try:
+            event = json.loads(sse.data)
+        except ValueError:
+            return [sse]
+        if not isinstance(event, dict):
+            return [sse]
+        self.received.append(json.loads(sse.data))
+        self._template = self._template or event
+        changed = self._restore_deltas(event) | self._flush_closed(event)
+        self.returned.append(event)
+        return [SSEEvent(json.dumps(event), sse.event) if changed else sse]
+
+    def end(self) -> list[SSEEvent]:
+        """Events carrying whatever is still held back when the upstream stream ends."""
+        tails = []
+        for key, restorer in self._restorers.items():
+            text = restorer.flush()
+            if text:
+                event = self.dialect.stream_tail(self._template, key, text)
+                self.returned.append(event)
+                tails.append(SSEEvent(json.dumps(event)))
+        return tails
+
+    def _restore_deltas(self, event: dict[str, Any]) -> bool:
+        changed = False
+        for delta in self.dialect.stream_deltas(event):
+            text = get_at(event, delta.path)
+            restored = self._restorer(delta.key, delta.json_string).feed(text)
+            if restored != text:
+                set_at(event, delta.path, restored)
+                changed = True
+        return changed
+
+    def _flush_closed(self, event: dict[str, Any]) -> bool:
+        changed = False
+        for group in self.dialect.stream_closes(event):
+            for key, restorer in self._restorers.items():
+                text = restorer.flush() if key[0] == group else ""
+                if text:
+                    self.dialect.stream_append(event, key, text)
+                    changed = True
+        return changed
+
+    def _restorer(self, key: StreamKey, json_string: bool) -> Restorer:
+        if key not in self._restorers:
+            self._restorers[key] = Restorer(self.originals, json_escape if json_string else str)
+        return self._restorers[key]

@@ -1,0 +1,1 @@
+"""The company's own copy of every exchange: tables, migrations, and the one writer."""

@@ -1,0 +1,135 @@
+"""Turn a finished `Exchange` into the rows of one record, and rows into spool lines and back."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from proxy.exchange import Exchange
+from proxy.hashing import Hasher
+
+from .sealing import Sealer
+
+
+@dataclass
+class RecordRows:
+    """One request's rows, ready for a single transaction."""
+
+    request: dict[str, Any]
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.request["id"])
+
+    def to_json(self) -> str:
+        request = {**self.request, "created_at": self.request["created_at"].isoformat()}
+        payloads = [{**p, "data": base64.b64encode(p["data"]).decode()} for p in self.payloads]
+        return json.dumps({"request": request, "payloads": payloads, "findings": self.findings})
+
+    @classmethod
+    def from_json(cls, line: str) -> RecordRows:
+        raw = json.loads(line)
+        raw["request"]["created_at"] = datetime.fromisoformat(raw["request"]["created_at"])
+        for payload in raw["payloads"]:
+            payload["data"] = base64.b64decode(payload["data"])
+        return cls(raw["request"], raw["payloads"], raw["findings"])
+
+
+def rows_for(exchange: Exchange, sealer: Sealer, hasher: Hasher, policy_digest: str | None) -> RecordRows:
+    return RecordRows(
+        request=_request_row(exchange, policy_digest),
+        payloads=_payload_rows(exchange, sealer),
+        findings=_finding_rows(exchange, hasher),
+    )
+
+
+def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any]:
+    caller = exchange.caller
+    return {
+        "id": exchange.id,
+        "created_at": datetime.fromtimestamp(exchange.created_at, UTC),
+        "key_name": caller.key_name if caller else None,
+        "team": caller.team if caller else None,
+        "endpoint": exchange.endpoint,
+        "upstream": exchange.upstream,
+        "model": exchange.model,
+        "stream": exchange.stream,
+        "status": exchange.status,
+        "http_status": exchange.http_status,
+        "decision": exchange.decision.kind if exchange.decision else None,
+        "policies": ",".join(exchange.policies) or None,
+        "policy_digest": policy_digest if exchange.policies else None,
+        "subject": exchange.subject,
+        "conversation": exchange.conversation,
+        "tags": ",".join(exchange.tags) or None,
+        "prompt_tokens": exchange.usage.prompt_tokens,
+        "completion_tokens": exchange.usage.completion_tokens,
+        "total_tokens": exchange.usage.total_tokens,
+        "findings_count": len(exchange.decision.resolutions) if exchange.decision else 0,
+        "unknown_placeholders": exchange.unknown_placeholders,
+        "detect_ms": exchange.timings.detect_ms,
+        "upstream_ms": exchange.timings.upstream_ms,
+        "total_ms": exchange.timings.total_ms,
+        "error": exchange.error,
+    }
+
+
+def _payload_rows(exchange: Exchange, sealer: Sealer) -> list[dict[str, Any]]:
+    if exchange.caller is None:
+        return []  # an unauthenticated body is not ours to keep
+    bodies: dict[str, bytes | None] = {
+        "original": exchange.raw_body or None,
+        "forwarded": _encode(exchange.forwarded),
+        "response_received": _encode(exchange.response_received),
+        "response_returned": _encode(exchange.response_returned),
+    }
+    rows = []
+    for kind, data in bodies.items():
+        if data is not None:
+            blob, encoding, key_id = sealer.seal(data, exchange.id, kind)
+            rows.append(
+                {
+                    "request_id": exchange.id,
+                    "kind": kind,
+                    "encoding": encoding,
+                    "key_id": key_id,
+                    "data": blob,
+                }
+            )
+    return rows
+
+
+def _encode(body: Any) -> bytes | None:
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        return body
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _finding_rows(exchange: Exchange, hasher: Hasher) -> list[dict[str, Any]]:
+    rows = []
+    for resolution in exchange.decision.resolutions if exchange.decision else []:
+        finding = resolution.finding
+        slot = exchange.slots[finding.slot]
+        rows.append(
+            {
+                "request_id": exchange.id,
+                "slot": slot.id,
+                "start_offset": finding.start,
+                "end_offset": finding.end,
+                "entity_type": finding.entity_type,
+                "score": finding.score,
+                "action": resolution.action,
+                "rule": resolution.rule,
+                "policy": resolution.policy,
+                # the keyed hash lets erasure find a value later without storing it here
+                "value_hash": hasher.digest(slot.text[finding.start : finding.end]),
+            }
+        )
+    return rows

@@ -1,0 +1,83 @@
+"""The schema. `requests` stays small and indexable; large bodies live in `payloads`, and
+`findings` holds a keyed hash of each value, never the value itself."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("key_name", String(200)),
+    Column("team", String(200)),
+    Column("endpoint", String(40), nullable=False),
+    Column("upstream", String(200)),
+    Column("model", String(200)),
+    Column("stream", Boolean, nullable=False, default=False),
+    Column("status", String(40), nullable=False),
+    Column("http_status", Integer),
+    Column("decision", String(16)),
+    Column("policies", String(1000)),  # "id@version,..." of every policy applied
+    Column("policy_digest", String(32)),  # content hash of the whole policy set in force
+    Column("subject", String(200)),
+    Column("conversation", String(200)),
+    Column("tags", String(1000)),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("total_tokens", Integer),
+    Column("findings_count", Integer, nullable=False, default=0),
+    Column("unknown_placeholders", Integer, nullable=False, default=0),
+    Column("detect_ms", Float),
+    Column("upstream_ms", Float),
+    Column("total_ms", Float),
+    Column("error", Text),
+    Index("ix_requests_created_at", "created_at"),
+    Index("ix_requests_team_created_at", "team", "created_at"),
+    Index("ix_requests_subject", "subject"),
+)
+
+payloads = Table(
+    "payloads",
+    metadata,
+    Column("request_id", String(40), ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True),
+    # original | forwarded | response_received | response_returned
+    Column("kind", String(24), primary_key=True),
+    Column("encoding", String(24), nullable=False),  # zlib | zlib+aesgcm
+    Column("key_id", String(100)),  # which data key sealed it, for rotation
+    Column("data", LargeBinary, nullable=False),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(40), ForeignKey("requests.id", ondelete="CASCADE"), nullable=False),
+    Column("slot", String(500), nullable=False),
+    Column("start_offset", Integer, nullable=False),
+    Column("end_offset", Integer, nullable=False),
+    Column("entity_type", String(100), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("rule", String(200)),
+    Column("policy", String(200)),
+    Column("value_hash", String(64), nullable=False),
+    Index("ix_findings_request_id", "request_id"),
+    Index("ix_findings_value_hash", "value_hash"),
+)

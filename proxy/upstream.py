@@ -1,0 +1,153 @@
+"""The `forward` stage: pick the upstream for a model and send it the forwarded body.
+
+One pooled httpx client per upstream, created at start-up and reused by every request. httpx's
+exceptions are translated into ours in one place, `map_httpx_errors`, so callers never see them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from .config import UpstreamConfig
+from .dialects import Dialect
+from .dialects.sse import SSEEvent, parse_sse
+from .errors import UnknownModel, UpstreamTimeout, UpstreamUnavailable
+
+# Never sent upstream: the client's own credentials, cookies, our control headers, and
+# hop-by-hop headers that describe the client's connection, not the request.
+_DROP_REQUEST = {
+    "authorization", "x-api-key", "api-key", "cookie", "host", "content-length", "connection",
+    "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization",
+    "proxy-connection", "accept-encoding",
+}  # fmt: skip
+# Vendor response headers worth passing on to the client (request ids, rate limits).
+_PASS_RESPONSE_PREFIXES = (
+    "x-request-id",
+    "x-ratelimit-",
+    "openai-",
+    "anthropic-",
+    "request-id",
+    "retry-after",
+)
+
+
+@dataclass
+class UpstreamReply:
+    """What the vendor answered: a whole body, or (a successful stream) its events."""
+
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    events: AsyncIterator[SSEEvent] | None = None
+    response: httpx.Response | None = None  # kept open while streaming; closed by `aclose`
+
+    async def aclose(self) -> None:
+        if self.response is not None:
+            await self.response.aclose()
+
+
+class Upstreams:
+    """The routing table and one connection pool per upstream."""
+
+    def __init__(self, configs: list[UpstreamConfig], transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.configs = configs
+        self._clients = {
+            c.name: httpx.AsyncClient(
+                timeout=httpx.Timeout(c.timeout, connect=c.connect_timeout),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                transport=transport,
+            )
+            for c in configs
+            if c.kind != "echo"
+        }
+
+    def route(self, model: str) -> UpstreamConfig:
+        """The first upstream, in config order, with a model glob that matches."""
+        for config in self.configs:
+            if any(fnmatch.fnmatchcase(model, glob) for glob in config.models):
+                return config
+        raise UnknownModel(f"The model '{model}' is not served by this proxy.")
+
+    async def send(
+        self,
+        upstream: UpstreamConfig,
+        dialect: Dialect,
+        body: bytes,
+        stream: bool,
+        headers: Mapping[str, str],
+    ) -> UpstreamReply:
+        if upstream.kind == "echo":
+            return _echo(dialect, body, stream)
+        client = self._clients[upstream.name]
+        request = client.build_request(
+            "POST",
+            upstream.base_url + dialect.upstream_path,
+            content=body,
+            headers=_outbound_headers(headers, upstream),
+        )
+        with map_httpx_errors(upstream):
+            response = await client.send(request, stream=True)
+            if response.status_code >= 400 or not stream:
+                await response.aread()
+                await response.aclose()
+                return UpstreamReply(response.status_code, _passed_headers(response.headers), response.content)
+        return UpstreamReply(
+            response.status_code,
+            _passed_headers(response.headers),
+            events=_events(response, upstream),
+            response=response,
+        )
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+
+@contextmanager
+def map_httpx_errors(upstream: UpstreamConfig) -> Iterator[None]:
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise UpstreamTimeout(f"Upstream '{upstream.name}' did not answer in time.") from None
+    except (httpx.TransportError, httpx.StreamError):
+        raise UpstreamUnavailable(f"Upstream '{upstream.name}' could not be reached or broke the connection.") from None
+
+
+async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIterator[SSEEvent]:
+    with map_httpx_errors(upstream):
+        async for event in parse_sse(response.aiter_lines()):
+            yield event
+
+
+def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> dict[str, str]:
+    out = {k: v for k, v in headers.items() if k.lower() not in _DROP_REQUEST and not k.lower().startswith("x-proxy-")}
+    out["content-type"] = "application/json"
+    key = upstream.api_key()
+    if key:
+        out["authorization"] = f"Bearer {key}"
+    return out
+
+
+def _passed_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower().startswith(_PASS_RESPONSE_PREFIXES)}
+
+
+def _echo(dialect: Dialect, body: bytes, stream: bool) -> UpstreamReply:
+    """The built-in upstream: answers with the text it received, i.e. what a vendor would see."""
+    request = json.loads(body)
+    text = "\n".join(slot.text for slot in dialect.request_slots(request))
+    model = dialect.model(request)
+    if not stream:
+        return UpstreamReply(200, body=json.dumps(dialect.echo_reply(model, text)).encode())
+    return UpstreamReply(200, events=_replay(dialect.echo_events(model, text, chunk_chars=16)))
+
+
+async def _replay(events: list[SSEEvent]) -> AsyncIterator[SSEEvent]:
+    for event in events:
+        yield event

@@ -1,0 +1,110 @@
+"""Shared fixtures: one spaCy-backed detector, one mock vendor, proxies on real loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import OpenAI
+
+from proxy.app import create_app
+from proxy.config import Config, DetectionConfig, hash_api_key
+from proxy.detection import DetectionEngine, build_analyzer
+from proxy.pipeline import Services
+from proxy.store.queries import StoredRecord, load_record
+
+from .mock_vendor import MockVendor
+from .servers import serve_in_thread
+
+REPO = Path(__file__).resolve().parent.parent
+PROXY_KEY = "pp-test-key-for-the-suite"
+VENDOR_KEY = "sk-vendor-company-secret-0001"
+
+
+@pytest.fixture(scope="session")
+def detector() -> DetectionEngine:
+    return DetectionEngine(build_analyzer(DetectionConfig()))
+
+
+@pytest.fixture(scope="session")
+def session_vendor() -> Iterator[MockVendor]:
+    mock = MockVendor()
+    with serve_in_thread(mock.app()) as url:
+        mock.url = url  # type: ignore[attr-defined]
+        yield mock
+
+
+@pytest.fixture
+def vendor(session_vendor: MockVendor) -> MockVendor:
+    session_vendor.reset()
+    return session_vendor
+
+
+@dataclass
+class RunningProxy:
+    url: str
+    config: Config
+    services: Services
+
+    def client(self, **kwargs: Any) -> OpenAI:
+        return OpenAI(base_url=self.url + "/v1", api_key=PROXY_KEY, max_retries=0, **kwargs)
+
+    def record(self, request_id: str) -> StoredRecord:
+        """The stored record, once the background writer has written it."""
+        self.services.recorder.flush()
+        record = load_record(self.services.recorder.engine, self.services.sealer, request_id)
+        assert record is not None, f"no record for {request_id}"
+        return record
+
+
+def make_config(vendor_url: str, tmp: Path, **overrides: Any) -> Config:
+    data: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp / 'proxy.db'}",
+        "policies": str(REPO / "policies"),
+        "upstreams": [
+            {
+                "name": "openai",
+                "kind": "openai",
+                "base_url": vendor_url + "/v1",
+                "api_key_env": "TEST_VENDOR_KEY",
+                "models": ["gpt-*"],
+                "timeout": 5,
+            },
+            {"name": "echo", "kind": "echo", "models": ["echo"]},
+        ],
+        "keys": [{"name": "suite", "team": "qa", "sha256": hash_api_key(PROXY_KEY)}],
+        "storage": {"spool_path": str(tmp / "spool.jsonl")},
+    }
+    data.update(overrides)
+    return Config.model_validate(data)
+
+
+StartProxy = Callable[..., AbstractContextManager[RunningProxy]]
+
+
+@pytest.fixture(scope="session")
+def start_proxy(
+    detector: DetectionEngine, session_vendor: MockVendor, tmp_path_factory: pytest.TempPathFactory
+) -> StartProxy:
+    os.environ["TEST_VENDOR_KEY"] = VENDOR_KEY
+    os.environ.setdefault("PRIVACY_PROXY_HASH_KEY", "suite-hash-key")
+
+    @contextmanager
+    def start(**overrides: Any) -> Iterator[RunningProxy]:
+        config = make_config(session_vendor.url, tmp_path_factory.mktemp("proxy"), **overrides)  # type: ignore[attr-defined]
+        app = create_app(config, detector=detector)
+        with serve_in_thread(app) as url:
+            yield RunningProxy(url, config, app.state.services)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def proxy(start_proxy: StartProxy) -> Iterator[RunningProxy]:
+    with start_proxy() as running:
+        yield running
