@@ -14,19 +14,19 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from .auth import KeyRing
-from .config import Config, ConfigError
-from .detection import DetectionEngine, build_analyzer
-from .dialects import DIALECTS, Dialect
-from .hashing import Hasher, load_hash_key
-from .pipeline import Services, handle
-from .policy.loader import load_policies
-from .store.database import is_current, make_engine, upgrade
-from .store.recorder import Recorder
-from .store.records import rows_for
-from .store.sealing import Sealer
-from .store.spool import Spool
-from .upstream import Upstreams
+from proxy.auth import KeyRing
+from proxy.config import Config, ConfigError
+from proxy.detection import DetectionEngine, build_analyzer
+from proxy.dialects import DIALECTS, Dialect
+from proxy.hashing import Hasher, load_hash_key
+from proxy.pipeline import Services, handle
+from proxy.policy.loader import load_policies
+from proxy.store.database import is_current, make_engine, upgrade
+from proxy.store.recorder import Recorder
+from proxy.store.records import rows_for
+from proxy.store.sealing import Sealer
+from proxy.store.spool import Spool
+from proxy.upstream import Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def app_from_environment() -> FastAPI:
     """The app `privacy-proxy serve` runs in each worker process, from the config it resolved."""
     import os
 
-    from .config import load_config
+    from proxy.config import load_config
 
     resolved = os.environ.get("PRIVACY_PROXY_SERVE")
     return create_app(Config.model_validate_json(resolved) if resolved else load_config())

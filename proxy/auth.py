@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .config import ApiKeyConfig, hash_api_key, is_loopback_host
-from .errors import AuthenticationError
-from .exchange import Caller
+from proxy.config import ApiKeyConfig, hash_api_key, is_loopback_host
+from proxy.errors import AuthenticationError
+from proxy.exchange import Caller
 
 ANONYMOUS = Caller(key_name="anonymous", team="default")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .config import CONFIG_ENV, Config, ConfigError, hash_api_key, load_config
+from proxy.config import CONFIG_ENV, Config, ConfigError, hash_api_key, load_config
 
 config_option = click.option(
     "--config",
@@ -75,7 +75,7 @@ def db() -> None:
 @config_option
 def db_upgrade(config_path: Path | None) -> None:
     """Apply migrations up to the newest (SQLite also does this at `serve`)."""
-    from .store.database import upgrade
+    from proxy.store.database import upgrade
 
     config = _load(config_path)
     upgrade(config.database_url)
@@ -92,7 +92,7 @@ def policy() -> None:
 @config_option
 def policy_check(path: Path | None, config_path: Path | None) -> None:
     """Validate policy files; exit 1 with file:line:col errors."""
-    from .policy.loader import PolicyError, load_policies
+    from proxy.policy.loader import PolicyError, load_policies
 
     directory = path or _load(config_path).policies
     engine = _detector(_load(config_path))
@@ -113,7 +113,7 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
 @config_option
 def policy_explain(text_: str | None, file_: click.File | None, path: Path | None, config_path: Path | None) -> None:
     """Dry run: what would be found, what each finding gets, and what the vendor would see."""
-    from .explain import explain
+    from proxy.explain import explain
 
     if (text_ is None) == (file_ is None):
         raise click.UsageError("give exactly one of --text or --file")
@@ -148,6 +148,6 @@ def keys_generate(name: str, team: str) -> None:
 
 
 def _detector(config: Config):  # type: ignore[no-untyped-def]
-    from .detection import DetectionEngine, build_analyzer
+    from proxy.detection import DetectionEngine, build_analyzer
 
     return DetectionEngine(build_analyzer(config.detection), config.detection.language)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .detection import DetectionEngine
-from .dialects.openai_chat import OpenAIChat
-from .hashing import Hasher
-from .policy.bundle import detectors_of, entities_of
-from .policy.decide import decide
-from .policy.loader import load_policies
-from .transform import mask, transform
+from proxy.detection import DetectionEngine
+from proxy.dialects.openai_chat import OpenAIChat
+from proxy.hashing import Hasher
+from proxy.policy.bundle import detectors_of, entities_of
+from proxy.policy.decide import decide
+from proxy.policy.loader import load_policies
+from proxy.transform import mask, transform
 
 
 async def explain(text: str, policy_dir: Path, detector: DetectionEngine) -> str:

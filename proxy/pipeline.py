@@ -13,29 +13,31 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from .auth import KeyRing
-from .config import Config
-from .detection import DetectionEngine
-from .dialects import Dialect
-from .dialects.paths import write_slots
-from .errors import BadRequest, PayloadTooLarge, PolicyBlocked, ProxyError, UpstreamError
-from .exchange import Exchange
-from .hashing import Hasher
-from .policy.bundle import PolicySet, detectors_of, entities_of
-from .policy.decide import decide
-from .restore import StreamRestorer, restore_body
-from .store.recorder import Recorder
-from .store.sealing import Sealer
-from .transform import transform
-from .upstream import UpstreamReply, Upstreams
+from proxy.auth import KeyRing
+from proxy.config import Config
+from proxy.detection import DetectionEngine
+from proxy.dialects import Dialect
+from proxy.dialects.paths import write_slots
+from proxy.errors import BadRequest, PayloadTooLarge, PolicyBlocked, ProxyError, UpstreamError
+from proxy.exchange import Exchange
+from proxy.hashing import Hasher
+from proxy.policy.bundle import PolicySet, detectors_of, entities_of
+from proxy.policy.decide import decide
+from proxy.restore import StreamRestorer, restore_body, unknown_placeholders
+from proxy.store.recorder import Recorder
+from proxy.store.sealing import Sealer
+from proxy.transform import transform
+from proxy.upstream import UpstreamReply, Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         return error_response(exchange, dialect, error)
     except Exception as exc:
         # A bug. Log the type and place only: an exception message can quote request text.
-        log.error("unexpected %s in request %s", type(exc).__name__, exchange.id, exc_info=False)
+        log.error("unexpected %s in request %s at %s", type(exc).__name__, exchange.id, _where(exc))
         return error_response(exchange, dialect, ProxyError("The proxy failed to handle this request."))
     finally:
         if not deferred:
@@ -151,7 +153,8 @@ def whole_response(exchange: Exchange, dialect: Dialect, reply: UpstreamReply) -
     except ValueError:
         raise UpstreamError(f"Upstream '{exchange.upstream}' answered with a body that is not JSON.") from None
     exchange.response_received = body
-    exchange.response_returned, exchange.unknown_placeholders = restore_body(dialect, body, exchange.pseudonyms)
+    exchange.response_returned = restore_body(dialect, body, exchange.pseudonyms)
+    exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)
     exchange.usage = dialect.usage(body)
     exchange.status = "ok"
     content = reply.body if exchange.response_returned is body else json.dumps(exchange.response_returned).encode()
@@ -198,7 +201,7 @@ async def _restored_stream(
         exchange.response_received = dialect.assemble(restorer.received)
         exchange.response_returned = dialect.assemble(restorer.returned)
         exchange.usage = dialect.usage(exchange.response_received)
-        exchange.unknown_placeholders = restorer.unknown
+        exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)
         recorder.submit(exchange)
 
 
@@ -220,6 +223,12 @@ def _headers(exchange: Exchange, passed: dict[str, str]) -> dict[str, str]:
     if exchange.policies:
         headers["x-proxy-policy"] = ",".join(exchange.policies)
     return headers
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frames of a traceback, without the message (which may quote request text)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
 
 
 def _json_or_text(body: bytes) -> Any:

@@ -10,23 +10,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .dialects import Dialect, StreamKey
-from .dialects.paths import get_at, set_at, write_slots
-from .dialects.sse import SSEEvent
-from .transform import Restorer, json_escape, restore_text
+from proxy.dialects import Dialect, StreamKey
+from proxy.dialects.paths import get_at, set_at, write_slots
+from proxy.dialects.sse import SSEEvent
+from proxy.transform import Restorer, count_placeholders, json_escape, restore_text
 
 
-def restore_body(dialect: Dialect, body: dict[str, Any], originals: dict[str, str]) -> tuple[dict[str, Any], int]:
-    """The body with pseudonyms restored, and how many unknown placeholders were left as they were."""
+def restore_body(dialect: Dialect, body: dict[str, Any], originals: dict[str, str]) -> dict[str, Any]:
+    """The body with pseudonyms restored (the same object when nothing changes)."""
     updates = []
-    unknown = 0
     for slot in dialect.response_slots(body):
         # A slot with a pointer is a decoded JSON leaf: re-encoding the document escapes it.
-        text, missed = restore_text(slot.text, originals)
-        unknown += missed
+        text = restore_text(slot.text, originals)
         if text != slot.text:
             updates.append((slot, text))
-    return (write_slots(body, updates) if updates else body), unknown
+    return write_slots(body, updates) if updates else body
+
+
+def unknown_placeholders(dialect: Dialect, returned: dict[str, Any]) -> int:
+    """Placeholder-shaped tokens still in the answer the client got (made up or mangled by the model)."""
+    return sum(count_placeholders(slot.text) for slot in dialect.response_slots(returned))
 
 
 class StreamRestorer:
@@ -39,10 +42,6 @@ class StreamRestorer:
         self.returned: list[dict[str, Any]] = []
         self._restorers: dict[StreamKey, Restorer] = {}
         self._template: dict[str, Any] = {}
-
-    @property
-    def unknown(self) -> int:
-        return sum(restorer.unknown for restorer in self._restorers.values())
 
     def event(self, sse: SSEEvent) -> list[SSEEvent]:
         """What to send the client for one upstream event (possibly with flushed text before it)."""

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .exchange import Resolution, Slot
-from .hashing import Hasher, normalise
+from proxy.exchange import Resolution, Slot
+from proxy.hashing import Hasher, normalise
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
 
@@ -99,7 +99,6 @@ class Restorer:
     def __init__(self, originals: dict[str, str], escape: Callable[[str], str] = _identity) -> None:
         self.originals = originals
         self.escape = escape
-        self.unknown = 0
         self._buffer = ""
         self._prefixes = {token[:i] for token in originals for i in range(1, len(token))}
         self._longest = max((len(token) for token in originals), default=0)
@@ -134,14 +133,15 @@ class Restorer:
 
     def _substitute(self, match: re.Match[str]) -> str:
         token = match.group(0)
-        if token in self.originals:
-            return self.escape(self.originals[token])
-        self.unknown += 1
-        return token
+        return self.escape(self.originals[token]) if token in self.originals else token
 
 
-def restore_text(text: str, originals: dict[str, str], escape: Callable[[str], str] = _identity) -> tuple[str, int]:
-    """Restore a complete text; returns it with the count of unknown placeholders left as they were."""
-    restorer = Restorer(originals, escape)
-    restored = restorer.feed(text) + restorer.flush()
-    return restored, restorer.unknown
+def restore_text(text: str, originals: dict[str, str]) -> str:
+    """Restore a complete text; placeholders not in `originals` are left as they are."""
+    restorer = Restorer(originals)
+    return restorer.feed(text) + restorer.flush()
+
+
+def count_placeholders(text: str) -> int:
+    """Placeholders left in text after restoration: ones the model made up or mangled."""
+    return len(PLACEHOLDER.findall(text))

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .config import UpstreamConfig
-from .dialects import Dialect
-from .dialects.sse import SSEEvent, parse_sse
-from .errors import UnknownModel, UpstreamTimeout, UpstreamUnavailable
+from proxy.config import UpstreamConfig
+from proxy.dialects import Dialect
+from proxy.dialects.sse import SSEEvent, parse_sse
+from proxy.errors import UnknownModel, UpstreamTimeout, UpstreamUnavailable
 
 # Never sent upstream: the client's own credentials, cookies, our control headers, and
 # hop-by-hop headers that describe the client's connection, not the request.

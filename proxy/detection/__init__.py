@@ -1,5 +1,5 @@
 """Finding personal data and secrets in text: Presidio plus the policy's own recognizers."""
 
-from .engine import DetectionEngine, build_analyzer
+from proxy.detection.engine import DetectionEngine, build_analyzer
 
 __all__ = ["DetectionEngine", "build_analyzer"]

@@ -17,11 +17,10 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
 
 from proxy.config import DetectionConfig
+from proxy.detection.recognizers import custom_recognizers
 from proxy.errors import DetectionFailed
 from proxy.exchange import Finding, Slot
 from proxy.policy.schema import Detector
-
-from .recognizers import custom_recognizers
 
 log = logging.getLogger(__name__)
 

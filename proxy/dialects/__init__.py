@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from proxy.dialects.sse import SSEEvent
 from proxy.errors import ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
-
-from .sse import SSEEvent
 
 StreamKey = tuple[int | str, ...]  # first element: the group (choice) a text belongs to
 
@@ -49,7 +48,7 @@ class Dialect(Protocol):
 
 
 def _registry() -> dict[str, Dialect]:
-    from .openai_chat import OpenAIChat
+    from proxy.dialects.openai_chat import OpenAIChat
 
     dialects: list[Dialect] = [OpenAIChat()]
     return {dialect.name: dialect for dialect in dialects}

@@ -11,11 +11,10 @@ import uuid
 from typing import Any
 
 from proxy.dialects import StreamDelta
+from proxy.dialects.paths import json_string_slots, text_slot
+from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
-
-from .paths import json_string_slots, text_slot
-from .sse import SSEEvent
 
 DONE = "[DONE]"
 

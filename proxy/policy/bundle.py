@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .schema import Detector, Policy
+from proxy.policy.schema import Detector, Policy
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ allow — then the higher score, then the longer span.
 from __future__ import annotations
 
 from proxy.exchange import Action, BlockReason, Decision, Finding, Resolution, Slot
-
-from .schema import Policy, Rule
+from proxy.policy.schema import Policy, Rule
 
 STRENGTH: dict[Action, int] = {"allow": 0, "pseudonymize": 1, "mask": 2, "hash": 3, "redact": 4, "block": 5}
 ALLOW_LIST_RULE = "allow-list"

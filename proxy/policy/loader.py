@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .bundle import PolicySet
-from .schema import Policy
+from proxy.policy.bundle import PolicySet
+from proxy.policy.schema import Policy
 
 Position = tuple[int, int]
 
@@ -110,7 +110,7 @@ def _problem(path: Path, error: Any, positions: dict[Any, Position]) -> Problem:
 
 def _siblings(loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed beside the unknown one, for a did-you-mean hint."""
-    from .schema import Detector, Pattern, Rule, Settings
+    from proxy.policy.schema import Detector, Pattern, Rule, Settings
 
     models: dict[str, Any] = {"rules": Rule, "detectors": Detector, "patterns": Pattern, "settings": Settings}
     names = [str(part) for part in loc[:-1] if isinstance(part, str)]

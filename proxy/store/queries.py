@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from .sealing import Sealer
-from .tables import findings, payloads, requests
+from proxy.store.sealing import Sealer
+from proxy.store.tables import findings, payloads, requests
 
 
 @dataclass

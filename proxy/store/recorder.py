@@ -17,10 +17,9 @@ from collections.abc import Callable
 from sqlalchemy import Engine, insert, select
 
 from proxy.exchange import Exchange
-
-from .records import RecordRows
-from .spool import Spool
-from .tables import findings, payloads, requests
+from proxy.store.records import RecordRows
+from proxy.store.spool import Spool
+from proxy.store.tables import findings, payloads, requests
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from proxy.exchange import Exchange
 from proxy.hashing import Hasher
-
-from .sealing import Sealer
+from proxy.store.sealing import Sealer
 
 
 @dataclass

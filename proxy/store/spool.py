@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from .records import RecordRows
+from proxy.store.records import RecordRows
 
 
 class Spool:
