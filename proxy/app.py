@@ -50,6 +50,7 @@ def create_app(
             yield
         finally:
             services.recorder.stop()
+            services.recorder.engine.dispose()
             await services.upstreams.aclose()
 
     app = FastAPI(title="privacy-proxy", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -50,9 +50,17 @@ class RunningProxy:
     url: str
     config: Config
     services: Services
+    _client: OpenAI | None = None
 
-    def client(self, **kwargs: Any) -> OpenAI:
-        return OpenAI(base_url=self.url + "/v1", api_key=PROXY_KEY, max_retries=0, **kwargs)
+    def client(self) -> OpenAI:
+        """An OpenAI SDK client pointed at the proxy (one per proxy, closed when it stops)."""
+        if self._client is None:
+            self._client = OpenAI(base_url=self.url + "/v1", api_key=PROXY_KEY, max_retries=0)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def record(self, request_id: str) -> StoredRecord:
         """The stored record, once the background writer has written it."""
@@ -99,7 +107,11 @@ def start_proxy(
         config = make_config(session_vendor.url, tmp_path_factory.mktemp("proxy"), **overrides)  # type: ignore[attr-defined]
         app = create_app(config, detector=detector)
         with serve_in_thread(app) as url:
-            yield RunningProxy(url, config, app.state.services)
+            running = RunningProxy(url, config, app.state.services)
+            try:
+                yield running
+            finally:
+                running.close()
 
     return start
 

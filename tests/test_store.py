@@ -1,0 +1,190 @@
+"""Storage on SQLite and PostgreSQL: migrations, complete records, sealing, and the spool."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from proxy.exchange import Caller, Exchange
+from proxy.hashing import Hasher
+from proxy.store.database import downgrade, is_current, make_engine, upgrade
+from proxy.store.recorder import Recorder
+from proxy.store.records import rows_for
+from proxy.store.sealing import Sealer
+from proxy.store.spool import Spool
+from proxy.store.tables import findings, metadata, payloads, requests
+
+from .conftest import StartProxy
+from .mock_vendor import MockVendor
+
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this module, dropped afterwards."""
+    name = f"pp_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES}/{name}"
+    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def test_migrations_upgrade_from_empty_match_the_tables_and_downgrade(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        assert is_current(engine)
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), metadata)
+        assert diff == [], "tables.py and the migrations disagree"
+        downgrade(database_url, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(database_url)
+        assert {"requests", "payloads", "findings"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_every_row_of_a_request_is_there_after_the_response(
+    start_proxy: StartProxy, vendor: MockVendor, database_url: str
+) -> None:
+    upgrade(database_url)
+    with start_proxy(database_url=database_url) as running:
+        raw = running.client().chat.completions.with_raw_response.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Ask Peter Parker at peter@dailybugle.com"}],
+            extra_headers={"X-Proxy-Subject": "user-42", "X-Proxy-Tags": "support, eu"},
+        )
+        record = running.record(raw.headers["x-proxy-request-id"])
+    request = record.request
+    assert (request["status"], request["http_status"], request["decision"]) == ("ok", 200, "transform")
+    assert (request["key_name"], request["team"], request["upstream"], request["model"]) == (
+        "suite",
+        "qa",
+        "openai",
+        "gpt-4o",
+    )
+    assert (request["subject"], request["tags"], request["policies"]) == ("user-42", "support,eu", "default@1")
+    assert request["total_tokens"] == 18 and request["detect_ms"] > 0 and request["total_ms"] >= request["upstream_ms"]
+    assert record.payloads["original"]["messages"][0]["content"] == "Ask Peter Parker at peter@dailybugle.com"
+    assert record.payloads["forwarded"]["messages"][0]["content"] == "Ask <PERSON_1> at <EMAIL_ADDRESS_1>"
+    assert (
+        record.payloads["response_received"]["choices"][0]["message"]["content"]
+        == "Ask <PERSON_1> at <EMAIL_ADDRESS_1>"
+    )
+    assert (
+        record.payloads["response_returned"]["choices"][0]["message"]["content"]
+        == "Ask Peter Parker at peter@dailybugle.com"
+    )
+    hasher = running.services.hasher
+    assert [(f["entity_type"], f["action"], f["rule"], f["slot"]) for f in record.findings] == [
+        ("PERSON", "pseudonymize", "contact-details", "messages.0.content"),
+        ("EMAIL_ADDRESS", "pseudonymize", "contact-details", "messages.0.content"),
+    ]
+    assert record.findings[1]["value_hash"] == hasher.digest("peter@dailybugle.com")
+    assert "peter@dailybugle.com" not in repr(record.findings)
+
+
+def test_stream_is_recorded_with_the_assembled_answer(proxy_stream_record: dict[str, object]) -> None:
+    assert proxy_stream_record["received"] == "Hello <PERSON_1>, nice to meet you"
+    assert proxy_stream_record["returned"] == "Hello Jane Doe, nice to meet you"
+
+
+@pytest.fixture
+def proxy_stream_record(start_proxy: StartProxy, vendor: MockVendor) -> dict[str, object]:
+    vendor.script.chunk_chars = 2
+    with start_proxy() as running:
+        with running.client().chat.completions.with_streaming_response.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Hello Jane Doe, nice to meet you"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        ) as response:
+            request_id = response.headers["x-proxy-request-id"]
+            for _ in response.iter_lines():
+                pass
+        record = running.record(request_id)
+    assert record.request["stream"] is True and record.request["status"] == "ok"
+    assert record.request["total_tokens"] == 18
+    return {
+        "received": record.payloads["response_received"]["choices"][0]["message"]["content"],
+        "returned": record.payloads["response_returned"]["choices"][0]["message"]["content"],
+    }
+
+
+def test_original_bodies_are_encrypted_when_a_data_key_is_set(
+    start_proxy: StartProxy, vendor: MockVendor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_DATA_KEY", base64.b64encode(os.urandom(32)).decode())
+    with start_proxy(storage={"data_keys": [{"id": "2026-11", "env": "TEST_DATA_KEY"}]}) as running:
+        raw = running.client().chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Write to Peter Parker"}]
+        )
+        request_id = raw.headers["x-proxy-request-id"]
+        record = running.record(request_id)
+        with running.services.recorder.engine.connect() as connection:
+            rows = {r.kind: r for r in connection.execute(select(payloads).where(payloads.c.request_id == request_id))}
+    assert record.payloads["original"]["messages"][0]["content"] == "Write to Peter Parker"
+    assert (rows["original"].encoding, rows["original"].key_id) == ("zlib+aesgcm", "2026-11")
+    assert (rows["response_returned"].encoding, rows["forwarded"].encoding) == ("zlib+aesgcm", "zlib")
+    with pytest.raises(Exception):  # a sealed blob moved to another row does not open
+        running.services.sealer.open(rows["original"].data, "zlib+aesgcm", "2026-11", "req_other", "original")
+
+
+def _exchange(request_id: str) -> Exchange:
+    exchange = Exchange(endpoint="openai-chat", id=request_id, caller=Caller("k", "t"), status="ok", raw_body=b"{}")
+    exchange.model = "gpt-4o"
+    return exchange
+
+
+def test_recorder_spools_while_database_is_down_and_replays_without_duplicates(tmp_path: Path) -> None:
+    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    spool = Spool(tmp_path / "spool.jsonl")
+    down = Recorder(
+        make_engine("postgresql://postgres@127.0.0.1:9/none"), lambda e: rows_for(e, sealer, hasher, None), spool
+    )
+    down.start()
+    ids = [f"req_spool_{i}" for i in range(25)]
+    for request_id in ids:
+        down.submit(_exchange(request_id))
+    down.stop()
+    assert spool.pending() == 25
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    up = Recorder(engine, lambda e: rows_for(e, sealer, hasher, None), spool)
+    up.write([rows_for(_exchange(ids[0]), sealer, hasher, None)])  # one made it before the outage
+    up.start()
+    deadline = time.monotonic() + 15
+    while spool.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    up.stop()
+    with engine.connect() as connection:
+        stored = list(connection.execute(select(requests.c.id)).scalars())
+        payload_count = len(list(connection.execute(select(payloads.c.kind))))
+        finding_count = len(list(connection.execute(select(findings.c.id))))
+    engine.dispose()
+    assert sorted(stored) == sorted(ids)
+    assert payload_count == 25 and finding_count == 0
+    assert not spool.path.exists()
