@@ -90,14 +90,15 @@ class Policy(_Model):
     #: values that are never treated as personal data (compared case-insensitively)
     allow: list[str] = []
 
-    @model_validator(mode="after")
-    def _rule_ids_unique(self) -> Policy:
+    @field_validator("rules")
+    @classmethod
+    def _rule_ids_unique(cls, rules: list[Rule]) -> list[Rule]:
         seen: set[str] = set()
-        for rule in self.rules:
+        for rule in rules:
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
-        return self
+        return rules
 
     @property
     def label(self) -> str:

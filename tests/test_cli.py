@@ -1,0 +1,119 @@
+"""The `privacy-proxy` command: serve on the embedded defaults, policy tools, keys, db."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from openai import OpenAI
+
+from proxy import cli
+from proxy.config import hash_api_key
+
+from .conftest import REPO
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, detector: object) -> CliRunner:
+    monkeypatch.setattr(cli, "_detector", lambda config: detector)  # spaCy loads once per test session
+    return CliRunner()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_on_embedded_defaults_answers_the_openai_sdk(tmp_path: Path) -> None:
+    """The Quickstart: no config, no policies directory, no vendor key — the echo model works."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PRIVACY_PROXY_CONFIG", "DATABASE_URL")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "proxy", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
+                time.sleep(0.2)
+        with OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="anything") as client:
+            completion = client.chat.completions.create(
+                model="echo", messages=[{"role": "user", "content": "Server 10.20.30.40 is down, says Jane Doe."}]
+            )
+        content = completion.choices[0].message.content or ""
+        assert content.startswith("Server <IP_ADDRESS#") and content.endswith(" is down, says Jane Doe.")
+        assert (tmp_path / "data" / "proxy.db").exists()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert "10.20.30.40" not in output and "Jane Doe" not in output
+    assert "built-in default policy" in output
+
+
+def test_serve_refuses_a_public_address_without_keys(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli.main, ["serve", "--host", "0.0.0.0"], env={"PRIVACY_PROXY_CONFIG": ""})
+    assert result.exit_code == 1
+    assert "no proxy keys are configured" in result.output
+
+
+def test_policy_check_passes_on_shipped_policies(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["policy", "check", str(REPO / "policies")])
+    assert result.exit_code == 0, result.output
+    assert "ok  default@1" in result.output
+
+
+def test_policy_check_fails_with_file_line_col(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("id: bad\nrules:\n  - id: r\n    detect: [PERSN]\n    action: redact\n")
+    result = runner.invoke(cli.main, ["policy", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert (
+        f"{tmp_path / 'bad.yaml'}:4:14  rules.0.detect.0: unknown entity type 'PERSN' — did you mean 'PERSON'?"
+        in result.output
+    )
+
+
+def test_policy_explain_shows_findings_masked_and_the_forwarded_text(runner: CliRunner) -> None:
+    text = "Mail Peter Parker at peter@dailybugle.com"
+    result = runner.invoke(cli.main, ["policy", "explain", "--policies", str(REPO / "policies"), "--text", text])
+    assert result.exit_code == 0, result.output
+    assert "decision: transform" in result.output
+    assert "EMAIL_ADDRESS" in result.output and "contact-details" in result.output
+    assert "Mail <PERSON_1> at <EMAIL_ADDRESS_1>" in result.output
+    findings = result.output.split("forwarded:")[0]
+    assert "peter@dailybugle.com" not in findings and "Peter Parker" not in findings
+
+
+def test_keys_generate_prints_a_key_whose_hash_it_prints(runner: CliRunner) -> None:
+    result = runner.invoke(cli.main, ["keys", "generate", "--name", "laptop", "--team", "research"])
+    assert result.exit_code == 0
+    key = result.output.split("\n")[1].strip()
+    assert key.startswith("pp-") and hash_api_key(key) in result.output and '"team": "research"' in result.output
+
+
+def test_db_upgrade_creates_the_schema(runner: CliRunner, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    result = runner.invoke(cli.main, ["db", "upgrade"], env={"DATABASE_URL": url, "PRIVACY_PROXY_CONFIG": ""})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "x.db").exists()
+
+
+def test_python_dash_m_proxy_works() -> None:
+    result = subprocess.run([sys.executable, "-m", "proxy", "--help"], capture_output=True, text=True, check=True)
+    for command in ("serve", "policy", "db", "keys"):
+        assert command in result.stdout

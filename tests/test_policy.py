@@ -1,0 +1,136 @@
+"""Policy files: validation with file:line:col errors, and the decision rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from proxy.exchange import Finding, Slot
+from proxy.policy.decide import decide
+from proxy.policy.loader import PolicyError, load_policies, load_policy_file
+from proxy.policy.schema import Policy
+
+from .conftest import REPO
+
+KNOWN = {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "URL"}
+
+
+def _write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_policies_are_valid(detector: object) -> None:
+    policies = load_policies(REPO / "policies", known_entities=detector.supported_entities())  # type: ignore[attr-defined]
+    assert [p.label for p in policies.policies] == ["default@1"]
+
+
+def test_unknown_field_points_at_its_line_with_a_suggestion(tmp_path: Path) -> None:
+    path = _write(tmp_path, "id: p\nrules:\n  - id: r\n    detect: [PERSON]\n    acton: redact\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy_file(path, known_entities=KNOWN)
+    messages = [str(p) for p in caught.value.problems]
+    assert f"{path}:5:5  rules.0.acton: unknown field — did you mean 'action'?" in messages
+    assert any(m.startswith(f"{path}:3:5  rules.0.action:") for m in messages)  # required, reported at the rule
+
+
+def test_unknown_entity_type_is_reported_with_did_you_mean(tmp_path: Path) -> None:
+    path = _write(tmp_path, "id: p\nrules:\n  - id: r\n    detect: [PERSON, EMAIL_ADRESS]\n    action: redact\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy_file(path, known_entities=KNOWN)
+    assert (
+        str(caught.value)
+        == f"{path}:4:22  rules.0.detect.1: unknown entity type 'EMAIL_ADRESS' — did you mean 'EMAIL_ADDRESS'?"
+    )
+
+
+def test_custom_detector_entity_counts_as_known(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "id: p\nrules:\n  - id: r\n    detect: [TICKET]\n    action: hash\n"
+        "detectors:\n  - entity: TICKET\n    patterns:\n      - regex: 'TCK-\\d+'\n",
+    )
+    assert load_policy_file(path, known_entities=KNOWN).rules[0].detect == ["TICKET"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("id: p\nrules: [\n", ":3:1  not valid YAML: expected the node content"),
+        ("id: p\nrules:\n  - id: r\n    detect: [PERSON]\n    action: shred\n", ":5:5  rules.0.action: Input should be"),
+        ("id: p\ndetectors:\n  - entity: X\n    patterns:\n      - regex: '(unclosed'\n", ":5:9  detectors.0.patterns.0.regex: not a valid regular expression"),
+        ("id: p\nrules:\n  - {id: a, detect: [URL], action: allow}\n  - {id: a, detect: [URL], action: allow}\n", ":2:1  rules: rule id 'a' is used twice"),
+        ("id: Bad Id\n", ":1:1  id: String should match pattern"),
+    ],
+)  # fmt: skip
+def test_mistakes_are_reported_with_their_position(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(PolicyError) as caught:
+        load_policy_file(path, known_entities=KNOWN)
+    assert any(str(p).startswith(str(path) + expected) for p in caught.value.problems), str(caught.value)
+
+
+def test_duplicate_policy_ids_across_files_are_an_error(tmp_path: Path) -> None:
+    _write(tmp_path, "id: same\n", "a.yaml")
+    _write(tmp_path, "id: same\n", "b.yaml")
+    with pytest.raises(PolicyError, match="also used by"):
+        load_policies(tmp_path)
+
+
+def test_empty_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="no policy files"):
+        load_policies(tmp_path)
+
+
+POLICY = Policy.model_validate(
+    {
+        "id": "p",
+        "settings": {"min_score": 0.5},
+        "rules": [
+            {"id": "names", "detect": ["PERSON"], "action": "pseudonymize"},
+            {"id": "names-strict", "detect": ["PERSON"], "action": "redact", "min_score": 0.9},
+            {"id": "mail", "detect": ["EMAIL_ADDRESS"], "action": "mask"},
+            {"id": "urls", "detect": ["URL"], "action": "allow"},
+            {"id": "cards", "detect": ["CREDIT_CARD"], "action": "block", "message": "No cards."},
+        ],
+        "allow": ["help@corp.com"],
+    }
+)
+
+
+def _decide(text: str, *findings: tuple[str, str, float]) -> list[tuple[str, str, str]]:
+    slots = [Slot(("m",), text)]
+    found = [Finding(0, text.index(v), text.index(v) + len(v), e, s) for v, e, s in findings]
+    decision = decide(found, slots, [POLICY])
+    return [(text[r.finding.start : r.finding.end], r.action, r.rule) for r in decision.resolutions]
+
+
+def test_when_two_rules_claim_a_span_then_the_stronger_action_wins() -> None:
+    assert _decide("Ann", ("Ann", "PERSON", 0.95)) == [("Ann", "redact", "names-strict")]
+    assert _decide("Ann", ("Ann", "PERSON", 0.85)) == [("Ann", "pseudonymize", "names")]
+
+
+def test_when_findings_overlap_then_the_stronger_action_keeps_the_span() -> None:
+    text = "mail ann@corp.com"
+    assert _decide(text, ("ann@corp.com", "EMAIL_ADDRESS", 1.0), ("corp.com", "URL", 0.5)) == [
+        ("ann@corp.com", "mask", "mail")
+    ]
+
+
+def test_when_score_is_below_minimum_then_the_finding_is_ignored() -> None:
+    assert _decide("Ann", ("Ann", "PERSON", 0.3)) == []
+
+
+def test_allow_listed_values_are_allowed_and_recorded() -> None:
+    assert _decide("write help@corp.com", ("help@corp.com", "EMAIL_ADDRESS", 1.0)) == [
+        ("help@corp.com", "allow", "allow-list")
+    ]
+
+
+def test_block_rule_blocks_the_request_with_its_message() -> None:
+    slots = [Slot(("m",), "card 4111111111111111")]
+    decision = decide([Finding(0, 5, 21, "CREDIT_CARD", 1.0)], slots, [POLICY])
+    assert decision.kind == "block"
+    assert decision.block is not None and (decision.block.rule, decision.block.message) == ("cards", "No cards.")
