@@ -182,11 +182,13 @@ async def _restored_stream(
     assert reply.events is not None
     exchange.status = "streaming"
     try:
-        async for event in reply.events:
-            for out in restorer.event(event):
-                yield out.encode()
-        for out in restorer.end():
-            yield out.encode()
+        async for batch in reply.events:
+            out = b"".join(sse.encode() for event in batch for sse in restorer.event(event))
+            if out:
+                yield out
+        tail = b"".join(sse.encode() for sse in restorer.end())
+        if tail:
+            yield tail
         exchange.status = "ok"
     except ProxyError as error:  # the upstream broke off mid-stream
         exchange.status, exchange.error = error.record_status, error.message
@@ -198,7 +200,7 @@ async def _restored_stream(
             await reply.aclose()
         exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
         exchange.timings.total_ms = exchange.timings.since_start_ms()
-        exchange.response_received = dialect.assemble(restorer.received)
+        exchange.response_received = dialect.assemble([json.loads(data) for data in restorer.received])
         exchange.response_returned = dialect.assemble(restorer.returned)
         exchange.usage = dialect.usage(exchange.response_received)
         exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)

@@ -38,7 +38,7 @@ class StreamRestorer:
     def __init__(self, dialect: Dialect, originals: dict[str, str]) -> None:
         self.dialect = dialect
         self.originals = originals
-        self.received: list[dict[str, Any]] = []
+        self.received: list[str] = []  # the data of each JSON event, as the vendor sent it
         self.returned: list[dict[str, Any]] = []
         self._restorers: dict[StreamKey, Restorer] = {}
         self._template: dict[str, Any] = {}
@@ -53,7 +53,7 @@ class StreamRestorer:
             return [sse]
         if not isinstance(event, dict):
             return [sse]
-        self.received.append(json.loads(sse.data))
+        self.received.append(sse.data)
         self._template = self._template or event
         changed = self._restore_deltas(event) | self._flush_closed(event)
         self.returned.append(event)

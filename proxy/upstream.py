@@ -44,7 +44,7 @@ class UpstreamReply:
     status_code: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-    events: AsyncIterator[SSEEvent] | None = None
+    events: AsyncIterator[list[SSEEvent]] | None = None  # batches, as they arrive
     response: httpx.Response | None = None  # kept open while streaming; closed by `aclose`
 
     async def aclose(self) -> None:
@@ -119,10 +119,10 @@ def map_httpx_errors(upstream: UpstreamConfig) -> Iterator[None]:
         raise UpstreamUnavailable(f"Upstream '{upstream.name}' could not be reached or broke the connection.") from None
 
 
-async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIterator[SSEEvent]:
+async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIterator[list[SSEEvent]]:
     with map_httpx_errors(upstream):
-        async for event in parse_sse(response.aiter_lines()):
-            yield event
+        async for batch in parse_sse(response.aiter_text()):
+            yield batch
 
 
 def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> dict[str, str]:
@@ -148,6 +148,5 @@ def _echo(dialect: Dialect, body: bytes, stream: bool) -> UpstreamReply:
     return UpstreamReply(200, events=_replay(dialect.echo_events(model, text, chunk_chars=16)))
 
 
-async def _replay(events: list[SSEEvent]) -> AsyncIterator[SSEEvent]:
-    for event in events:
-        yield event
+async def _replay(events: list[SSEEvent]) -> AsyncIterator[list[SSEEvent]]:
+    yield events  # all at once, as if they arrived in one network read

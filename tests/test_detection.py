@@ -86,3 +86,11 @@ def test_slots_are_analysed_in_one_batch_and_findings_name_their_slot(detector: 
 def test_no_entities_means_no_analysis(detector: DetectionEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(detector, "detect_sync", lambda *_: pytest.fail("analyzed although nothing was asked"))
     assert asyncio.run(detector.detect([Slot(("a",), "Peter Parker")], set(), [])) == []
+
+
+def test_a_missing_spacy_model_is_a_config_error_not_a_download() -> None:
+    from proxy.config import ConfigError, DetectionConfig
+    from proxy.detection import build_analyzer
+
+    with pytest.raises(ConfigError, match="not installed"):
+        build_analyzer(DetectionConfig(spacy_model="en_core_web_nonexistent"))

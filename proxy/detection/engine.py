@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 import tldextract
 import tldextract.tldextract
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
 
 from proxy.config import DetectionConfig
 from proxy.detection.recognizers import custom_recognizers
+from proxy.detection.spacy_model import InstalledSpacyEngine
 from proxy.errors import DetectionFailed
 from proxy.exchange import Finding, Slot
 from proxy.policy.schema import Detector
@@ -50,19 +51,17 @@ NER_MODEL_CONFIGURATION = {
 
 def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
     use_bundled_suffix_list()
-    provider = NlpEngineProvider(
-        nlp_configuration={
-            "nlp_engine_name": "spacy",
-            "models": [{"lang_code": config.language, "model_name": config.spacy_model}],
-            "ner_model_configuration": NER_MODEL_CONFIGURATION,
-        }
+    nlp_engine = InstalledSpacyEngine(
+        models=[{"lang_code": config.language, "model_name": config.spacy_model}],
+        ner_model_configuration=NerModelConfiguration.from_dict(NER_MODEL_CONFIGURATION),
     )
+    nlp_engine.load()
     presidio_log = logging.getLogger("presidio-analyzer")
     # Presidio logs one line per recognizer it skips for other languages, and one per ad-hoc
     # recognizer on every request; keep its warnings about real problems only.
     presidio_log.setLevel(logging.ERROR)
     try:
-        return AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=[config.language])
+        return AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[config.language])
     finally:
         presidio_log.setLevel(logging.WARNING)
 

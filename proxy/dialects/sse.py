@@ -17,21 +17,35 @@ class SSEEvent:
         return (head + body + "\n").encode()
 
 
-async def parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
-    """Events from a stream of lines; comments and unknown fields are dropped, as the spec says."""
+async def parse_sse(chunks: AsyncIterator[str]) -> AsyncIterator[list[SSEEvent]]:
+    """The complete events in each chunk of text as it arrives.
+
+    Events that arrive together are handed on together, so the proxy can answer them with one
+    write instead of one per event (a stream has dozens of small events)."""
+    buffer = ""
+    async for chunk in chunks:
+        buffer += chunk
+        # A "\r" at the very end may be the first half of a "\r\n" still on its way.
+        complete, held = (buffer[:-1], "\r") if buffer.endswith("\r") else (buffer, "")
+        blocks = complete.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
+        buffer = blocks.pop() + held
+        events = [event for block in blocks if (event := _parse_block(block)) is not None]
+        if events:
+            yield events
+    tail = _parse_block(buffer.replace("\r\n", "\n").strip("\n"))
+    if tail is not None:
+        yield [tail]
+
+
+def _parse_block(block: str) -> SSEEvent | None:
+    """One event from its lines; comments and unknown fields are dropped, as the spec says."""
     data: list[str] = []
     event: str | None = None
-    async for line in lines:
-        if line == "":
-            if data:
-                yield SSEEvent("\n".join(data), event)
-            data, event = [], None
-            continue
+    for line in block.split("\n"):
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "data":
             data.append(value)
         elif name == "event":
             event = value
-    if data:
-        yield SSEEvent("\n".join(data), event)
+    return SSEEvent("\n".join(data), event) if data else None
