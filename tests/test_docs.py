@@ -1,0 +1,34 @@
+"""Docs that cannot drift: every config key and policy field has an entry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel
+
+from proxy.config import Config
+from proxy.policy.schema import Policy
+
+from .conftest import REPO
+
+
+def _fields(model: type[BaseModel], prefix: str = "", lists: bool = True) -> Iterator[str]:
+    for name, field in model.model_fields.items():
+        yield prefix + name
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        is_list = getattr(annotation, "__origin__", None) is list
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            yield from _fields(inner, f"{prefix}{name}{'[]' if is_list else ''}.")
+
+
+def test_every_config_key_is_documented() -> None:
+    text = (REPO / "docs" / "configuration.md").read_text()
+    missing = [key for key in _fields(Config) if f"| `{key}` |" not in text]
+    assert missing == []
+
+
+def test_every_policy_field_is_documented() -> None:
+    text = (REPO / "policies" / "README.md").read_text()
+    missing = [key.split(".")[-1] for key in _fields(Policy) if f"{key.split('.')[-1]}:" not in text]
+    assert missing == []
