@@ -1,0 +1,117 @@
+"""The `respond` side of the pipeline: turn the vendor's reply (or an error) into the client's
+response, restoring pseudonyms on the way, and hand the finished exchange to the recorder."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from proxy.dialects import Dialect
+from proxy.errors import ProxyError, UpstreamError
+from proxy.exchange import Exchange
+from proxy.restore import StreamRestorer, restore_body, unknown_placeholders
+from proxy.store.recorder import Recorder
+from proxy.upstream import UpstreamReply
+
+
+def whole_response(exchange: Exchange, dialect: Dialect, reply: UpstreamReply) -> Response:
+    exchange.http_status = reply.status_code
+    if reply.status_code >= 400:
+        # The vendor's own error goes back as the vendor sent it.
+        exchange.status, exchange.error = "upstream_error", f"upstream answered HTTP {reply.status_code}"
+        exchange.response_received = exchange.response_returned = _json_or_text(reply.body)
+        return Response(reply.body, reply.status_code, headers(exchange, reply.headers), "application/json")
+    try:
+        body = json.loads(reply.body)
+    except ValueError:
+        raise UpstreamError(f"Upstream '{exchange.upstream}' answered with a body that is not JSON.") from None
+    exchange.response_received = body
+    exchange.response_returned = restore_body(dialect, body, exchange.pseudonyms)
+    exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)
+    exchange.usage = dialect.usage(body)
+    exchange.status = "ok"
+    content = reply.body if exchange.response_returned is body else json.dumps(exchange.response_returned).encode()
+    return Response(content, reply.status_code, headers(exchange, reply.headers), "application/json")
+
+
+def error_response(exchange: Exchange, dialect: Dialect, error: ProxyError) -> Response:
+    exchange.status, exchange.http_status, exchange.error = error.record_status, error.status_code, error.message
+    body = json.dumps(dialect.error_body(error)).encode()
+    return Response(body, error.status_code, headers(exchange, {}), "application/json")
+
+
+class StreamRelay(StreamingResponse):
+    """Relays a vendor's SSE stream with pseudonyms restored, then records the exchange.
+
+    Closing the upstream call and recording happen when the response ends, however it ends: the
+    stream finished, the upstream broke off, or the client hung up (even before the first byte,
+    when the body generator never starts and so never reaches a `finally`)."""
+
+    def __init__(
+        self, exchange: Exchange, dialect: Dialect, reply: UpstreamReply, recorder: Recorder, started: float
+    ) -> None:
+        self.exchange, self.dialect, self.reply, self.recorder = exchange, dialect, reply, recorder
+        self.started = started
+        self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
+        exchange.http_status, exchange.status = reply.status_code, "streaming"
+        stream_headers = headers(exchange, reply.headers) | {"cache-control": "no-cache"}
+        super().__init__(self._relay(), reply.status_code, stream_headers, media_type="text/event-stream")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._finish()
+
+    async def _relay(self) -> AsyncIterator[bytes]:
+        assert self.reply.events is not None
+        try:
+            async for batch in self.reply.events:
+                out = b"".join(sse.encode() for event in batch for sse in self.restorer.event(event))
+                if out:
+                    yield out
+            tail = b"".join(sse.encode() for sse in self.restorer.end())
+            if tail:
+                yield tail
+            self.exchange.status = "ok"
+        except ProxyError as error:  # the upstream broke off mid-stream: say so in the stream
+            self.exchange.status, self.exchange.error = error.record_status, error.message
+            yield f"data: {json.dumps(self.dialect.error_body(error))}\n\n".encode()
+
+    async def _finish(self) -> None:
+        exchange = self.exchange
+        if exchange.status == "streaming":
+            exchange.status = "client_disconnected"
+        await self.reply.aclose()
+        exchange.timings.upstream_ms = (time.perf_counter() - self.started) * 1000
+        exchange.timings.total_ms = exchange.timings.since_start_ms()
+        exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
+        exchange.response_returned = self.dialect.assemble(self.restorer.returned)
+        exchange.usage = self.dialect.usage(exchange.response_received)
+        exchange.unknown_placeholders = unknown_placeholders(self.dialect, exchange.response_returned)
+        self.recorder.submit(exchange)
+
+
+def headers(exchange: Exchange, passed: dict[str, str]) -> dict[str, str]:
+    """The vendor's headers worth passing on, plus ours."""
+    result = dict(passed)
+    result["x-proxy-request-id"] = exchange.id
+    if exchange.decision is not None:
+        result["x-proxy-decision"] = exchange.decision.kind
+    if exchange.policies:
+        result["x-proxy-policy"] = ",".join(exchange.policies)
+    return result
+
+
+def _json_or_text(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
