@@ -13,11 +13,13 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine, build_analyzer
 from proxy.dialects import DIALECTS, Dialect
+from proxy.errors import NotFound, ProxyError
 from proxy.hashing import Hasher, load_hash_key
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies
@@ -59,12 +61,16 @@ def create_app(
     app.add_api_route("/v1/models", list_models, methods=["GET"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
+    app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     return app
 
 
 def build_services(
     config: Config, detector: DetectionEngine | None, transport: httpx.AsyncBaseTransport | None
 ) -> Services:
+    for upstream in config.upstreams:
+        if upstream.api_key_env and not upstream.api_key():
+            raise ConfigError(f"upstreams.{upstream.name}: environment variable {upstream.api_key_env} is not set")
     detector = detector or DetectionEngine(build_analyzer(config.detection), config.detection.language)
     policies = load_policies(policy_directory(config.policies), known_entities=detector.supported_entities())
     engine = make_engine(config.database_url)
@@ -72,8 +78,8 @@ def build_services(
         upgrade(config.database_url)
     elif not is_current(engine):
         raise ConfigError("the database schema is not up to date: run `privacy-proxy db upgrade` first")
-    data_dir = _data_dir(config)
-    hasher = Hasher(load_hash_key(config.storage.hash_key_env, data_dir / "hash.key"))
+    key_file = _data_dir(config) / "hash.key" if engine.url.get_backend_name() == "sqlite" else None
+    hasher = Hasher(load_hash_key(config.storage.hash_key_env, key_file))
     sealer = Sealer.from_config(config.storage.data_keys)
     recorder = Recorder(
         engine,
@@ -113,6 +119,10 @@ def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]
 async def list_models(request: Request) -> JSONResponse:
     """Models named literally in the routing table (globs are not listable)."""
     services: Services = request.app.state.services
+    try:
+        services.keys.authenticate(request.headers, request.client.host if request.client else None)
+    except ProxyError as error:
+        return _openai_error(error)
     models = [
         {"id": model, "object": "model", "created": 0, "owned_by": upstream.name}
         for upstream in services.config.upstreams
@@ -120,6 +130,18 @@ async def list_models(request: Request) -> JSONResponse:
         if not any(char in model for char in "*?[")
     ]
     return JSONResponse({"object": "list", "data": models})
+
+
+async def unknown_route(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """OpenAI's error shape for paths and methods the proxy does not serve. The path is not
+    repeated: a mistyped URL can carry anything."""
+    error = NotFound("This path and method are not served by this proxy; see GET /v1/models and the README.")
+    error.status_code = exc.status_code
+    return _openai_error(error)
+
+
+def _openai_error(error: ProxyError) -> JSONResponse:
+    return JSONResponse(DIALECTS["openai-chat"].error_body(error), error.status_code)
 
 
 async def healthz() -> JSONResponse:

@@ -23,8 +23,9 @@ class KeyRing:
 
     def authenticate(self, headers: Mapping[str, str], client_host: str | None) -> Caller:
         if not self._by_hash:
-            # No keys configured: config.check_exposure() only allows this on a loopback bind,
-            # and this refuses anyone who reaches us some other way (a port forward, a proxy).
+            # No keys configured: config.check_exposure() only allows this on a loopback bind.
+            # Anything that relays remote clients from this machine (a local reverse proxy, an
+            # SSH tunnel) makes them look local too: configure keys before doing that.
             if client_host is None or not is_loopback_host(client_host):
                 raise AuthenticationError("This proxy has no API keys configured and only serves local clients.")
             return ANONYMOUS

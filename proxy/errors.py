@@ -2,6 +2,7 @@
 
     ProxyError                      500 internal_error
     ├── AuthenticationError         401 invalid_api_key
+    ├── NotFound                    404 not_found
     ├── BadRequest                  400 invalid_request_error
     │   └── UnknownModel            404 model_not_found
     ├── PayloadTooLarge             413 request_too_large
@@ -11,9 +12,10 @@
         ├── UpstreamUnavailable     502 upstream_unavailable
         └── UpstreamTimeout         504 upstream_timeout
 
-`app.py` registers one handler for the root; the request's dialect renders the body in its
-vendor's shape. Messages name the problem or the rule, never a value from the request:
-they reach the client, the log and the database.
+`pipeline.handle` catches the root (so that the failed request is still recorded) and the
+request's dialect renders the body in its vendor's shape; `app.py` renders errors raised
+outside a dialect's route (unknown paths) in OpenAI's shape. Messages name the problem or the
+rule, never a value from the request: they reach the client, the log and the database.
 """
 
 from __future__ import annotations
@@ -37,9 +39,16 @@ class ProxyError(Exception):
 
 class AuthenticationError(ProxyError):
     status_code = 401
-    type = "authentication_error"
+    type = "invalid_request_error"  # what OpenAI itself answers for a bad key
     code = "invalid_api_key"
     record_status = "unauthenticated"
+
+
+class NotFound(ProxyError):
+    status_code = 404
+    type = "invalid_request_error"
+    code = "not_found"
+    record_status = "bad_request"
 
 
 class BadRequest(ProxyError):

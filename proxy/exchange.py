@@ -6,12 +6,22 @@ finished exchange into database rows. Nothing here knows a vendor or a wire form
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-JSONPath = tuple[str | int, ...]
+
+@dataclass(frozen=True)
+class KeyOf:
+    """A path step meaning "the key itself", so a dict key can be a slot (tool arguments)."""
+
+    key: str
+
+
+JSONPath = tuple["str | int | KeyOf", ...]
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,40}$")
 Action = Literal["allow", "mask", "redact", "pseudonymize", "hash", "block"]
 DecisionKind = Literal["allow", "transform", "block"]
 
@@ -39,11 +49,22 @@ class Slot:
 
     @property
     def id(self) -> str:
-        """A stable, readable name for the slot, as stored in `findings.slot`."""
-        name = ".".join(str(part) for part in self.path)
+        """A readable name for the slot, as stored in `findings.slot`.
+
+        Keys a client chose (tool-argument and metadata keys) can themselves be personal data,
+        so any key that is not a plain identifier is written as `*`."""
+        name = ".".join(_step(part) for part in self.path)
         if self.pointer is not None:
-            name += "#/" + "/".join(str(part) for part in self.pointer)
+            name += "#/" + "/".join(_step(part) for part in self.pointer)
         return name
+
+
+def _step(part: str | int | KeyOf) -> str:
+    if isinstance(part, KeyOf):
+        return "(key)"
+    if isinstance(part, int) or _PLAIN_NAME.match(part):
+        return str(part)
+    return "*"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from proxy.config import ConfigError
+
 
 class Hasher:
     def __init__(self, key: bytes) -> None:
@@ -28,15 +30,38 @@ def normalise(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
-def load_hash_key(env_var: str, fallback_file: Path) -> bytes:
+def load_hash_key(env_var: str, fallback_file: Path | None) -> bytes:
     """The key from `env_var`, else from a key file created on first use (mode 0600).
 
-    Replicas that share a database must share the key, so production sets the env var."""
+    Replicas that share a database must share the key, or their hashes stop matching and
+    erasure by value breaks; so without a key file (a shared database) the env var is required."""
     if os.environ.get(env_var):
         return os.environ[env_var].encode()
+    if fallback_file is None:
+        raise ConfigError(
+            f"storage.hash_key_env: set {env_var}; every replica sharing this database needs the same key"
+        )
     if not fallback_file.exists():
-        fallback_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(fallback_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return fallback_file.read_text().strip().encode()
+        _create_key_file(fallback_file)
+    key = fallback_file.read_text().strip().encode()
+    if not key:
+        raise ConfigError(f"storage.hash_key_env: the key file {fallback_file} is empty; delete it or set {env_var}")
+    return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new random key where no key exists yet, atomically: several workers may start at
+    once, and none may read a half-written file or replace another's key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)  # fails if another process got there first; then use theirs
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)

@@ -25,7 +25,7 @@ from proxy.auth import KeyRing
 from proxy.config import Config
 from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect
-from proxy.dialects.paths import write_slots
+from proxy.dialects.paths import DuplicateKey, loads_strict, write_slots
 from proxy.errors import BadRequest, PayloadTooLarge, PolicyBlocked, ProxyError
 from proxy.exchange import Exchange
 from proxy.hashing import Hasher
@@ -117,7 +117,10 @@ async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        body = json.loads(raw)
+        body = loads_strict(raw)
+    except DuplicateKey:
+        # Not named: a key a client chose (metadata, arguments) can itself be personal data.
+        raise BadRequest("The request body repeats a key; send each key once.", code="invalid_json") from None
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise BadRequest(f"The request body is not valid JSON{where}.", code="invalid_json") from None

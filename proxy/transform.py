@@ -67,9 +67,11 @@ def _replacement(resolution: Resolution, value: str, pseudonyms: PseudonymMap, h
 
 def mask(value: str, keep_last: int) -> str:
     """Star every letter and digit but the last `keep_last`; separators stay, so a masked card
-    number still reads as one: `****-****-****-1234`."""
+    number still reads as one: `****-****-****-1234`. A value too short to keep anything is
+    starred whole: showing all of it would not be masking."""
     alnum_positions = [i for i, char in enumerate(value) if char.isalnum()]
-    hidden = set(alnum_positions[: max(len(alnum_positions) - keep_last, 0)])
+    shown = keep_last if len(alnum_positions) > keep_last else 0
+    hidden = set(alnum_positions[: len(alnum_positions) - shown])
     return "".join("*" if i in hidden else char for i, char in enumerate(value))
 
 

@@ -19,21 +19,20 @@ from proxy.dialects import Dialect
 from proxy.dialects.sse import SSEEvent, parse_sse
 from proxy.errors import UnknownModel, UpstreamTimeout, UpstreamUnavailable
 
-# Never sent upstream: the client's own credentials, cookies, our control headers, and
-# hop-by-hop headers that describe the client's connection, not the request.
-_DROP_REQUEST = {
-    "authorization", "x-api-key", "api-key", "cookie", "host", "content-length", "connection",
-    "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization",
-    "proxy-connection", "accept-encoding",
-}  # fmt: skip
-# Vendor response headers worth passing on to the client (request ids, rate limits).
-_PASS_RESPONSE_PREFIXES = (
+# The only client headers sent upstream. An allow list, not a block list: credentials, cookies,
+# the client's OpenAI organisation or project (which would not match the company key),
+# X-Forwarded-For (the end user's address) and SDK telemetry all stay here.
+_PASS_REQUEST = {"accept", "user-agent", "openai-beta", "anthropic-version", "anthropic-beta", "idempotency-key"}
+# Vendor response headers worth passing on to the client: request ids, rate limits, timing.
+# Not `openai-organization`/`openai-project`: they describe the company's account.
+_PASS_RESPONSE = (
     "x-request-id",
-    "x-ratelimit-",
-    "openai-",
-    "anthropic-",
     "request-id",
+    "x-ratelimit-",
+    "anthropic-ratelimit-",
     "retry-after",
+    "openai-processing-ms",
+    "openai-version",
 )
 
 
@@ -126,7 +125,7 @@ async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIt
 
 
 def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> dict[str, str]:
-    out = {k: v for k, v in headers.items() if k.lower() not in _DROP_REQUEST and not k.lower().startswith("x-proxy-")}
+    out = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
     out["content-type"] = "application/json"
     key = upstream.api_key()
     if key:
@@ -135,7 +134,7 @@ def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> d
 
 
 def _passed_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower().startswith(_PASS_RESPONSE_PREFIXES)}
+    return {k: v for k, v in headers.items() if k.lower().startswith(_PASS_RESPONSE)}
 
 
 def _echo(dialect: Dialect, body: bytes, stream: bool) -> UpstreamReply:

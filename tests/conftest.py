@@ -24,6 +24,7 @@ from .servers import serve_in_thread
 REPO = Path(__file__).resolve().parent.parent
 PROXY_KEY = "pp-test-key-for-the-suite"
 VENDOR_KEY = "sk-vendor-company-secret-0001"
+HASH_KEY = "suite-hash-key"
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +101,7 @@ def start_proxy(
     detector: DetectionEngine, session_vendor: MockVendor, tmp_path_factory: pytest.TempPathFactory
 ) -> StartProxy:
     os.environ["TEST_VENDOR_KEY"] = VENDOR_KEY
-    os.environ.setdefault("PRIVACY_PROXY_HASH_KEY", "suite-hash-key")
+    os.environ["PRIVACY_PROXY_HASH_KEY"] = HASH_KEY
 
     @contextmanager
     def start(**overrides: Any) -> Iterator[RunningProxy]:

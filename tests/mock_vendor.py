@@ -41,6 +41,7 @@ class Script:
     delay: float = 0.0  # before answering
     chunk_delay: float = 0.0  # between stream chunks
     garbage: bool = False  # a 200 with a body that is not JSON
+    break_after: int | None = None  # drop the connection after this many stream chunks
 
 
 @dataclass
@@ -128,6 +129,8 @@ class MockVendor:
             for j in range(0, len(text), size):
                 if self.script.chunk_delay:
                     await asyncio.sleep(self.script.chunk_delay)
+                if self.script.break_after is not None and j >= self.script.break_after * size:
+                    raise ConnectionResetError("scripted break")  # uvicorn drops the connection
                 yield chunk({"content": text[j : j + size]})
             yield chunk({}, "stop")
         if include_usage:
@@ -153,7 +156,6 @@ def _validate_chat(body: dict[str, Any]) -> str | None:
         for call in message.get("tool_calls") or []:
             if not isinstance(call["function"]["arguments"], str):
                 return "tool call arguments must be a string"
-            json.loads(call["function"]["arguments"])
     return None
 
 

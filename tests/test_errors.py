@@ -216,3 +216,20 @@ def test_client_disconnect_mid_stream_is_recorded(proxy: RunningProxy, vendor: M
         break
     assert record.status == "client_disconnected"
     assert record.payloads["response_received"]["choices"][0]["message"]["content"].startswith("word")
+
+
+def test_upstream_breaking_mid_stream_ends_the_stream_with_an_error_and_is_recorded(
+    proxy: RunningProxy, vendor: MockVendor
+) -> None:
+    vendor.script.reply = "Dear Jane Roe, " + "more words " * 20
+    vendor.script.break_after = 3
+    body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"authorization": f"Bearer {PROXY_KEY}"}
+    with httpx.stream("POST", proxy.url + "/v1/chat/completions", json=body, headers=headers) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+        request_id = response.headers["x-proxy-request-id"]
+    last = json.loads(lines[-1].removeprefix("data: "))
+    assert last["error"]["code"] == "upstream_unavailable"
+    record = proxy.record(request_id)
+    assert record.status == "upstream_error"
+    assert record.payloads["response_received"]["choices"][0]["message"]["content"].startswith("Dear")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .conftest import PROXY_KEY, VENDOR_KEY, RunningProxy
+from proxy.hashing import Hasher
+
+from .conftest import HASH_KEY, PROXY_KEY, VENDOR_KEY, RunningProxy
 from .mock_vendor import MockVendor
 
 PROMPT = "Please write to John Smith at john.smith@acme.com about badge EMP-004211."
@@ -22,12 +24,13 @@ def test_chat_pii_is_pseudonymized_for_vendor_and_restored_for_client(proxy: Run
         model="gpt-4o-mini", messages=[{"role": "user", "content": PROMPT}]
     )
     completion = raw.parse()
-    sent = vendor.last["messages"][0]["content"]
-    assert sent == "Please write to <PERSON_1> at <EMAIL_ADDRESS_1> about badge " + sent.split("badge ")[1]
-    assert sent.split("badge ")[1].startswith("<EMPLOYEE_ID#")
+    badge = f"<EMPLOYEE_ID#{Hasher(HASH_KEY.encode()).short('EMP-004211')}>"
+    assert (
+        vendor.last["messages"][0]["content"] == f"Please write to <PERSON_1> at <EMAIL_ADDRESS_1> about badge {badge}."
+    )
     _assert_vendor_saw_no_values(vendor)
     # the mock echoes what it saw: pseudonyms come back as the originals, hashes stay hashed
-    assert completion.choices[0].message.content == PROMPT.replace("EMP-004211", sent.split("badge ")[1][:-1])
+    assert completion.choices[0].message.content == PROMPT.replace("EMP-004211", badge)
     assert raw.headers["x-proxy-decision"] == "transform"
     assert raw.headers["x-proxy-policy"] == "default@1"
     assert raw.headers["x-proxy-request-id"].startswith("req_")

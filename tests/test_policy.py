@@ -134,3 +134,31 @@ def test_block_rule_blocks_the_request_with_its_message() -> None:
     decision = decide([Finding(0, 5, 21, "CREDIT_CARD", 1.0)], slots, [POLICY])
     assert decision.kind == "block"
     assert decision.block is not None and (decision.block.rule, decision.block.message) == ("cards", "No cards.")
+
+
+def test_when_a_stronger_finding_covers_part_of_a_weaker_one_then_the_whole_union_is_transformed() -> None:
+    text = "mail ann.bluebird@corp.com"
+    slots = [Slot(("m",), text)]
+    email = Finding(0, text.index("ann"), len(text), "EMAIL_ADDRESS", 1.0)
+    person = Finding(0, text.index("bluebird"), text.index("bluebird") + 8, "PERSON", 0.95)
+    [only] = decide([email, person], slots, [POLICY]).resolutions
+    assert (only.finding.start, only.finding.end, only.finding.entity_type) == (email.start, email.end, "EMAIL_ADDRESS")
+    assert (only.action, only.rule) == ("redact", "names-strict")
+
+
+def test_an_allow_list_in_one_policy_does_not_relax_another_policys_block() -> None:
+    other = Policy.model_validate({"id": "q", "allow": ["4111111111111111"]})
+    slots = [Slot(("m",), "4111111111111111")]
+    decision = decide([Finding(0, 0, 16, "CREDIT_CARD", 1.0)], slots, [other, POLICY])
+    assert decision.kind == "block"
+
+
+def test_when_no_policy_applies_then_the_request_is_blocked() -> None:
+    decision = decide([], [Slot(("m",), "anything")], [])
+    assert decision.block is not None and decision.block.rule == "no-policy"
+
+
+def test_a_directory_without_an_active_policy_is_an_error(tmp_path: Path) -> None:
+    _write(tmp_path, "id: a\nstatus: draft\n", "a.yaml")
+    with pytest.raises(PolicyError, match="no active policy"):
+        load_policies(tmp_path)

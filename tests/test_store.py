@@ -189,3 +189,57 @@ def test_recorder_spools_while_database_is_down_and_replays_without_duplicates(t
     assert sorted(stored) == sorted(ids)
     assert payload_count == 25 and finding_count == 0
     assert not spool.path.exists()
+
+
+def test_a_torn_spool_line_is_set_aside_and_the_rest_replayed(tmp_path: Path) -> None:
+    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    spool = Spool(tmp_path / "spool.jsonl")
+    spool.append([rows_for(_exchange("req_a"), sealer, hasher, None)])
+    with open(spool.path, "a") as handle:
+        handle.write('{"request": {"id": "req_torn", "created_')  # a crash mid-append
+    spool.append([rows_for(_exchange("req_b"), sealer, hasher, None)])
+    assert [r.id for r in spool.peek(10)] == ["req_a", "req_b"]
+    assert "req_torn" in (tmp_path / "spool.jsonl.corrupt").read_text()
+    spool.drop({"req_a", "req_b"})
+    assert not spool.has_records()
+
+
+def test_spool_is_replayed_under_steady_traffic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("proxy.store.recorder.RETRY_SECONDS", 0.1)
+    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    spool = Spool(tmp_path / "spool.jsonl")
+    spool.append([rows_for(_exchange(f"req_old_{i}"), sealer, hasher, None) for i in range(5)])
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    recorder = Recorder(engine, lambda e: rows_for(e, sealer, hasher, None), spool)
+    recorder.start()
+    deadline = time.monotonic() + 10
+    count = 0
+    while spool.has_records() and time.monotonic() < deadline:
+        recorder.submit(_exchange(f"req_new_{count}"))  # never idle for long
+        count += 1
+        time.sleep(0.05)
+    recorder.stop()
+    with engine.connect() as connection:
+        stored = set(connection.execute(select(requests.c.id)).scalars())
+    engine.dispose()
+    assert {f"req_old_{i}" for i in range(5)} <= stored
+    assert len(stored) == 5 + count
+
+
+def test_hash_key_file_is_created_once_and_an_empty_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from proxy.config import ConfigError
+    from proxy.hashing import load_hash_key
+
+    monkeypatch.delenv("NO_SUCH_HASH_KEY", raising=False)
+    first = load_hash_key("NO_SUCH_HASH_KEY", tmp_path / "hash.key")
+    assert len(first) == 64 and load_hash_key("NO_SUCH_HASH_KEY", tmp_path / "hash.key") == first
+    assert (tmp_path / "hash.key").stat().st_mode & 0o777 == 0o600
+    (tmp_path / "hash.key").write_text("")
+    with pytest.raises(ConfigError, match="empty"):
+        load_hash_key("NO_SUCH_HASH_KEY", tmp_path / "hash.key")
+    with pytest.raises(ConfigError, match="every replica"):
+        load_hash_key("NO_SUCH_HASH_KEY", None)  # a shared database: the env var is required

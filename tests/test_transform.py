@@ -27,7 +27,7 @@ def _resolution(slot: int, text: str, value: str, entity: str, action: str, occu
     [
         ("4111-1111-1111-1234", 4, "****-****-****-1234"),
         ("GB82 WEST 1234", 6, "**** **ST 1234"),
-        ("abc", 4, "abc"),
+        ("abc", 4, "***"),
         ("secret", 0, "******"),
     ],
 )

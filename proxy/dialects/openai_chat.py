@@ -11,12 +11,15 @@ import uuid
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.paths import json_string_slots, text_slot
+from proxy.dialects.paths import json_string_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
 
 DONE = "[DONE]"
+# Values under these keys are structure, not text: a schema's `type: string`, a part's image data.
+SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
+PART_WORDS = frozenset({"type", "url", "data", "file_data", "file_id", "format", "detail"})
 
 
 class OpenAIChat:
@@ -34,28 +37,40 @@ class OpenAIChat:
         return body.get("stream") is True
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
+        """Every text the vendor could read. A shape we do not understand in a place that carries
+        text is refused, not passed on unscanned."""
+        messages = _objects(body, "messages")
+        if not messages:
             raise BadRequest("'messages' must be a non-empty array", code="invalid_messages")
         slots: list[Slot] = []
         for i, message in enumerate(messages):
-            if not isinstance(message, dict):
-                raise BadRequest(f"messages[{i}] must be an object", code="invalid_messages")
             slots += self._message_slots(("messages", i), message)
-        for k, tool in enumerate(body.get("tools") or []):
-            if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
-                slots += text_slot(("tools", k, "function", "description"), tool["function"].get("description"))
+        for key in ("tools", "functions"):  # `functions` is the deprecated form of `tools`
+            for k, tool in enumerate(_objects(body, key)):
+                function = tool.get("function", tool) if key == "tools" else tool
+                at: JSONPath = (key, k, "function") if key == "tools" else (key, k)
+                if isinstance(function, dict):
+                    slots += text_slot((*at, "description"), function.get("description"))
+                    slots += tree_slots((*at, "parameters"), function.get("parameters"), SCHEMA_WORDS)
+        slots += text_slot(("user",), body.get("user"))
+        slots += tree_slots(("metadata",), body.get("metadata"))
+        slots += tree_slots(("prediction",), body.get("prediction"), frozenset({"type"}))
+        slots += tree_slots(("response_format",), body.get("response_format"), SCHEMA_WORDS | {"name", "strict"})
         return slots
 
     def _message_slots(self, at: JSONPath, message: dict[str, Any]) -> list[Slot]:
-        slots = text_slot((*at, "name"), message.get("name"))
+        slots = text_slot((*at, "name"), message.get("name")) + text_slot((*at, "refusal"), message.get("refusal"))
         content = message.get("content")
         if isinstance(content, str):
             slots += text_slot((*at, "content"), content)
         elif isinstance(content, list):
             for j, part in enumerate(content):
-                if isinstance(part, dict) and part.get("type") == "text":
-                    slots += text_slot((*at, "content", j, "text"), part.get("text"))
+                if not isinstance(part, dict):
+                    raise BadRequest(f"{_where(at)}.content[{j}] must be an object", code="invalid_messages")
+                # text, refusal and any part type added later: every string but the binary data
+                slots += tree_slots((*at, "content", j), part, PART_WORDS)
+        elif content is not None:
+            raise BadRequest(f"{_where(at)}.content must be a string or an array", code="invalid_messages")
         slots += self._tool_call_slots(at, message)
         return slots
 
@@ -73,8 +88,10 @@ class OpenAIChat:
         slots: list[Slot] = []
         for i, choice in enumerate(body.get("choices") or []):
             if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
-                slots += text_slot(("choices", i, "message", "content"), choice["message"].get("content"))
-                slots += self._tool_call_slots(("choices", i, "message"), choice["message"])
+                at: JSONPath = ("choices", i, "message")
+                slots += text_slot((*at, "content"), choice["message"].get("content"))
+                slots += text_slot((*at, "refusal"), choice["message"].get("refusal"))
+                slots += self._tool_call_slots(at, choice["message"])
         return slots
 
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
@@ -157,6 +174,20 @@ class OpenAIChat:
         events = [{**envelope, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in chunks]
         events.append({**envelope, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]
+
+
+def _objects(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """`body[key]` as a list of objects (empty when absent); any other shape is refused."""
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise BadRequest(f"'{key}' must be an array of objects", code="invalid_request")
+    return value
+
+
+def _where(at: JSONPath) -> str:
+    return f"{at[0]}[{at[1]}]"
 
 
 def _empty_choice(choice: dict[str, Any]) -> dict[str, Any]:

@@ -7,17 +7,42 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from proxy.exchange import JSONPath, Slot
+from proxy.exchange import JSONPath, KeyOf, Slot
+
+
+class DuplicateKey(ValueError):
+    """JSON with a key twice: parsers disagree on which copy counts, so a scanner that reads
+    one copy while the vendor reads the other would let the unscanned one through."""
+
+
+def loads_strict(raw: str | bytes) -> Any:
+    """`json.loads` that refuses duplicate keys."""
+    return json.loads(raw, object_pairs_hook=_unique_keys)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(f"duplicate key {key!r}")
+        result[key] = value
+    return result
 
 
 def get_at(obj: Any, path: JSONPath) -> Any:
     for part in path:
-        obj = obj[part]
+        obj = part.key if isinstance(part, KeyOf) else obj[part]
     return obj
 
 
 def set_at(obj: Any, path: JSONPath, value: Any) -> None:
-    get_at(obj, path[:-1])[path[-1]] = value
+    parent, last = get_at(obj, path[:-1]), path[-1]
+    if isinstance(last, KeyOf):  # rename the key, keeping its place
+        items = list(parent.items())
+        parent.clear()
+        parent.update((value if key == last.key else key, item) for key, item in items)
+    else:
+        parent[last] = value
 
 
 def text_slot(path: JSONPath, value: Any) -> list[Slot]:
@@ -25,35 +50,55 @@ def text_slot(path: JSONPath, value: Any) -> list[Slot]:
     return [Slot(path, value)] if isinstance(value, str) and value else []
 
 
-def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
-    """Slots for each string leaf of a JSON document held in a string (tool-call arguments).
+def tree_slots(path: JSONPath, node: Any, skip: frozenset[str] = frozenset()) -> list[Slot]:
+    """A slot for every string in a JSON tree (unknown content parts, metadata, schemas),
+    leaving out values under the keys in `skip` (structural words like a schema's `type`)."""
+    return [Slot((*path, *pointer), text) for pointer, text in _leaves(node, (), skip, keys=False) if text]
 
-    Arguments that do not parse (a model can emit broken JSON) are scanned as plain text."""
+
+def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
+    """Slots for each string, number and key of a JSON document held in a string (tool-call
+    arguments), so detection sees decoded text and a restored value is re-escaped.
+
+    Arguments that do not parse, or repeat a key, are scanned as one plain text."""
     if not isinstance(raw, str) or not raw:
         return []
     try:
-        document = json.loads(raw)
+        document = loads_strict(raw)
     except ValueError:
         return [Slot(path, raw)]
-    return [Slot(path, text, pointer) for pointer, text in _string_leaves(document, ()) if text]
+    return [Slot(path, text, pointer) for pointer, text in _leaves(document, (), frozenset(), keys=True) if text]
 
 
-def _string_leaves(node: Any, pointer: JSONPath) -> Iterator[tuple[JSONPath, str]]:
+def _leaves(node: Any, pointer: JSONPath, skip: frozenset[str], keys: bool) -> Iterator[tuple[JSONPath, str]]:
     if isinstance(node, str):
         yield pointer, node
+    elif isinstance(node, int | float) and not isinstance(node, bool) and keys:
+        yield pointer, json.dumps(node)  # a card number sent as a number is still a card number
     elif isinstance(node, dict):
         for key, value in node.items():
-            yield from _string_leaves(value, (*pointer, key))
+            if keys:
+                yield (*pointer, KeyOf(key)), key
+            if key not in skip:
+                yield from _leaves(value, (*pointer, key), skip, keys)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _string_leaves(value, (*pointer, index))
+            yield from _leaves(value, (*pointer, index), skip, keys)
+
+
+def _write_order(update: tuple[Slot, str]) -> tuple[bool, int]:
+    """Values first, then key renames, deepest first: a rename changes the path by which
+    everything below that key is reached."""
+    pointer = update[0].pointer or ()
+    is_rename = bool(pointer) and isinstance(pointer[-1], KeyOf)
+    return is_rename, -len(pointer)
 
 
 def write_slots(body: dict[str, Any], updates: list[tuple[Slot, str]]) -> dict[str, Any]:
     """A copy of `body` with each slot's text replaced; the original is left untouched."""
     result = copy.deepcopy(body)
     documents: dict[JSONPath, Any] = {}
-    for slot, text in updates:
+    for slot, text in sorted(updates, key=_write_order):
         if slot.pointer is None:
             set_at(result, slot.path, text)
             continue

@@ -57,6 +57,9 @@ def load_policies(directory: Path, *, known_entities: Iterable[str] | None = Non
         except PolicyError as exc:
             problems.extend(exc.problems)
     problems.extend(_duplicate_ids(loaded))
+    if loaded and not problems and not any(policy.status == "active" for policy, _ in loaded):
+        # Serving with no policy in force would send every prompt unscanned.
+        problems.append(Problem(directory, 0, 0, "", "no active policy: set `status: active` in at least one file"))
     if problems:
         raise PolicyError(problems)
     return PolicySet([policy for policy, _ in loaded])

@@ -37,7 +37,7 @@ class Recorder:
         self.spool = spool
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
-        self._last_failure = 0.0
+        self._last_attempt = 0.0  # of a database write that failed, or of a replay
         self.database_ok = True
 
     def start(self) -> None:
@@ -48,7 +48,10 @@ class Recorder:
         try:
             self._queue.put_nowait(exchange)
         except queue.Full:
-            self.spool.append([self.build(exchange)])
+            try:
+                self.spool.append([self.build(exchange)])
+            except Exception as exc:  # never let recording break the response
+                log.error("record %s lost: queue full and spool failed (%s)", exchange.id, type(exc).__name__)
 
     def flush(self) -> None:
         """Wait until everything submitted so far has been written (or spooled)."""
@@ -68,8 +71,7 @@ class Recorder:
                 self._queue.task_done()
             if stop:
                 return
-            if not batch:
-                self._replay_spool()
+            self._replay_spool()
 
     def _next_batch(self) -> tuple[list[Exchange], int]:
         try:
@@ -100,10 +102,18 @@ class Recorder:
             # The exception text can quote a row (values included), so log its type only.
             log.error("database write failed (%s); spooling %d records", type(exc).__name__, len(records))
             self.database_ok = False
-            self._last_failure = time.monotonic()
-            self.spool.append(records)
+            self._last_attempt = time.monotonic()
+            try:
+                self.spool.append(records)
+            except Exception as spool_exc:
+                log.critical(
+                    "%d records lost: database and spool both failed (%s)", len(records), type(spool_exc).__name__
+                )
 
     def write(self, records: list[RecordRows]) -> None:
+        """Insert in one transaction, skipping ids already stored (a replay after a partial write)."""
+        if not records:
+            return
         with self.engine.begin() as connection:
             ids = [record.id for record in records]
             present = set(connection.execute(select(requests.c.id).where(requests.c.id.in_(ids))).scalars())
@@ -119,18 +129,17 @@ class Recorder:
                 connection.execute(insert(findings), finding_rows)
 
     def _replay_spool(self) -> None:
-        if time.monotonic() - self._last_failure < RETRY_SECONDS:
+        """Every few seconds while the spool has records, also under steady traffic."""
+        if not self.spool.has_records() or time.monotonic() - self._last_attempt < RETRY_SECONDS:
             return
-        records = self.spool.peek(BATCH_SIZE)
-        if not records:
-            return
+        self._last_attempt = time.monotonic()
         try:
+            records = self.spool.peek(BATCH_SIZE)
             self.write(records)
+            self.spool.drop({record.id for record in records})
         except Exception as exc:
             log.warning("spool replay failed (%s); will retry", type(exc).__name__)
-            self._last_failure = time.monotonic()
             self.database_ok = False
             return
-        self.spool.drop(len(records))
         self.database_ok = True
         log.info("replayed %d spooled records", len(records))

@@ -1,12 +1,23 @@
-"""An append-only file of records the database could not take yet; replayed when it returns."""
+"""An append-only file of records the database could not take yet; replayed when it returns.
+
+Worker processes (`serve --workers N`) share one spool file, so every change to it happens under
+an exclusive `flock` on a lock file beside it, not just a thread lock.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import json
+import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from proxy.store.records import RecordRows
+
+log = logging.getLogger(__name__)
 
 
 class Spool:
@@ -14,44 +25,79 @@ class Spool:
         self.path = path
         self._lock = threading.Lock()
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+
     def append(self, records: list[RecordRows]) -> None:
         """Write and fsync, so a record that reached the spool survives a crash."""
         if not records:
             return
-        lines = "".join(record.to_json() + "\n" for record in records)
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
+        lines = "".join(record.to_json() + "\n" for record in records).encode()
+        with self._locked(), open(self.path, "ab+") as handle:
+            if handle.seek(0, os.SEEK_END) and (handle.seek(-1, os.SEEK_END), handle.read(1))[1] != b"\n":
+                handle.write(b"\n")  # a crash left a torn last line: keep ours off it
+            handle.write(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def has_records(self) -> bool:
+        return self.path.exists()
 
     def pending(self) -> int:
-        with self._lock:
-            if not self.path.exists():
-                return 0
-            with open(self.path, encoding="utf-8") as handle:
-                return sum(1 for line in handle if line.strip())
+        with self._locked():
+            return len(self._lines())
 
     def peek(self, limit: int) -> list[RecordRows]:
-        with self._lock:
-            if not self.path.exists():
-                return []
-            with open(self.path, encoding="utf-8") as handle:
-                lines = [line for line in handle if line.strip()][:limit]
-        return [RecordRows.from_json(line) for line in lines]
+        """The oldest records. A line that does not parse (a crash mid-append) is moved to
+        `<spool>.corrupt` for a person to look at, instead of blocking every record behind it."""
+        with self._locked():
+            lines = self._lines()
+            good, bad = [], []
+            for line in lines[:limit]:
+                try:
+                    good.append(RecordRows.from_json(line))
+                except (ValueError, KeyError, TypeError):
+                    bad.append(line)
+            if bad:
+                log.error("moving %d unreadable spool lines to %s.corrupt", len(bad), self.path.name)
+                with open(self.path.with_name(self.path.name + ".corrupt"), "a", encoding="utf-8") as handle:
+                    handle.writelines(line + "\n" for line in bad)
+                self._rewrite([line for line in lines if line not in bad])
+        return good
 
-    def drop(self, count: int) -> None:
-        """Remove the first `count` records, keeping any appended since they were read."""
-        with self._lock:
-            with open(self.path, encoding="utf-8") as handle:
-                rest = [line for line in handle if line.strip()][count:]
-            if not rest:
-                self.path.unlink()
-                return
-            temporary = self.path.with_suffix(".tmp")
-            with open(temporary, "w", encoding="utf-8") as handle:
-                handle.writelines(rest)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
+    def drop(self, ids: set[str]) -> None:
+        """Remove the records with these ids, keeping any appended since they were read."""
+        with self._locked():
+            self._rewrite([line for line in self._lines() if _record_id(line) not in ids])
+
+    def _lines(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        with open(self.path, encoding="utf-8") as handle:
+            return [line.rstrip("\n") for line in handle if line.strip()]
+
+    def _rewrite(self, lines: list[str]) -> None:
+        if not lines:
+            self.path.unlink(missing_ok=True)
+            return
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+
+
+def _record_id(line: str) -> str | None:
+    try:
+        return str(json.loads(line)["request"]["id"])
+    except (ValueError, KeyError, TypeError):
+        return None
