@@ -68,6 +68,7 @@ def create_app(
 def build_services(
     config: Config, detector: DetectionEngine | None, transport: httpx.AsyncBaseTransport | None
 ) -> Services:
+    """Everything requests share; refuses to start on bad config, policies or schema."""
     for upstream in config.upstreams:
         if upstream.api_key_env and not upstream.api_key():
             raise ConfigError(f"upstreams.{upstream.name}: environment variable {upstream.api_key_env} is not set")

@@ -22,6 +22,7 @@ class KeyRing:
         self._by_hash = {key.sha256: key for key in keys}
 
     def authenticate(self, headers: Mapping[str, str], client_host: str | None) -> Caller:
+        """The caller behind these headers, or `AuthenticationError` (naming no key)."""
         if not self._by_hash:
             # No keys configured: config.check_exposure() only allows this on a loopback bind.
             # Anything that relays remote clients from this machine (a local reverse proxy, an
@@ -41,6 +42,7 @@ class KeyRing:
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key from `Authorization: Bearer` or `x-api-key`, whichever the SDK used."""
     authorization = headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():

@@ -17,6 +17,7 @@ from proxy.transform import mask, transform
 
 
 async def explain(text: str, policy_dir: Path, detector: DetectionEngine) -> str:
+    """A readable trace of what the proxy would do with `text`; values in findings are masked."""
     policies = load_policies(policy_dir, known_entities=detector.supported_entities()).select()
     body = {"model": "explain", "messages": [{"role": "user", "content": text}]}
     slots = OpenAIChat().request_slots(body)

@@ -13,6 +13,8 @@ from proxy.config import ConfigError
 
 
 class Hasher:
+    """HMAC-SHA256 under the company's hash key."""
+
     def __init__(self, key: bytes) -> None:
         self._key = key
 

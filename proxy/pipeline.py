@@ -55,6 +55,7 @@ class Services:
 
 
 async def handle(request: Request, dialect: Dialect, services: Services) -> Response:
+    """Run one request through every stage; always returns a response and always records."""
     exchange = Exchange(endpoint=dialect.name, **_context_headers(request))
     deferred = False
     try:

@@ -21,6 +21,7 @@ from proxy.upstream import UpstreamReply
 
 
 def whole_response(exchange: Exchange, dialect: Dialect, reply: UpstreamReply) -> Response:
+    """The client's response to a whole (non-streamed) vendor answer, pseudonyms restored."""
     exchange.http_status = reply.status_code
     if reply.status_code >= 400:
         # The vendor's own error goes back as the vendor sent it.
@@ -41,6 +42,7 @@ def whole_response(exchange: Exchange, dialect: Dialect, reply: UpstreamReply) -
 
 
 def error_response(exchange: Exchange, dialect: Dialect, error: ProxyError) -> Response:
+    """Our error in the dialect's shape; the exchange notes status and message."""
     exchange.status, exchange.http_status, exchange.error = error.record_status, error.status_code, error.message
     body = json.dumps(dialect.error_body(error)).encode()
     return Response(body, error.status_code, headers(exchange, {}), "application/json")

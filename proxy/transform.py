@@ -27,6 +27,7 @@ class PseudonymMap:
     _counts: dict[str, int] = field(default_factory=dict)
 
     def token_for(self, entity_type: str, value: str) -> str:
+        """The placeholder for this value, the same one each time it appears."""
         key = (entity_type, normalise(value))
         if key not in self._tokens:
             self._counts[entity_type] = self._counts.get(entity_type, 0) + 1
@@ -106,6 +107,7 @@ class Restorer:
         self._longest = max((len(token) for token in originals), default=0)
 
     def feed(self, text: str) -> str:
+        """Restored text that is safe to send now; a possible placeholder start is held back."""
         if not self.originals:
             return self._restore(text)
         self._buffer += text
@@ -114,6 +116,7 @@ class Restorer:
         return self._restore(ready)
 
     def flush(self) -> str:
+        """Everything still held back, restored where complete: the stream has ended."""
         ready, self._buffer = self._buffer, ""
         return self._restore(ready)
 

@@ -81,6 +81,7 @@ class Upstreams:
         stream: bool,
         headers: Mapping[str, str],
     ) -> UpstreamReply:
+        """POST the forwarded body; a 2xx stream comes back as event batches, anything else whole."""
         if upstream.kind == "echo":
             return _echo(dialect, body, stream)
         client = self._clients[upstream.name]
@@ -110,6 +111,7 @@ class Upstreams:
 
 @contextmanager
 def map_httpx_errors(upstream: UpstreamConfig) -> Iterator[None]:
+    """Translate httpx's transport errors into ours, naming the upstream and never the request."""
     try:
         yield
     except httpx.TimeoutException:

@@ -50,6 +50,7 @@ NER_MODEL_CONFIGURATION = {
 
 
 def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
+    """Presidio's analyzer with the configured spaCy model, offline."""
     use_bundled_suffix_list()
     nlp_engine = InstalledSpacyEngine(
         models=[{"lang_code": config.language, "model_name": config.spacy_model}],

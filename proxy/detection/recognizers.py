@@ -10,6 +10,7 @@ from proxy.policy.schema import Detector
 
 
 def custom_recognizers(detectors: list[Detector], language: str) -> list[EntityRecognizer]:
+    """Presidio recognizers for a policy's detectors, built once per distinct detector."""
     return [_recognizer(detector.model_dump_json(), language) for detector in detectors]
 
 

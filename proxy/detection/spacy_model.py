@@ -19,6 +19,8 @@ UNUSED_PIPES = ["parser"]
 
 
 class InstalledSpacyEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine, loading only installed models and only the pipes detection uses."""
+
     def load(self) -> None:
         loaded: dict[str, spacy.language.Language] = {}
         for model in self.models:

@@ -27,24 +27,53 @@ class StreamDelta:
 
 
 class Dialect(Protocol):
+    """One wire format (e.g. OpenAI chat): where its text lives, how its streams and errors look."""
+
     name: str  # as recorded in `requests.endpoint`, e.g. "openai-chat"
     path: str  # the route the proxy serves, e.g. "/v1/chat/completions"
     upstream_path: str  # appended to an upstream's base_url
 
-    def model(self, body: dict[str, Any]) -> str: ...
-    def is_stream(self, body: dict[str, Any]) -> bool: ...
-    def request_slots(self, body: dict[str, Any]) -> list[Slot]: ...
-    def response_slots(self, body: dict[str, Any]) -> list[Slot]: ...
-    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]: ...
-    def stream_closes(self, event: dict[str, Any]) -> list[int | str]: ...
-    def stream_append(self, event: dict[str, Any], key: StreamKey, text: str) -> None: ...
-    def stream_tail(self, template: dict[str, Any], key: StreamKey, text: str) -> dict[str, Any]: ...
-    def stream_is_end(self, data: str) -> bool: ...
-    def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]: ...
-    def usage(self, body: dict[str, Any]) -> Usage: ...
-    def error_body(self, error: ProxyError) -> dict[str, Any]: ...
-    def echo_reply(self, model: str, text: str) -> dict[str, Any]: ...
-    def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]: ...
+    def model(self, body: dict[str, Any]) -> str:
+        """The requested model; `BadRequest` when missing."""
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        """Whether the client asked for a streamed answer."""
+
+    def request_slots(self, body: dict[str, Any]) -> list[Slot]:
+        """Every text the vendor would read, in body order; refuses shapes it cannot read."""
+
+    def response_slots(self, body: dict[str, Any]) -> list[Slot]:
+        """Every text in a whole (non-streamed) answer that may hold placeholders."""
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        """Where this stream event carries text, and which text it continues."""
+
+    def stream_closes(self, event: dict[str, Any]) -> list[int | str]:
+        """Groups (choices) whose text ends with this event, so held-back text is flushed into it."""
+
+    def stream_append(self, event: dict[str, Any], key: StreamKey, text: str) -> None:
+        """Add flushed text for `key` to this event."""
+
+    def stream_tail(self, template: dict[str, Any], key: StreamKey, text: str) -> dict[str, Any]:
+        """A new event carrying text still held back when the upstream stream ended."""
+
+    def stream_is_end(self, data: str) -> bool:
+        """Whether this event's data is the end-of-stream marker."""
+
+    def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """One whole answer from a stream's events, as it is recorded."""
+
+    def usage(self, body: dict[str, Any]) -> Usage:
+        """Token counts from an answer."""
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        """Our error in this vendor's error shape."""
+
+    def echo_reply(self, model: str, text: str) -> dict[str, Any]:
+        """A whole answer saying `text`, for the built-in echo upstream."""
+
+    def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]:
+        """A streamed answer saying `text`, for the built-in echo upstream."""
 
 
 def _registry() -> dict[str, Dialect]:

@@ -23,6 +23,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine; SQLite gets WAL and foreign keys."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
@@ -51,10 +52,12 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
+    """Undo migrations down to `revision`."""
     command.downgrade(alembic_config(url), revision)
 
 

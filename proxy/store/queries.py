@@ -24,6 +24,7 @@ class StoredRecord:
 
 
 def load_record(engine: Engine, sealer: Sealer, request_id: str) -> StoredRecord | None:
+    """One request with its findings and its payloads opened, or None."""
     with engine.connect() as connection:
         row = connection.execute(select(requests).where(requests.c.id == request_id)).mappings().first()
         if row is None:

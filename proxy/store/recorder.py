@@ -29,6 +29,8 @@ RETRY_SECONDS = 2.0
 
 
 class Recorder:
+    """The one writer: a bounded queue, a writer thread, batched inserts, and the spool."""
+
     def __init__(
         self, engine: Engine, build: Callable[[Exchange], RecordRows], spool: Spool, queue_size: int = 10_000
     ) -> None:

@@ -19,6 +19,8 @@ SENSITIVE_KINDS = {"original", "response_returned"}  # both hold the values the 
 
 
 class Sealer:
+    """Seals and opens payloads with the configured data keys."""
+
     def __init__(self, keys: dict[str, bytes], active: str | None) -> None:
         self._keys = keys
         self._active = active

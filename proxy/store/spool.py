@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class Spool:
+    """Records waiting for the database, one JSON line each."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
