@@ -23,6 +23,7 @@ from proxy.errors import NotFound, ProxyError
 from proxy.hashing import Hasher, load_hash_key
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies
+from proxy.policy.reload import PolicyWatcher
 from proxy.store.database import is_current, make_engine, upgrade
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
@@ -47,9 +48,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(config, detector, transport)
         app.state.services = services
+        watcher = services.watcher
+        assert watcher is not None
         services.recorder.start()
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(watcher.run)
+                _reload_on_sighup(watcher)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             services.recorder.stop()
             services.recorder.engine.dispose()
@@ -73,7 +80,8 @@ def build_services(
         if upstream.api_key_env and not upstream.api_key():
             raise ConfigError(f"upstreams.{upstream.name}: environment variable {upstream.api_key_env} is not set")
     detector = detector or DetectionEngine(build_analyzer(config.detection), config.detection.language)
-    policies = load_policies(policy_directory(config.policies), known_entities=detector.supported_entities())
+    directory = policy_directory(config.policies)
+    policies = load_policies(directory, known_entities=detector.supported_entities())
     engine = make_engine(config.database_url)
     if engine.url.get_backend_name() == "sqlite":
         upgrade(config.database_url)
@@ -84,12 +92,25 @@ def build_services(
     sealer = Sealer.from_config(config.storage.data_keys)
     recorder = Recorder(
         engine,
-        lambda exchange: rows_for(exchange, sealer, hasher, policies.digest),
+        lambda exchange: rows_for(exchange, sealer, hasher, exchange.policy_digest),
         Spool(config.storage.spool_path),
         config.storage.queue_size,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    return Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
+    services = Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
+    services.watcher = PolicyWatcher(directory, detector.supported_entities(), services.install_policies)
+    return services
+
+
+def _reload_on_sighup(watcher: PolicyWatcher) -> None:
+    """`kill -HUP` reloads policies at once. Only possible in the main thread (not in tests)."""
+    import asyncio
+    import signal
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.request_reload)
+    except (RuntimeError, ValueError):
+        log.debug("not in the main thread: policies reload on file changes only")
 
 
 def policy_directory(configured: Path) -> Path:
@@ -162,7 +183,17 @@ async def readyz(request: Request) -> JSONResponse:
         database = "ok"
     except Exception:
         database = "spooling"
-    return JSONResponse({"status": "ready", "database": database, "policies": len(services.policies.policies)})
+    watcher = services.watcher
+    return JSONResponse(
+        {
+            "status": "ready",
+            "database": database,
+            "policies": [p.label for p in services.policies.policies],
+            "policy_digest": services.policies.digest,
+            "policy_reloads": watcher.reloads if watcher else 0,
+            "policy_reload_failures": watcher.failures if watcher else 0,
+        }
+    )
 
 
 def app_from_environment() -> FastAPI:

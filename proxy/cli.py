@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -91,36 +92,87 @@ def policy() -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @config_option
 def policy_check(path: Path | None, config_path: Path | None) -> None:
-    """Validate policy files; exit 1 with file:line:col errors."""
-    from proxy.policy.loader import PolicyError, load_policies
+    """Validate policy files: exit 1 with file:line:col errors."""
+    from .policy.checks import check
 
-    directory = path or _load(config_path).policies
-    engine = _detector(_load(config_path))
-    try:
-        policies = load_policies(directory, known_entities=engine.supported_entities())
-    except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
+    config = _load(config_path)
+    report = check(path or config.policies, _detector(config))
+    for problem in report.errors:
+        click.echo(f"error    {problem}", err=True)
+    for problem in report.warnings:
+        click.echo(f"warning  {problem}", err=True)
+    if report.errors or report.policy_set is None:
         sys.exit(1)
-    for item in policies.policies:
-        click.echo(f"ok  {item.label}  ({len(item.rules)} rules, {len(item.detectors)} detectors)")
+    for item in report.policy_set.policies:
+        click.echo(
+            f"ok  {item.label}  ({len(item.rules)} rules, {len(item.detectors)} detectors, {len(item.tests)} tests)"
+        )
+
+
+@policy.command("test")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@config_option
+def policy_test(path: Path | None, config_path: Path | None) -> None:
+    """Run the `tests:` cases written in the policy files; exit 1 if any fails."""
+    from .dry_run import run_tests
+    from .policy.loader import PolicyError, load_policies
+
+    config = _load(config_path)
+    detector = _detector(config)
+    try:
+        policy_set = load_policies(path or config.policies, known_entities=detector.supported_entities())
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    results = asyncio.run(run_tests(policy_set, detector))
+    for result in results:
+        click.echo(f"{'pass' if result.passed else 'FAIL'}  {result.policy}: {result.name}")
+        for failure in result.failures:
+            click.echo(f"      {failure}")
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
 
 
 @policy.command("explain")
-@click.option("--text", "text_", help="Text to run through detection and the policy.")
+@click.option("--text", "text_", help="Text to run through detection and the policies.")
 @click.option("--file", "file_", type=click.File("r"), help="Read the text from a file ('-' for stdin).")
+@click.option("--as", "as_", default="", help="Who is asking, e.g. team=research,model=gpt-4o,upstream=openai.")
+@click.option("--policy", "policy_id", help="Use only this policy (by id), as if it alone applied.")
 @click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
 @config_option
-def policy_explain(text_: str | None, file_: click.File | None, path: Path | None, config_path: Path | None) -> None:
-    """Dry run: what would be found, what each finding gets, and what the vendor would see."""
-    from proxy.explain import explain
+def policy_explain(
+    text_: str | None, file_: Any, as_: str, policy_id: str | None, path: Path | None, config_path: Path | None
+) -> None:
+    """Dry run: which policies apply, each finding, its action and rule, and the forwarded text."""
+    from .dry_run import chat_body, dry_run, explain
+    from .policy.loader import PolicyError, load_policies
+    from .policy.schema import RequestContext
 
     if (text_ is None) == (file_ is None):
         raise click.UsageError("give exactly one of --text or --file")
-    content = text_ if text_ is not None else file_.read()  # type: ignore[union-attr]
+    content = text_ if text_ is not None else file_.read()
+    try:
+        context = RequestContext.model_validate(dict(_pairs(as_)))
+    except ValueError as exc:
+        raise click.UsageError(f"--as: {exc}") from None
     config = _load(config_path)
-    report = asyncio.run(explain(content, path or config.policies, _detector(config)))
-    click.echo(report)
+    detector = _detector(config)
+    try:
+        policy_set = load_policies(path or config.policies, known_entities=detector.supported_entities())
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    if policy_id and policy_set.get(policy_id) is None:
+        raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
+    run = asyncio.run(dry_run(chat_body(content, context), policy_set, detector, context, policy_id=policy_id))
+    click.echo(explain(run))
+
+
+def _pairs(spec: str) -> list[tuple[str, str]]:
+    pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise click.UsageError("--as takes key=value pairs separated by commas")
+    return [(key.strip(), value.strip()) for key, value in pairs]
 
 
 @policy.command("entities")

@@ -88,6 +88,8 @@ class Resolution:
     rule: str
     policy: str
     keep_last: int = 4
+    #: "monitor": what the rule would have done, recorded but not applied
+    mode: str = "enforce"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class Decision:
 
     resolutions: list[Resolution] = field(default_factory=list)
     block: BlockReason | None = None
+    #: monitor-mode outcomes: recorded, never applied
+    monitored: list[Resolution] = field(default_factory=list)
+    would_block: BlockReason | None = None
 
     @property
     def kind(self) -> DecisionKind:
@@ -112,6 +117,15 @@ class Decision:
         if any(r.action != "allow" for r in self.resolutions):
             return "transform"
         return "allow"
+
+    @property
+    def monitor_kind(self) -> DecisionKind:
+        """What the decision would have been had monitor-mode rules been enforced."""
+        if self.block is not None or self.would_block is not None:
+            return "block"
+        if any(r.action not in ("allow", "block") for r in [*self.resolutions, *self.monitored]):
+            return "transform"
+        return "block" if any(r.action == "block" for r in self.monitored) else "allow"
 
 
 @dataclass
@@ -156,6 +170,7 @@ class Exchange:
     upstream: str | None = None
     slots: list[Slot] = field(default_factory=list)
     policies: list[str] = field(default_factory=list)  # "id@version" of every policy applied
+    policy_digest: str | None = None  # content hash of the policy set in force
     findings: list[Finding] = field(default_factory=list)
     decision: Decision | None = None  # None until `decide` has run
     forwarded: dict[str, Any] | None = None

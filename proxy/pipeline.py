@@ -25,12 +25,14 @@ from proxy.auth import KeyRing
 from proxy.config import Config
 from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect
-from proxy.dialects.paths import DuplicateKey, loads_strict, write_slots
-from proxy.errors import BadRequest, PayloadTooLarge, PolicyBlocked, ProxyError
-from proxy.exchange import Exchange
+from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
+from proxy.errors import BadRequest, DetectionFailed, PayloadTooLarge, PolicyBlocked, ProxyError
+from proxy.exchange import Decision, Exchange, Finding, JSONPath
 from proxy.hashing import Hasher
 from proxy.policy.bundle import PolicySet, detectors_of, entities_of
 from proxy.policy.decide import decide
+from proxy.policy.reload import PolicyWatcher
+from proxy.policy.schema import Policy, RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
@@ -52,6 +54,11 @@ class Services:
     recorder: Recorder
     hasher: Hasher
     sealer: Sealer
+    watcher: PolicyWatcher | None = None
+
+    def install_policies(self, policies: PolicySet) -> None:
+        """Swap in a reloaded policy set; requests in flight keep the set they started with."""
+        self.policies = policies
 
 
 async def handle(request: Request, dialect: Dialect, services: Services) -> Response:
@@ -65,18 +72,21 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         upstream = services.upstreams.route(exchange.model)
         exchange.upstream = upstream.name
         exchange.slots = dialect.request_slots(exchange.body)
-        policies = services.policies.select()
-        exchange.policies = [policy.label for policy in policies]
-        started = time.perf_counter()
-        exchange.findings = await services.detector.detect(
-            exchange.slots, entities_of(policies), detectors_of(policies)
+        context = RequestContext(
+            team=exchange.caller.team,
+            key=exchange.caller.key_name,
+            upstream=upstream.name,
+            model=exchange.model,
+            endpoint=dialect.name,
         )
-        exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
-        exchange.decision = decide(exchange.findings, exchange.slots, policies)
-        if exchange.decision.block is not None:
-            block = exchange.decision.block
-            raise PolicyBlocked(block.message, rule=block.rule, entity_type=block.entity_type)
-        forwarded = apply_transform(exchange, dialect, services.hasher)
+        policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
+        exchange.policy_digest = policy_set.digest
+        policies = policy_set.select(context)
+        exchange.policies = [policy.label for policy in policies]
+        exchange.findings = await detect(exchange, policies, services.detector)
+        exchange.decision = decide(exchange.findings, exchange.slots, policies, context)
+        refuse_if_blocked(exchange.decision)
+        forwarded = apply_transform(exchange, dialect, services.hasher, policies)
         started = time.perf_counter()
         reply = await services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers)
         if reply.events is not None:
@@ -130,17 +140,59 @@ async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]
     return raw, body
 
 
-def apply_transform(exchange: Exchange, dialect: Dialect, hasher: Hasher) -> bytes:
+async def detect(exchange: Exchange, policies: list[Policy], detector: DetectionEngine) -> list[Finding]:
+    """Findings for every entity the policies act on, within the policies' scanning limits."""
+    limit = min((p.settings.max_scan_chars for p in policies if p.settings.max_scan_chars), default=None)
+    size = sum(len(slot.text) for slot in exchange.slots)
+    if limit is not None and size > limit:
+        message = f"This request has {size} characters of text; at most {limit} are scanned, so it was not sent."
+        raise PolicyBlocked(message, rule="settings.max_scan_chars", entity_type="")
+    started = time.perf_counter()
+    try:
+        return await detector.detect(exchange.slots, entities_of(policies), detectors_of(policies))
+    except DetectionFailed:
+        if not policies or any(p.settings.on_detector_error == "block" for p in policies):
+            raise
+        # Every policy in force chose to let traffic through unscanned when detection fails.
+        exchange.error = "detection failed; forwarded unscanned, as the policies' on_detector_error allows"
+        log.warning("request %s forwarded unscanned: detection failed and policy allows it", exchange.id)
+        return []
+    finally:
+        exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
+
+
+def refuse_if_blocked(decision: Decision) -> None:
+    if decision.block is not None:
+        block = decision.block
+        raise PolicyBlocked(block.message, rule=block.rule, entity_type=block.entity_type)
+
+
+def apply_transform(exchange: Exchange, dialect: Dialect, hasher: Hasher, policies: list[Policy]) -> bytes:
     """The bytes to forward: the client's own bytes when nothing changes, so every field the
     proxy does not understand reaches the vendor exactly as sent."""
     assert exchange.body is not None and exchange.decision is not None
     texts, pseudonyms = transform(exchange.slots, exchange.decision.resolutions, hasher)
     exchange.pseudonyms = pseudonyms.originals
-    if not texts:
+    unscannable = _unscannable(exchange.body, dialect, policies)
+    if not texts and not unscannable:
         exchange.forwarded = exchange.body
         return exchange.raw_body
     exchange.forwarded = write_slots(exchange.body, [(exchange.slots[i], text) for i, text in texts.items()])
+    for path in sorted(unscannable, reverse=True):  # from the back, so earlier indexes stay valid
+        del get_at(exchange.forwarded, path[:-1])[path[-1]]
     return json.dumps(exchange.forwarded, ensure_ascii=False).encode()
+
+
+def _unscannable(body: dict[str, Any], dialect: Dialect, policies: list[Policy]) -> list[JSONPath]:
+    """Parts to strip (images, audio, files), after refusing the request if a policy blocks them."""
+    parts = dialect.unscannable_parts(body)
+    settings = {p.settings.unscannable_parts for p in policies}
+    if not parts or settings <= {"allow"}:
+        return []
+    if "block" in settings:
+        message = "This request contains images, audio or files, which cannot be scanned; the policy blocks them."
+        raise PolicyBlocked(message, rule="settings.unscannable_parts", entity_type="")
+    return parts
 
 
 def _where(exc: BaseException) -> str:

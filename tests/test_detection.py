@@ -56,7 +56,7 @@ def test_when_context_words_appear_in_any_inflection_then_the_score_rises(detect
         ("write to ada@math.org please", "EMAIL_ADDRESS", "ada@math.org"),
         ("Peter Parker called", "PERSON", "Peter Parker"),
         ("card 4111 1111 1111 1111", "CREDIT_CARD", "4111 1111 1111 1111"),
-        ("from 192.168.10.20", "IP_ADDRESS", "192.168.10.20"),
+        ("from 81.2.69.160", "IP_ADDRESS", "81.2.69.160"),
     ],
 )
 def test_when_presidio_entities_appear_then_they_are_found(

@@ -15,7 +15,8 @@ from .conftest import REPO
 
 
 def _fields(model: type[BaseModel], prefix: str = "", lists: bool = True) -> Iterator[str]:
-    for name, field in model.model_fields.items():
+    for field_name, field in model.model_fields.items():
+        name = field.alias or field_name
         yield prefix + name
         annotation = field.annotation
         inner = getattr(annotation, "__args__", (annotation,))[0]

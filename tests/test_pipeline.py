@@ -32,7 +32,7 @@ def test_chat_pii_is_pseudonymized_for_vendor_and_restored_for_client(proxy: Run
     # the mock echoes what it saw: pseudonyms come back as the originals, hashes stay hashed
     assert completion.choices[0].message.content == PROMPT.replace("EMP-004211", badge)
     assert raw.headers["x-proxy-decision"] == "transform"
-    assert raw.headers["x-proxy-policy"] == "default@1"
+    assert raw.headers["x-proxy-policy"] == "default@2,secrets-baseline@1"
     assert raw.headers["x-proxy-request-id"].startswith("req_")
 
 
@@ -134,7 +134,9 @@ def test_every_text_slot_is_scanned(proxy: RunningProxy, vendor: MockVendor) -> 
 
 
 def test_tool_call_arguments_are_restored_plain_and_streamed(proxy: RunningProxy, vendor: MockVendor) -> None:
-    messages = [{"role": "user", "content": "Please send the invoice to Maria Garcia at maria@example.org today."}]
+    messages = [
+        {"role": "user", "content": "Please send the invoice to Maria Garcia at maria@garcia-family.net today."}
+    ]
     for stream in (False, True):
         vendor.script.tool_calls = [
             {"name": "send_email", "arguments": json.dumps({"to": "<EMAIL_ADDRESS_1>", "name": "<PERSON_1>"})}
@@ -152,7 +154,7 @@ def test_tool_call_arguments_are_restored_plain_and_streamed(proxy: RunningProxy
         else:
             completion = client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
             arguments = completion.choices[0].message.tool_calls[0].function.arguments  # type: ignore[index, union-attr]
-        assert json.loads(arguments) == {"to": "maria@example.org", "name": "Maria Garcia"}, f"stream={stream}"
+        assert json.loads(arguments) == {"to": "maria@garcia-family.net", "name": "Maria Garcia"}, f"stream={stream}"
 
 
 def test_same_value_gets_same_placeholder_in_every_turn(proxy: RunningProxy, vendor: MockVendor) -> None:
@@ -172,10 +174,10 @@ def test_same_value_gets_same_placeholder_in_every_turn(proxy: RunningProxy, ven
 
 def test_echo_upstream_answers_with_what_the_vendor_would_see(proxy: RunningProxy) -> None:
     completion = proxy.client().chat.completions.create(
-        model="echo", messages=[{"role": "user", "content": "Server 10.20.30.40, card holder Jane Doe."}]
+        model="echo", messages=[{"role": "user", "content": "Server 81.2.69.160, card holder Jane Doe."}]
     )
     content = completion.choices[0].message.content or ""
-    assert "10.20.30.40" not in content and "<IP_ADDRESS#" in content
+    assert "81.2.69.160" not in content and "<IP_ADDRESS#" in content
     assert "Jane Doe" in content  # pseudonymized on the way out, restored on the way back
     stream = proxy.client().chat.completions.create(
         model="echo", messages=[{"role": "user", "content": "Hi Jane Doe"}], stream=True

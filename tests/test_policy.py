@@ -9,9 +9,11 @@ import pytest
 from proxy.exchange import Finding, Slot
 from proxy.policy.decide import decide
 from proxy.policy.loader import PolicyError, load_policies, load_policy_file
-from proxy.policy.schema import Policy
+from proxy.policy.schema import Policy, RequestContext
 
 from .conftest import REPO
+
+CONTEXT = RequestContext()
 
 KNOWN = {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "URL"}
 
@@ -24,7 +26,14 @@ def _write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
 
 def test_shipped_policies_are_valid(detector: object) -> None:
     policies = load_policies(REPO / "policies", known_entities=detector.supported_entities())  # type: ignore[attr-defined]
-    assert [p.label for p in policies.policies] == ["default@1"]
+    assert sorted(p.label for p in policies.policies) == [
+        "default@2",
+        "finance@1",
+        "healthcare@1",
+        "hr@1",
+        "research@1",
+        "secrets-baseline@1",
+    ]
 
 
 def test_unknown_field_points_at_its_line_with_a_suggestion(tmp_path: Path) -> None:
@@ -103,7 +112,7 @@ POLICY = Policy.model_validate(
 def _decide(text: str, *findings: tuple[str, str, float]) -> list[tuple[str, str, str]]:
     slots = [Slot(("m",), text)]
     found = [Finding(0, text.index(v), text.index(v) + len(v), e, s) for v, e, s in findings]
-    decision = decide(found, slots, [POLICY])
+    decision = decide(found, slots, [POLICY], CONTEXT)
     return [(text[r.finding.start : r.finding.end], r.action, r.rule) for r in decision.resolutions]
 
 
@@ -131,7 +140,7 @@ def test_allow_listed_values_are_allowed_and_recorded() -> None:
 
 def test_block_rule_blocks_the_request_with_its_message() -> None:
     slots = [Slot(("m",), "card 4111111111111111")]
-    decision = decide([Finding(0, 5, 21, "CREDIT_CARD", 1.0)], slots, [POLICY])
+    decision = decide([Finding(0, 5, 21, "CREDIT_CARD", 1.0)], slots, [POLICY], CONTEXT)
     assert decision.kind == "block"
     assert decision.block is not None and (decision.block.rule, decision.block.message) == ("cards", "No cards.")
 
@@ -141,7 +150,7 @@ def test_when_a_stronger_finding_covers_part_of_a_weaker_one_then_the_whole_unio
     slots = [Slot(("m",), text)]
     email = Finding(0, text.index("ann"), len(text), "EMAIL_ADDRESS", 1.0)
     person = Finding(0, text.index("bluebird"), text.index("bluebird") + 8, "PERSON", 0.95)
-    [only] = decide([email, person], slots, [POLICY]).resolutions
+    [only] = decide([email, person], slots, [POLICY], CONTEXT).resolutions
     assert (only.finding.start, only.finding.end, only.finding.entity_type) == (email.start, email.end, "EMAIL_ADDRESS")
     assert (only.action, only.rule) == ("redact", "names-strict")
 
@@ -149,12 +158,12 @@ def test_when_a_stronger_finding_covers_part_of_a_weaker_one_then_the_whole_unio
 def test_an_allow_list_in_one_policy_does_not_relax_another_policys_block() -> None:
     other = Policy.model_validate({"id": "q", "allow": ["4111111111111111"]})
     slots = [Slot(("m",), "4111111111111111")]
-    decision = decide([Finding(0, 0, 16, "CREDIT_CARD", 1.0)], slots, [other, POLICY])
+    decision = decide([Finding(0, 0, 16, "CREDIT_CARD", 1.0)], slots, [other, POLICY], CONTEXT)
     assert decision.kind == "block"
 
 
 def test_when_no_policy_applies_then_the_request_is_blocked() -> None:
-    decision = decide([], [Slot(("m",), "anything")], [])
+    decision = decide([], [Slot(("m",), "anything")], [], CONTEXT)
     assert decision.block is not None and decision.block.rule == "no-policy"
 
 

@@ -85,7 +85,11 @@ def test_every_row_of_a_request_is_there_after_the_response(
         "openai",
         "gpt-4o",
     )
-    assert (request["subject"], request["tags"], request["policies"]) == ("user-42", "support,eu", "default@1")
+    assert (request["subject"], request["tags"], request["policies"]) == (
+        "user-42",
+        "support,eu",
+        "default@2,secrets-baseline@1",
+    )
     assert request["total_tokens"] == 18 and request["detect_ms"] > 0 and request["total_ms"] >= request["upstream_ms"]
     assert record.payloads["original"]["messages"][0]["content"] == "Ask Peter Parker at peter@dailybugle.com"
     assert record.payloads["forwarded"]["messages"][0]["content"] == "Ask <PERSON_1> at <EMAIL_ADDRESS_1>"

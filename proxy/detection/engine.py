@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import tldextract
@@ -17,13 +17,16 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
 
 from proxy.config import DetectionConfig
+from proxy.detection.custom import CustomRecognizerSpec
+from proxy.detection.noise import without_noise
 from proxy.detection.recognizers import custom_recognizers
+from proxy.detection.secrets import secret_recognizers
 from proxy.detection.spacy_model import InstalledSpacyEngine
 from proxy.errors import DetectionFailed
 from proxy.exchange import Finding, Slot
-from proxy.policy.schema import Detector
 
 log = logging.getLogger(__name__)
+Specs = Sequence[CustomRecognizerSpec]
 
 
 def use_bundled_suffix_list() -> None:
@@ -62,9 +65,12 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
     # recognizer on every request; keep its warnings about real problems only.
     presidio_log.setLevel(logging.ERROR)
     try:
-        return AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[config.language])
+        analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[config.language])
     finally:
         presidio_log.setLevel(logging.WARNING)
+    for recognizer in secret_recognizers(config.language):  # ours, beside Presidio's own
+        analyzer.registry.add_recognizer(recognizer)
+    return analyzer
 
 
 class DetectionEngine:
@@ -78,7 +84,7 @@ class DetectionEngine:
     def supported_entities(self) -> set[str]:
         return set(self.analyzer.get_supported_entities(self.language))
 
-    async def detect(self, slots: list[Slot], entities: set[str], detectors: list[Detector]) -> list[Finding]:
+    async def detect(self, slots: list[Slot], entities: set[str], detectors: Specs) -> list[Finding]:
         """Findings for `entities` in every slot. Any failure raises `DetectionFailed`: we fail
         closed, and the message carries no text, since an exception can quote its input."""
         if not entities or not slots:
@@ -90,13 +96,13 @@ class DetectionEngine:
             log.error("detection failed: %s", type(exc).__name__)
             raise DetectionFailed("PII detection failed, so the request was not sent to the vendor.") from None
 
-    def detect_sync(self, slots: list[Slot], entities: set[str], detectors: list[Detector]) -> list[Finding]:
+    def detect_sync(self, slots: list[Slot], entities: set[str], detectors: Specs) -> list[Finding]:
         recognizers = custom_recognizers(detectors, self.language)
         texts = [slot.text for slot in slots]
         artifacts = self.analyzer.nlp_engine.process_batch(texts, language=self.language)
         findings: list[Finding] = []
         for index, (text, nlp_artifacts) in enumerate(artifacts):
-            findings.extend(self._analyze(index, text, nlp_artifacts, entities, recognizers))
+            findings.extend(without_noise(self._analyze(index, text, nlp_artifacts, entities, recognizers), text))
         return findings
 
     def _analyze(

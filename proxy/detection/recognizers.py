@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 
-from proxy.policy.schema import Detector
+from proxy.detection.custom import CustomRecognizerSpec
 
 
-def custom_recognizers(detectors: list[Detector], language: str) -> list[EntityRecognizer]:
+def custom_recognizers(detectors: Sequence[CustomRecognizerSpec], language: str) -> list[EntityRecognizer]:
     """Presidio recognizers for a policy's detectors, built once per distinct detector."""
-    return [_recognizer(detector.model_dump_json(), language) for detector in detectors]
+    return [
+        _recognizer(CustomRecognizerSpec.model_validate(d.model_dump(include=_SPEC_FIELDS)).model_dump_json(), language)
+        for d in detectors
+    ]
+
+
+_SPEC_FIELDS = set(CustomRecognizerSpec.model_fields)
 
 
 @lru_cache(maxsize=256)
 def _recognizer(detector_json: str, language: str) -> EntityRecognizer:
     # Keyed by the detector's JSON so a policy reload with an edited detector builds a new one,
     # while the unchanged ones are reused across requests.
-    detector = Detector.model_validate_json(detector_json)
+    detector = CustomRecognizerSpec.model_validate_json(detector_json)
     return PatternRecognizer(
         supported_entity=detector.entity,
         name=f"policy:{detector.entity}",

@@ -42,6 +42,9 @@ class Dialect(Protocol):
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every text the vendor would read, in body order; refuses shapes it cannot read."""
 
+    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
+        """Paths of the parts detection cannot read (images, audio, files), for `unscannable_parts`."""
+
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every text in a whole (non-streamed) answer that may hold placeholders."""
 

@@ -19,6 +19,7 @@ from proxy.exchange import JSONPath, Slot, Usage
 DONE = "[DONE]"
 # Values under these keys are structure, not text: a schema's `type: string`, a part's image data.
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
+BINARY_PARTS = frozenset({"image_url", "input_audio", "file"})
 PART_WORDS = frozenset({"type", "url", "data", "file_data", "file_id", "format", "detail"})
 
 
@@ -83,6 +84,15 @@ class OpenAIChat:
         if isinstance(message.get("function_call"), dict):  # the deprecated single-call form
             slots += json_string_slots((*at, "function_call", "arguments"), message["function_call"].get("arguments"))
         return slots
+
+    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
+        return [
+            ("messages", i, "content", j)
+            for i, message in enumerate(_objects(body, "messages"))
+            if isinstance(message.get("content"), list)
+            for j, part in enumerate(message["content"])
+            if isinstance(part, dict) and part.get("type") in BINARY_PARTS
+        ]
 
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         slots: list[Slot] = []

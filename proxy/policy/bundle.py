@@ -1,24 +1,34 @@
-"""The set of loaded policies and the `select` stage: which of them apply to a request."""
+"""The loaded policy set and the `select` stage: which policies apply to a request."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from proxy.policy.schema import Detector, Policy
+from proxy.detection.groups import expand
+from proxy.policy.schema import Detector, Direction, Policy, RequestContext
 
 
 @dataclass(frozen=True)
 class PolicySet:
-    """Every active policy, loaded and validated together; immutable so a reload swaps it whole."""
+    """Every policy, validated and with inheritance resolved; immutable, so a reload swaps it whole.
+
+    `ancestors[id]` lists the policies `id` inherits from: when a child applies, its ancestors
+    step aside for that request, since the child already holds their rules (with its overrides)."""
 
     policies: list[Policy]
+    ancestors: dict[str, list[str]] = field(default_factory=dict)
 
-    def select(self) -> list[Policy]:
-        """Policies that apply to a request. Every active policy applies until scoping lands
-        (`applies_to` in the policy language)."""
-        return [policy for policy in self.policies if policy.status == "active"]
+    def select(self, context: RequestContext) -> list[Policy]:
+        """Active policies whose `applies_to` matches, minus ancestors of other selected ones."""
+        chosen = [p for p in self.policies if p.status == "active" and p.applies_to.matches(context)]
+        replaced = {ancestor for p in chosen for ancestor in self.ancestors.get(p.id, [])}
+        return [p for p in chosen if p.id not in replaced]
+
+    def get(self, policy_id: str) -> Policy | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
 
     @property
     def digest(self) -> str:
@@ -27,9 +37,16 @@ class PolicySet:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def entities_of(policies: list[Policy]) -> set[str]:
-    return set().union(*(policy.entities() for policy in policies)) if policies else set()
+def entities_of(policies: Iterable[Policy], direction: Direction = "request") -> set[str]:
+    """Entity types any rule acts on in this direction (monitor rules too); detection runs for these only."""
+    return {
+        entity
+        for policy in policies
+        for rule in policy.rules
+        if direction in rule.directions
+        for entity in expand(rule.detect)
+    }
 
 
-def detectors_of(policies: list[Policy]) -> list[Detector]:
+def detectors_of(policies: Iterable[Policy]) -> list[Detector]:
     return [detector for policy in policies for detector in policy.detectors]

@@ -1,7 +1,8 @@
 """Read policy files and report every mistake as `file:line:col  field: problem`.
 
 Compliance staff edit these files by hand, so an error must point at the line to fix. YAML is
-composed into nodes first, which keeps each key's position, then validated with pydantic.
+composed into nodes first, which keeps each key's position, then validated with pydantic, then
+checked as a set (entity names, inheritance, locked rules).
 """
 
 from __future__ import annotations
@@ -13,16 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from proxy.detection.custom import Pattern
+from proxy.detection.groups import group_names
+from proxy.policy import schema
 from proxy.policy.bundle import PolicySet
+from proxy.policy.inheritance import InheritanceError, resolve
 from proxy.policy.schema import Policy
 
 Position = tuple[int, int]
+Positions = dict[tuple[Any, ...], Position]
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One mistake, where it is, and what to do about it."""
+
     file: Path
     line: int
     col: int
@@ -42,48 +50,83 @@ class PolicyError(Exception):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class PolicyFile:
+    policy: Policy
+    path: Path
+    positions: Positions
+
+    def problem(self, loc: tuple[Any, ...], message: str) -> Problem:
+        line, col = self.positions.get(loc, (1, 1))
+        return Problem(self.path, line, col, ".".join(str(part) for part in loc), message)
+
+
 def load_policies(directory: Path, *, known_entities: Iterable[str] | None = None) -> PolicySet:
-    """Load every `*.yaml` in `directory`; raise `PolicyError` listing all problems at once."""
-    if not directory.is_dir():
-        raise PolicyError([Problem(directory, 0, 0, "", "policy directory not found")])
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    if not files:
-        raise PolicyError([Problem(directory, 0, 0, "", "no policy files (*.yaml) in this directory")])
-    loaded: list[tuple[Policy, Path]] = []
-    problems: list[Problem] = []
-    for path in files:
-        try:
-            loaded.append((load_policy_file(path, known_entities=known_entities), path))
-        except PolicyError as exc:
-            problems.extend(exc.problems)
-    problems.extend(_duplicate_ids(loaded))
-    if loaded and not problems and not any(policy.status == "active" for policy, _ in loaded):
-        # Serving with no policy in force would send every prompt unscanned.
-        problems.append(Problem(directory, 0, 0, "", "no active policy: set `status: active` in at least one file"))
+    """Load and check every `*.yaml` in `directory`; raise `PolicyError` listing all problems at once."""
+    files = _read_directory(directory)
+    problems = [p for f in files for p in _entity_problems(f, files, known_entities)]
+    problems += _duplicate_ids(files)
     if problems:
         raise PolicyError(problems)
-    return PolicySet([policy for policy, _ in loaded])
+    try:
+        resolved, ancestors = resolve([f.policy for f in files])
+    except InheritanceError as exc:
+        where = next(f for f in files if f.policy.id == exc.policy_id)
+        raise PolicyError([where.problem(exc.loc, exc.message)]) from None
+    if not any(policy.status == "active" for policy in resolved):
+        # Serving with no policy in force would send every prompt unscanned.
+        raise PolicyError([Problem(directory, 0, 0, "", "no active policy: set `status: active` in at least one file")])
+    return PolicySet(resolved, ancestors)
+
+
+def policy_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+
+
+def _read_directory(directory: Path) -> list[PolicyFile]:
+    if not directory.is_dir():
+        raise PolicyError([Problem(directory, 0, 0, "", "policy directory not found")])
+    paths = policy_files(directory)
+    if not paths:
+        raise PolicyError([Problem(directory, 0, 0, "", "no policy files (*.yaml) in this directory")])
+    files: list[PolicyFile] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            files.append(read_policy_file(path))
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PolicyError(problems)
+    return files
 
 
 def load_policy_file(path: Path, *, known_entities: Iterable[str] | None = None) -> Policy:
+    """One file on its own (no inheritance), checked against `known_entities` when given."""
+    file = read_policy_file(path)
+    problems = _entity_problems(file, [file], known_entities)
+    if problems:
+        raise PolicyError(problems)
+    return file.policy
+
+
+def read_policy_file(path: Path) -> PolicyFile:
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise PolicyError([Problem(path, line, col, "", f"not valid YAML: {exc.problem}")]) from None
-    positions: dict[tuple[str | int, ...], Position] = {}
+    positions: Positions = {}
     data = _to_python(node, (), positions) if node is not None else {}
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError([_problem(path, error, positions) for error in exc.errors()]) from None
-    if known_entities is not None:
-        _check_entities(path, policy, set(known_entities), positions)
-    return policy
+    return PolicyFile(policy, path, positions)
 
 
-def _to_python(node: yaml.Node, path: tuple[str | int, ...], positions: dict[Any, Position]) -> Any:
+def _to_python(node: yaml.Node, path: tuple[Any, ...], positions: Positions) -> Any:
     """Plain data from a YAML node, noting where each key and item starts."""
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
@@ -99,7 +142,7 @@ def _to_python(node: yaml.Node, path: tuple[str | int, ...], positions: dict[Any
     return yaml.safe_load(yaml.serialize(node))
 
 
-def _problem(path: Path, error: Any, positions: dict[Any, Position]) -> Problem:
+def _problem(path: Path, error: Any, positions: Positions) -> Problem:
     loc = tuple(part for part in error["loc"] if not isinstance(part, str) or "[" not in part)
     while loc and loc not in positions:
         loc = loc[:-1]
@@ -111,13 +154,25 @@ def _problem(path: Path, error: Any, positions: dict[Any, Position]) -> Problem:
     return Problem(path, line, col, field, message)
 
 
+_NESTED: dict[str, type[BaseModel]] = {
+    "rules": schema.Rule,
+    "detectors": schema.Detector,
+    "patterns": Pattern,
+    "settings": schema.Settings,
+    "exceptions": schema.PolicyException,
+    "applies_to": schema.AppliesTo,
+    "request": schema.RequestRules,
+    "tests": schema.PolicyTest,
+    "expect": schema.Expectation,
+    "examples": schema.Examples,
+    "as": schema.RequestContext,
+}
+
+
 def _siblings(loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed beside the unknown one, for a did-you-mean hint."""
-    from proxy.policy.schema import Detector, Pattern, Rule, Settings
-
-    models: dict[str, Any] = {"rules": Rule, "detectors": Detector, "patterns": Pattern, "settings": Settings}
     names = [str(part) for part in loc[:-1] if isinstance(part, str)]
-    model = models.get(names[-1], Policy) if names else Policy
+    model = _NESTED.get(names[-1], Policy) if names else Policy
     return list(model.model_fields)
 
 
@@ -126,26 +181,36 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" — did you mean {close[0]!r}?" if close else ""
 
 
-def _check_entities(path: Path, policy: Policy, known: set[str], positions: dict[Any, Position]) -> None:
-    known |= {detector.entity for detector in policy.detectors}
-    problems = []
-    for r, rule in enumerate(policy.rules):
-        for e, entity in enumerate(rule.detect):
-            if entity not in known:
-                line, col = positions.get(("rules", r, "detect", e), (0, 0))
-                hint = _did_you_mean(entity, known) or " — run `privacy-proxy policy entities` for the list"
-                problems.append(
-                    Problem(path, line, col, f"rules.{r}.detect.{e}", f"unknown entity type {entity!r}{hint}")
-                )
-    if problems:
-        raise PolicyError(problems)
+def _entity_problems(file: PolicyFile, files: list[PolicyFile], known_entities: Iterable[str] | None) -> list[Problem]:
+    """Unknown entity names in rules and exceptions (detectors anywhere in the set count as known)."""
+    if known_entities is None:
+        return []
+    known = set(known_entities) | set(group_names()) | {d.entity for f in files for d in f.policy.detectors}
+    named = [
+        (("rules", r, "detect", e), name)
+        for r, rule in enumerate(file.policy.rules)
+        for e, name in enumerate(rule.detect)
+    ]
+    named += [
+        (("exceptions", x, "entities", e), name)
+        for x, exception in enumerate(file.policy.exceptions)
+        for e, name in enumerate(exception.entities)
+    ]
+    hint = " — run `privacy-proxy policy entities` for the list"
+    return [
+        file.problem(loc, f"unknown entity type {name!r}{_did_you_mean(name, known) or hint}")
+        for loc, name in named
+        if name not in known
+    ]
 
 
-def _duplicate_ids(loaded: list[tuple[Policy, Path]]) -> list[Problem]:
+def _duplicate_ids(files: list[PolicyFile]) -> list[Problem]:
     seen: dict[str, Path] = {}
     problems = []
-    for policy, path in loaded:
-        if policy.id in seen:
-            problems.append(Problem(path, 1, 1, "id", f"policy id {policy.id!r} is also used by {seen[policy.id]}"))
-        seen[policy.id] = path
+    for file in files:
+        if file.policy.id in seen:
+            problems.append(
+                file.problem(("id",), f"policy id {file.policy.id!r} is also used by {seen[file.policy.id]}")
+            )
+        seen[file.policy.id] = file.path
     return problems

@@ -62,6 +62,7 @@ def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any
         "status": exchange.status,
         "http_status": exchange.http_status,
         "decision": exchange.decision.kind if exchange.decision else None,
+        "monitor_decision": exchange.decision.monitor_kind if exchange.decision else None,
         "policies": ",".join(exchange.policies) or None,
         "policy_digest": policy_digest if exchange.policies else None,
         "subject": exchange.subject,
@@ -114,7 +115,8 @@ def _encode(body: Any) -> bytes | None:
 
 def _finding_rows(exchange: Exchange, hasher: Hasher) -> list[dict[str, Any]]:
     rows = []
-    for resolution in exchange.decision.resolutions if exchange.decision else []:
+    decision = exchange.decision
+    for resolution in [*decision.resolutions, *decision.monitored] if decision else []:
         finding = resolution.finding
         slot = exchange.slots[finding.slot]
         rows.append(
@@ -130,6 +132,7 @@ def _finding_rows(exchange: Exchange, hasher: Hasher) -> list[dict[str, Any]]:
                 "policy": resolution.policy,
                 # the keyed hash lets erasure find a value later without storing it here
                 "value_hash": hasher.digest(slot.text[finding.start : finding.end]),
+                "mode": resolution.mode,
             }
         )
     return rows

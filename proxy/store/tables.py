@@ -34,6 +34,7 @@ requests = Table(
     Column("status", String(40), nullable=False),
     Column("http_status", Integer),
     Column("decision", String(16)),
+    Column("monitor_decision", String(16)),  # the decision had monitor-mode rules been enforced
     Column("policies", String(1000)),  # "id@version,..." of every policy applied
     Column("policy_digest", String(32)),  # content hash of the whole policy set in force
     Column("subject", String(200)),
@@ -78,6 +79,7 @@ findings = Table(
     Column("rule", String(200)),
     Column("policy", String(200)),
     Column("value_hash", String(64), nullable=False),
+    Column("mode", String(16), nullable=False, server_default="enforce"),  # monitor: recorded, not applied
     Index("ix_findings_request_id", "request_id"),
     Index("ix_findings_value_hash", "value_hash"),
 )

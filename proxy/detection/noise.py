@@ -1,0 +1,51 @@
+"""Findings that are almost always false alarms in LLM traffic, dropped before any policy sees them.
+
+Each filter is named and has a reason; a finding dropped here is not personal data in practice:
+- `url-inside-email`: Presidio also reports the domain of an e-mail address as a URL.
+- `reserved-domain`: example.com, *.test, *.invalid, ... are reserved for documentation (RFC 2606).
+- `non-public-ip`: private, loopback, link-local and documentation addresses (RFC 1918, 5737)
+  name no one; they fill logs and config snippets pasted into prompts.
+- `version-number`: "v1.2.3.4" and "version 10.0.0.1" are versions, not addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from proxy.exchange import Finding
+
+RESERVED_DOMAIN = re.compile(
+    r"(?:^|[@./])(?:example\.(?:com|org|net)|[^@./\s]+\.(?:example|test|invalid|localhost))$", re.I
+)
+VERSION_BEFORE = re.compile(r"(?:\bv|version\s*|release\s*)$", re.I)
+
+
+def without_noise(findings: list[Finding], text: str) -> list[Finding]:
+    emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
+    return [f for f in findings if not _noise(f, text, emails)]
+
+
+def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
+    value = text[finding.start : finding.end]
+    if finding.entity_type == "URL":
+        inside_email = any(e.start <= finding.start and finding.end <= e.end for e in emails)
+        return inside_email or bool(RESERVED_DOMAIN.search(_host(value)))
+    if finding.entity_type == "EMAIL_ADDRESS":
+        return bool(RESERVED_DOMAIN.search(value))
+    if finding.entity_type == "IP_ADDRESS":
+        return _non_public(value) or bool(VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start]))
+    return False
+
+
+def _host(url: str) -> str:
+    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url, flags=re.I)
+    return re.split(r"[/:?#]", host, maxsplit=1)[0]
+
+
+def _non_public(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return not address.is_global

@@ -1,0 +1,441 @@
+"""Secrets in prompts: API keys, tokens, private keys and passwords, as Presidio recognizers.
+
+A prompt is a common way secrets leak: people paste a `.env` file, a failing `curl` command, a
+docker-compose file or a stack trace into a chat and ask what is wrong, and the vendor then holds a
+live credential. Each kind of secret here is one small `PatternRecognizer` subclass, mostly class-level
+data in Presidio's own style: `PATTERNS` with scores, `CONTEXT` words, and `KEYWORDS`.
+
+Every request pays for every recognizer, so each one first looks for one of its `KEYWORDS` in the
+lower-cased text (a substring every real match contains, like "akia" or "-----begin") and returns
+without running a single regex when none is there. Most prompts mention no keyword of most recognizers.
+
+Spans: a token is reported whole (`ghp_...`, a JWT, a PEM block, a Slack webhook URL). Where a secret
+sits in an assignment or a URL, only the value is reported: the password of `password = "..."`, of
+`Password=...;`, of `postgres://user:PASSWORD@host` and of `https://user:PASSWORD@host`; the key name,
+the user name and the host stay readable, so a redacted prompt still makes sense.
+
+Placeholders are not secrets: `looks_like_placeholder` is the one rule every recognizer applies to
+what it matched (see there). A weak but plausible real value such as `password123`, `admin` or
+`postgres` *is* reported: it may well be the deployed password, and a leaked weak password is worse
+than a strong one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections import Counter
+from typing import ClassVar
+
+import regex
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+# --- placeholders ---------------------------------------------------------------------------------
+
+# Template and variable syntax: <YOUR_KEY>, ${VAR}, {{ var }}, $VAR, $(cmd), %VAR%, {name}, %(name)s.
+_TEMPLATE = re.compile(r"<[^<>]*>|\$\{[^}]*\}|\{\{.*?\}\}|^\$\(|^\$\w+$|^%\w+%$|^\{\w*\}$|%\(\w+\)s")
+# A reference to where the value lives, not the value: settings.DB_PASSWORD, os.environ..., self.token.
+_REFERENCE = re.compile(
+    r"^(?:self|this|cls|os|process|env|config|conf|cfg|settings|args|opts|options|params|secrets|vars|values)"
+    r"\.[\w.]+$",
+    re.IGNORECASE,
+)
+# Masked or elided values: sk-...abcd, ********, hunter…
+_MASK = re.compile(r"\*{3,}|\.{3,}|…|•")
+# Markers that never occur in a real random key by chance (AKIAIOSFODNN7EXAMPLE is AWS's documented one).
+_MARKERS = ("example", "sample", "dummy", "placeholder", "redacted", "changeme", "change_me", "change-me")
+# Words that placeholder values are made of ("your-api-key", "YOUR_OPENAI_API_KEY_HERE", "mysecretpassword").
+_FILLER_WORDS = frozenset(
+    "your my our the here goes put insert enter replace change me changeme new some super "
+    "api key keys secret secrets token tokens access auth bearer credential credentials "
+    "password passwd pass pwd passphrase value string "
+    "example examples sample dummy fake test testing placeholder redacted hidden masked "
+    "foo bar baz qux todo tbd fixme null none nil true false undefined empty "
+    "sk pk rk proj svcacct ant live ghp gho ghu ghs ghr pat glpat xoxb xoxp "
+    "openai anthropic github gitlab slack stripe aws gcp google azure storage twilio sendgrid jwt".split()
+)
+_LONGEST_FILLER = max(map(len, _FILLER_WORDS))
+_ELIDED_BELOW = 16  # alphanumerics left over when a value is masked ("sk-...abcd" keeps 6)
+_REPEATED_SHARE = 0.6  # AKIAXXXXXXXXXXXXXXXX: one character is 80% of the value
+
+
+def looks_like_placeholder(value: str) -> bool:
+    """True when `value` stands in for a secret rather than being one.
+
+    Excluded: template and variable syntax (`<YOUR_API_KEY>`, `${OPENAI_API_KEY}`, `{{ token }}`,
+    `$PASSWORD`), references (`settings.DB_PASSWORD`), masked or elided values (`********`, `sk-...`),
+    documentation markers (`AKIAIOSFODNN7EXAMPLE`, `changeme`, `dummy`), values mostly made of one
+    repeated character (`AKIAXXXXXXXXXXXXXXXX`, `sk-xxxx...`), and values made only of filler words with
+    no digit (`your-api-key`, `test`, `password`, `null`). A digit makes a value plausible: `password123`
+    is reported.
+    """
+    stripped = value.strip().strip("\"'`")
+    lowered = stripped.lower()
+    alphanumerics = [char for char in lowered if char.isalnum()]
+    return (
+        not alphanumerics
+        or _TEMPLATE.search(stripped) is not None
+        or _REFERENCE.match(stripped) is not None
+        or (_MASK.search(stripped) is not None and len(alphanumerics) < _ELIDED_BELOW)
+        or lowered.startswith("your")
+        or any(marker in lowered for marker in _MARKERS)
+        or _mostly_one_character(alphanumerics)
+        or _only_filler_words(lowered)
+    )
+
+
+def _mostly_one_character(alphanumerics: list[str]) -> bool:
+    (_, count), *_ = Counter(alphanumerics).most_common(1)
+    return count >= _REPEATED_SHARE * len(alphanumerics)
+
+
+def _only_filler_words(lowered: str) -> bool:
+    if any(char.isdigit() for char in lowered):
+        return False
+    words = re.findall(r"[a-z]+", lowered)
+    return bool(words) and all(_splits_into_filler(word) for word in words)
+
+
+def _splits_into_filler(word: str) -> bool:
+    """ "yourapikey" -> your + api + key: a dynamic programme over where filler words can end."""
+    ends = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        starts = range(max(0, end - _LONGEST_FILLER), end)
+        ends[end] = any(ends[start] and word[start:end] in _FILLER_WORDS for start in starts)
+    return ends[-1]
+
+
+# --- the recognizer model -------------------------------------------------------------------------
+
+
+class SecretRecognizer(PatternRecognizer):
+    """One kind of secret: class-level patterns, context and keywords, placeholders invalidated.
+
+    Patterns are case-sensitive (token prefixes such as `AKIA` and `ghp_` are), so they say `(?i:...)`
+    where case does not matter. `\\K` (the `regex` module's "keep out") starts the reported span at
+    the value of an assignment.
+    """
+
+    ENTITY: ClassVar[str]
+    PATTERNS: ClassVar[tuple[Pattern, ...]]
+    CONTEXT: ClassVar[tuple[str, ...]] = ()
+    KEYWORDS: ClassVar[tuple[str, ...]]
+    REGEX_FLAGS: ClassVar[int] = regex.MULTILINE
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name=type(self).__name__,
+            supported_language=supported_language,
+            patterns=list(self.PATTERNS),
+            context=list(self.CONTEXT),
+            global_regex_flags=self.REGEX_FLAGS,
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if not self.mentions_keyword(text):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+    def mentions_keyword(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(keyword in lowered for keyword in self.KEYWORDS)
+
+    def secret_value(self, matched: str) -> str:
+        """The part of a match that is the secret itself, for the placeholder check."""
+        return matched
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return looks_like_placeholder(self.secret_value(pattern_text))
+
+
+# An assignment's value, quoted or bare, after `key = `, `key: `, `"key": `, `key := ` or `key => `.
+# A bare value after `=` needs no space before the `=` (`PASSWORD=x`, `--password=x`), since in code
+# `password = x` assigns a variable; a bare value after `:` (YAML) must end its line or its JSON member.
+_SEPARATOR = r"[\"']?[ \t]*(?::=|=>|=|:)[ \t]*"
+_QUOTED_VALUE = r"([\"'])\K(?:(?!\1)[^\r\n])+(?=\1)"
+_BARE_AFTER_EQUALS = r"[\"']?=\K[^\s\"'`,;&(){}\[\]]+(?=\s|,|$)"
+_BARE_AFTER_COLON = r"[\"']?:[ \t]+\K[^\s\"'`#,{}\[\]]+(?=[ \t]*(?:[,}#]|$))"
+
+
+def _assignment_patterns(name: str, key: str, score: float) -> tuple[Pattern, ...]:
+    return (
+        Pattern(f"{name} (quoted)", key + _SEPARATOR + _QUOTED_VALUE, score),
+        Pattern(f"{name} (env)", key + _BARE_AFTER_EQUALS, score),
+        Pattern(f"{name} (yaml)", key + _BARE_AFTER_COLON, score),
+    )
+
+
+# --- cloud providers ------------------------------------------------------------------------------
+
+
+class AwsAccessKeyRecognizer(SecretRecognizer):
+    ENTITY = "AWS_ACCESS_KEY"
+    PATTERNS = (Pattern("AWS access key id", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", 0.8),)
+    CONTEXT = ("aws", "access", "key", "iam", "credential")
+    KEYWORDS = ("akia", "asia")
+
+
+class AwsSecretKeyRecognizer(SecretRecognizer):
+    """A 40-character secret access key is only told apart from other base64 by its name."""
+
+    ENTITY = "AWS_SECRET_KEY"
+    PATTERNS = (
+        Pattern(
+            "AWS secret access key assignment",
+            r"(?i:(?:aws[_-]?)?secret[_-]?access[_-]?key|aws[_-]?secret(?:[_-]?key)?)"
+            r"[\"']?[ \t]*(?:=|:|=>)[ \t]*[\"']?\K[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+            0.9,
+        ),
+    )
+    CONTEXT = ("aws", "secret", "credential")
+    KEYWORDS = ("aws_secret", "aws-secret", "secret_access", "secretaccess", "secret-access")
+
+
+class GcpApiKeyRecognizer(SecretRecognizer):
+    ENTITY = "GCP_API_KEY"
+    PATTERNS = (Pattern("Google API key", r"\bAIza[0-9A-Za-z_-]{35}(?![\w-])", 0.85),)
+    CONTEXT = ("google", "gcp", "api", "key", "firebase", "maps")
+    KEYWORDS = ("aiza",)
+
+
+class AzureStorageKeyRecognizer(SecretRecognizer):
+    """The 64-byte account key of a storage connection string (`...;AccountKey=<88 chars>;...`)."""
+
+    ENTITY = "AZURE_STORAGE_KEY"
+    PATTERNS = (Pattern("Azure storage account key", r"(?i:AccountKey)[ \t]*=[ \t]*\K[A-Za-z0-9+/]{86}==", 0.9),)
+    CONTEXT = ("azure", "storage", "account", "connection")
+    KEYWORDS = ("accountkey",)
+
+
+# --- developer platforms --------------------------------------------------------------------------
+
+
+class GitHubTokenRecognizer(SecretRecognizer):
+    ENTITY = "GITHUB_TOKEN"
+    PATTERNS = (
+        Pattern("GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,251}\b", 0.95),
+        Pattern("GitHub fine-grained token", r"\bgithub_pat_[A-Za-z0-9_]{50,244}\b", 0.95),
+    )
+    CONTEXT = ("github", "token", "git")
+    KEYWORDS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+
+
+class GitLabTokenRecognizer(SecretRecognizer):
+    ENTITY = "GITLAB_TOKEN"
+    PATTERNS = (Pattern("GitLab token", r"\bgl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,}", 0.95),)
+    CONTEXT = ("gitlab", "token")
+    KEYWORDS = ("glpat-", "glptt-", "gldt-", "glrt-")
+
+
+class SlackTokenRecognizer(SecretRecognizer):
+    """Slack API tokens, and incoming-webhook URLs (reported whole: the URL is the credential)."""
+
+    ENTITY = "SLACK_TOKEN"
+    PATTERNS = (
+        Pattern("Slack token", r"\bxox[abprs]-[A-Za-z0-9]{6,}(?:-[A-Za-z0-9]+)+\b", 0.9),
+        Pattern(
+            "Slack webhook",
+            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]{16,}",
+            0.9,
+        ),
+    )
+    CONTEXT = ("slack", "token", "webhook")
+    KEYWORDS = ("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "hooks.slack.com")
+
+    def secret_value(self, matched: str) -> str:
+        return matched.rsplit("/", 1)[-1] if matched.startswith("https://") else matched
+
+
+class StripeKeyRecognizer(SecretRecognizer):
+    """Secret and restricted keys; publishable keys (`pk_`) are public by design."""
+
+    ENTITY = "STRIPE_KEY"
+    PATTERNS = (Pattern("Stripe secret key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{20,247}\b", 0.95),)
+    CONTEXT = ("stripe", "key", "secret")
+    KEYWORDS = ("sk_live_", "rk_live_", "sk_test_", "rk_test_")
+
+
+class SendGridApiKeyRecognizer(SecretRecognizer):
+    ENTITY = "SENDGRID_API_KEY"
+    PATTERNS = (Pattern("SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![\w-])", 0.95),)
+    CONTEXT = ("sendgrid", "api", "key", "mail")
+    KEYWORDS = ("sg.",)
+
+
+class TwilioApiKeyRecognizer(SecretRecognizer):
+    """API key SIDs (`SK` + 32 hex) anywhere; account SIDs (`AC` + 32 hex) only within 200 characters
+    after the word "twilio", since on their own they look like any other hex id."""
+
+    ENTITY = "TWILIO_API_KEY"
+    PATTERNS = (
+        Pattern("Twilio API key", r"\bSK[0-9a-f]{32}\b", 0.6),
+        Pattern("Twilio account SID", r"\bAC(?<=(?i:twilio)[\s\S]{0,200}AC)[0-9a-f]{32}\b", 0.8),
+    )
+    CONTEXT = ("twilio", "sid", "key")
+    KEYWORDS = ("sk", "twilio")  # "sk" is in "ask" and "task": a weak filter, but the regexes are cheap
+
+
+# --- LLM vendors ----------------------------------------------------------------------------------
+
+
+class OpenAiApiKeyRecognizer(SecretRecognizer):
+    ENTITY = "OPENAI_API_KEY"
+    PATTERNS = (
+        Pattern("OpenAI project key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}", 0.95),
+        Pattern("OpenAI legacy key", r"\bsk-[A-Za-z0-9]{48}\b", 0.8),
+    )
+    CONTEXT = ("openai", "api", "key")
+    KEYWORDS = ("sk-",)
+
+
+class AnthropicApiKeyRecognizer(SecretRecognizer):
+    ENTITY = "ANTHROPIC_API_KEY"
+    PATTERNS = (Pattern("Anthropic API key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", 0.95),)
+    CONTEXT = ("anthropic", "claude", "api", "key")
+    KEYWORDS = ("sk-ant-",)
+
+
+# --- formats --------------------------------------------------------------------------------------
+
+
+class JwtRecognizer(SecretRecognizer):
+    """Three base64url segments whose first two decode to JSON objects (header and claims)."""
+
+    ENTITY = "JWT"
+    PATTERNS = (Pattern("JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+", 0.6),)
+    CONTEXT = ("jwt", "token", "bearer", "authorization")
+    KEYWORDS = ("eyj",)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        header, claims, _ = pattern_text.split(".", 2)
+        return _is_json_object(header) and _is_json_object(claims)
+
+
+def _is_json_object(segment: str) -> bool:
+    try:
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return isinstance(json.loads(decoded), dict)
+    except (binascii.Error, ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return False
+
+
+_PEM_LABEL = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
+_PEM_ARMOUR = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
+
+
+class PrivateKeyRecognizer(SecretRecognizer):
+    """A whole PEM block: RSA, EC, DSA, OPENSSH, ENCRYPTED, PKCS#8 or PGP, across lines."""
+
+    ENTITY = "PRIVATE_KEY"
+    PATTERNS = (
+        Pattern(
+            "PEM private key",
+            rf"-----BEGIN {_PEM_LABEL}-----[\s\S]*?-----END {_PEM_LABEL}-----",
+            0.95,
+        ),
+    )
+    CONTEXT = ("private", "key", "ssh", "pem")
+    KEYWORDS = ("-----begin",)
+
+    def secret_value(self, matched: str) -> str:
+        """The base64 body, without the armour lines and headers such as `Proc-Type:` or `Comment:`.
+        A key inside JSON (a service-account file) has literal `\\n` escapes instead of line breaks."""
+        body = _PEM_ARMOUR.sub("", matched).replace("\\n", "\n")
+        return "".join(line.strip() for line in body.splitlines() if ":" not in line)
+
+
+# --- passwords ------------------------------------------------------------------------------------
+
+_DATABASE_SCHEMES = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|amqps?|mssql)(?:\+[A-Za-z0-9]+)?://"
+# The userinfo of a URL: a user name (possibly empty), a colon, then the reported password up to the `@`.
+_URL_PASSWORD = r"[^\s:/?#@\"'<>]*:\K[^\s/?#@\"'<>]+(?=@[A-Za-z0-9\[])"
+
+
+class UrlCredentialsRecognizer(SecretRecognizer):
+    """`scheme://user:password@host` for any scheme except databases (see the next recognizer).
+    Reports the password only."""
+
+    ENTITY = "URL_CREDENTIALS"
+    PATTERNS = (
+        Pattern(
+            "URL with a password",
+            rf"(?<![A-Za-z0-9+.-])(?!{_DATABASE_SCHEMES})[A-Za-z][A-Za-z0-9+.-]*://{_URL_PASSWORD}",
+            0.8,
+        ),
+    )
+    CONTEXT = ("url", "password", "credential", "login")
+    KEYWORDS = ("://",)
+
+
+class ConnectionStringPasswordRecognizer(SecretRecognizer):
+    """The password of a database URL, or of an ADO.NET/JDBC/ODBC `Password=...;` string. Reports
+    the password only. `Password=` counts when it follows `;`, `?` or `&`, or is followed by `;` and
+    another `Key=`, so a lone `PASSWORD=...` line is left to `PasswordAssignmentRecognizer`."""
+
+    ENTITY = "CONNECTION_STRING_PASSWORD"
+    PATTERNS = (
+        Pattern("database URL password", rf"(?<![A-Za-z0-9+.-]){_DATABASE_SCHEMES}{_URL_PASSWORD}", 0.8),
+        Pattern("connection string password", r"[;?&][ \t]*(?i:password|pwd)[ \t]*=[ \t]*\K[^\s;\"'&]+", 0.8),
+        Pattern(
+            "connection string password (first)",
+            r"(?<![\w.-])(?i:password|pwd)[ \t]*=[ \t]*\K[^\s;\"'&]+(?=;[ \t]*[A-Za-z][A-Za-z ]*=)",
+            0.8,
+        ),
+    )
+    CONTEXT = ("connection", "database", "server", "password")
+    KEYWORDS = ("postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "password", "pwd")
+
+
+class PasswordAssignmentRecognizer(SecretRecognizer):
+    """`password = "..."`, `passwd: ...`, `"password": "..."`, `DB_PASSWORD=...`; reports the value.
+
+    The key must end in password, passwd or passphrase (`password_min_length: 8` is not one), and
+    `pwd` is left out: `PWD=/home/me` is the shell's working directory in every pasted `env`.
+    """
+
+    ENTITY = "PASSWORD_ASSIGNMENT"
+    PATTERNS = _assignment_patterns(
+        "password",
+        r"(?<![\w.&?;-])(?<![;?&][ \t]*)[\"']?[A-Za-z0-9_.-]*?(?i:password|passwd|passphrase)",
+        0.7,
+    )
+    CONTEXT = ("password", "credential", "login")
+    KEYWORDS = ("passw", "passphrase")
+
+
+_RECOGNIZERS: tuple[type[SecretRecognizer], ...] = (
+    AwsAccessKeyRecognizer,
+    AwsSecretKeyRecognizer,
+    GcpApiKeyRecognizer,
+    AzureStorageKeyRecognizer,
+    GitHubTokenRecognizer,
+    GitLabTokenRecognizer,
+    SlackTokenRecognizer,
+    StripeKeyRecognizer,
+    OpenAiApiKeyRecognizer,
+    AnthropicApiKeyRecognizer,
+    SendGridApiKeyRecognizer,
+    TwilioApiKeyRecognizer,
+    JwtRecognizer,
+    PrivateKeyRecognizer,
+    UrlCredentialsRecognizer,
+    ConnectionStringPasswordRecognizer,
+    PasswordAssignmentRecognizer,
+)
+
+SECRET_ENTITIES: tuple[str, ...] = tuple(recognizer.ENTITY for recognizer in _RECOGNIZERS)
+
+
+def secret_recognizers(language: str = "en") -> list[EntityRecognizer]:
+    """One instance of every secret recognizer, to pass as Presidio ad-hoc recognizers or register."""
+    return [recognizer(supported_language=language) for recognizer in _RECOGNIZERS]

@@ -1,0 +1,124 @@
+"""`privacy-proxy policy check`: what the loader cannot see from one file at a time.
+
+Detector examples are run through the real detector, regular expressions are probed for
+catastrophic backtracking (a pattern that takes seconds on a long prompt is a denial of service),
+expired exceptions and rules that can never decide are reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import regex
+
+from proxy.detection import DetectionEngine
+from proxy.exchange import Slot
+from proxy.policy.bundle import PolicySet
+from proxy.policy.loader import PolicyError, PolicyFile, Problem, load_policies, policy_files, read_policy_file
+from proxy.policy.schema import STRENGTH, Detector, Policy, Rule
+
+PROBE_SECONDS = 0.1
+PROBE_LENGTH = 3000
+
+
+@dataclass
+class CheckReport:
+    policy_set: PolicySet | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check(directory: Path, detector: DetectionEngine, today: date | None = None) -> CheckReport:
+    try:
+        policy_set = load_policies(directory, known_entities=detector.supported_entities())
+    except PolicyError as exc:
+        return CheckReport(None, exc.problems)
+    report = CheckReport(policy_set)
+    day = today or date.today()
+    for file in (read_policy_file(path) for path in policy_files(directory)):
+        report.errors += _slow_patterns(file)
+        report.errors += _failing_examples(file, detector)
+        report.warnings += _expired_exceptions(file, day)
+        report.warnings += _shadowed_rules(file)
+    return report
+
+
+def _slow_patterns(file: PolicyFile) -> list[Problem]:
+    patterns: list[tuple[tuple[str | int, ...], str]] = [
+        (("detectors", d, "patterns", p, "regex"), pattern.regex)
+        for d, detector in enumerate(file.policy.detectors)
+        for p, pattern in enumerate(detector.patterns)
+    ]
+    patterns += [
+        (("exceptions", x, "allow_patterns", p), pattern)
+        for x, exception in enumerate(file.policy.exceptions)
+        for p, pattern in enumerate(exception.allow_patterns)
+    ]
+    slow = "this pattern can take very long on some inputs (catastrophic backtracking); simplify nested repeats"
+    return [file.problem(loc, slow) for loc, pattern in patterns if is_slow(pattern)]
+
+
+def is_slow(pattern: str) -> bool:
+    """True when the pattern runs past the time limit on a long probe built from its own characters."""
+    alphabet = {char for char in pattern if char.isalnum()} | set("a1 x-_.@")
+    probes = [char * PROBE_LENGTH + "!" for char in sorted(alphabet)][:24] + ["ab" * (PROBE_LENGTH // 2) + "!"]
+    for probe in probes:
+        try:
+            regex.search(pattern, probe, timeout=PROBE_SECONDS)
+        except TimeoutError:
+            return True
+    return False
+
+
+def _failing_examples(file: PolicyFile, detector: DetectionEngine) -> list[Problem]:
+    problems = []
+    for d, spec in enumerate(file.policy.detectors):
+        for kind, texts, wanted in (("should_match", spec.examples.should_match, True),
+                                    ("should_not_match", spec.examples.should_not_match, False)):  # fmt: skip
+            for i, text in enumerate(texts):
+                if _matches(detector, spec, text) != wanted:
+                    verb = "is not found" if wanted else "is found"
+                    problems.append(
+                        file.problem(("detectors", d, "examples", kind, i), f"example {verb} by this detector")
+                    )
+    return problems
+
+
+def _matches(detector: DetectionEngine, spec: Detector, text: str) -> bool:
+    findings = asyncio.run(detector.detect([Slot(("example",), text)], {spec.entity}, [spec]))
+    return any(f.entity_type == spec.entity for f in findings)
+
+
+def _expired_exceptions(file: PolicyFile, today: date) -> list[Problem]:
+    return [
+        file.problem(("exceptions", x, "expires"), f"exception {e.id!r} expired on {e.expires} and no longer applies")
+        for x, e in enumerate(file.policy.exceptions)
+        if not e.active(today)
+    ]
+
+
+def _shadowed_rules(file: PolicyFile) -> list[Problem]:
+    """Rules that can never decide anything: another rule of the same policy always wins."""
+    policy = file.policy
+    return [
+        file.problem(
+            ("rules", r),
+            f"rule {rule.id!r} never decides: rule {winner.id!r} covers the same data with a stronger action",
+        )
+        for r, rule in enumerate(policy.rules)
+        if (winner := next((o for o in policy.rules if o is not rule and _shadows(o, rule, policy)), None))
+    ]
+
+
+def _shadows(strong: Rule, weak: Rule, policy: Policy) -> bool:
+    return (
+        STRENGTH[strong.action] > STRENGTH[weak.action]
+        and set(strong.detect) >= set(weak.detect)
+        and (strong.min_score or policy.settings.min_score) <= (weak.min_score or policy.settings.min_score)
+        and strong.min_count <= weak.min_count
+        and set(strong.directions) >= set(weak.directions)
+        and policy.rule_mode(strong) == "enforce"
+    )

@@ -1,0 +1,70 @@
+"""Reload policies when their files change, or on SIGHUP, without ever serving without a policy.
+
+A reload that fails validation keeps the last good set in force; the failure is logged (the
+problems name files and lines, never request data) and counted for `/readyz` and metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import anyio
+
+from proxy.policy.bundle import PolicySet
+from proxy.policy.loader import PolicyError, load_policies, policy_files
+
+log = logging.getLogger(__name__)
+
+
+class PolicyWatcher:
+    def __init__(
+        self,
+        directory: Path,
+        known_entities: Iterable[str],
+        install: Callable[[PolicySet], None],
+        interval: float = 2.0,
+    ) -> None:
+        self.directory = directory
+        self.known_entities = set(known_entities)
+        self.install = install
+        self.interval = interval
+        self.reloads = 0
+        self.failures = 0
+        self._fingerprint = self.fingerprint()
+        self._wake = anyio.Event()
+
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """Names, sizes and modification times of the policy files: cheap to compare every few seconds."""
+        try:
+            return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in policy_files(self.directory))
+        except OSError:
+            return ()
+
+    def request_reload(self) -> None:
+        """Called from the SIGHUP handler."""
+        self._fingerprint = ()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            with anyio.move_on_after(self.interval):
+                await self._wake.wait()
+            self._wake = anyio.Event()
+            current = self.fingerprint()
+            if current != self._fingerprint:
+                self._fingerprint = current
+                await anyio.to_thread.run_sync(self.reload)
+
+    def reload(self) -> bool:
+        try:
+            policy_set = load_policies(self.directory, known_entities=self.known_entities)
+        except PolicyError as exc:
+            self.failures += 1
+            log.error("policy reload failed; the previous policies stay in force:\n%s", exc)
+            return False
+        self.install(policy_set)
+        self.reloads += 1
+        log.info("policies reloaded: %s", ", ".join(p.label for p in policy_set.policies))
+        return True
