@@ -177,6 +177,7 @@ class Exchange:
     pseudonyms: dict[str, str] = field(default_factory=dict)  # placeholder -> original value
     response_received: Any = None  # the vendor's body (JSON, or a stream assembled into one)
     response_returned: Any = None  # what the client got, after restoration
+    response_findings: list[tuple[Slot, Resolution]] = field(default_factory=list)  # response-direction rules
     unknown_placeholders: int = 0
     usage: Usage = field(default_factory=Usage)
     timings: Timings = field(default_factory=Timings)

@@ -34,6 +34,7 @@ from proxy.policy.decide import decide
 from proxy.policy.reload import PolicyWatcher
 from proxy.policy.schema import Policy, RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
+from proxy.response_guard import ResponseGuard
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
 from proxy.transform import transform
@@ -87,13 +88,14 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         exchange.decision = decide(exchange.findings, exchange.slots, policies, context)
         refuse_if_blocked(exchange.decision)
         forwarded = apply_transform(exchange, dialect, services.hasher, policies)
+        guard = ResponseGuard.for_policies(policies, context, services.detector, services.hasher)
         started = time.perf_counter()
         reply = await services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers)
         if reply.events is not None:
             deferred = True  # the stream records itself when it ends
-            return StreamRelay(exchange, dialect, reply, services.recorder, started)
+            return StreamRelay(exchange, dialect, reply, services.recorder, started, guard)
         exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
-        return whole_response(exchange, dialect, reply)
+        return await whole_response(exchange, dialect, reply, guard)
     except ProxyError as error:
         return error_response(exchange, dialect, error)
     except Exception as exc:

@@ -13,14 +13,18 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from proxy.dialects import Dialect
+from proxy.dialects.sse import SSEEvent
 from proxy.errors import ProxyError, UpstreamError
 from proxy.exchange import Exchange
+from proxy.response_guard import ResponseGuard
 from proxy.restore import StreamRestorer, restore_body, unknown_placeholders
 from proxy.store.recorder import Recorder
 from proxy.upstream import UpstreamReply
 
 
-def whole_response(exchange: Exchange, dialect: Dialect, reply: UpstreamReply) -> Response:
+async def whole_response(
+    exchange: Exchange, dialect: Dialect, reply: UpstreamReply, guard: ResponseGuard | None
+) -> Response:
     """The client's response to a whole (non-streamed) vendor answer, pseudonyms restored."""
     exchange.http_status = reply.status_code
     if reply.status_code >= 400:
@@ -34,6 +38,9 @@ def whole_response(exchange: Exchange, dialect: Dialect, reply: UpstreamReply) -
         raise UpstreamError(f"Upstream '{exchange.upstream}' answered with a body that is not JSON.") from None
     exchange.response_received = body
     exchange.response_returned = restore_body(dialect, body, exchange.pseudonyms)
+    if guard is not None:
+        exchange.response_returned = await guard.guard_body(dialect, exchange.response_returned)
+        exchange.response_findings = guard.found
     exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)
     exchange.usage = dialect.usage(body)
     exchange.status = "ok"
@@ -56,10 +63,16 @@ class StreamRelay(StreamingResponse):
     when the body generator never starts and so never reaches a `finally`)."""
 
     def __init__(
-        self, exchange: Exchange, dialect: Dialect, reply: UpstreamReply, recorder: Recorder, started: float
+        self,
+        exchange: Exchange,
+        dialect: Dialect,
+        reply: UpstreamReply,
+        recorder: Recorder,
+        started: float,
+        guard: ResponseGuard | None = None,
     ) -> None:
         self.exchange, self.dialect, self.reply, self.recorder = exchange, dialect, reply, recorder
-        self.started = started
+        self.started, self.guard = started, guard
         self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
         exchange.http_status, exchange.status = reply.status_code, "streaming"
         stream_headers = headers(exchange, reply.headers) | {"cache-control": "no-cache"}
@@ -76,16 +89,24 @@ class StreamRelay(StreamingResponse):
         assert self.reply.events is not None
         try:
             async for batch in self.reply.events:
-                out = b"".join(sse.encode() for event in batch for sse in self.restorer.event(event))
+                out = await self._outgoing([sse for event in batch for sse in self.restorer.event(event)])
                 if out:
                     yield out
-            tail = b"".join(sse.encode() for sse in self.restorer.end())
+            tail = await self._outgoing(self.restorer.end(), last=True)
             if tail:
                 yield tail
             self.exchange.status = "ok"
         except ProxyError as error:  # the upstream broke off mid-stream: say so in the stream
             self.exchange.status, self.exchange.error = error.record_status, error.message
             yield f"data: {json.dumps(self.dialect.error_body(error))}\n\n".encode()
+
+    async def _outgoing(self, events: list[SSEEvent], last: bool = False) -> bytes:
+        """Restored events, through the response guard when a policy has response rules."""
+        if self.guard is not None:
+            events = await self.guard.guard_events(self.dialect, events)
+            if last:
+                events += await self.guard.tails(self.dialect)
+        return b"".join(sse.encode() for sse in events)
 
     async def _finish(self) -> None:
         exchange = self.exchange
@@ -95,7 +116,9 @@ class StreamRelay(StreamingResponse):
         exchange.timings.upstream_ms = (time.perf_counter() - self.started) * 1000
         exchange.timings.total_ms = exchange.timings.since_start_ms()
         exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
-        exchange.response_returned = self.dialect.assemble(self.restorer.returned)
+        returned = self.guard.returned if self.guard else self.restorer.returned
+        exchange.response_returned = self.dialect.assemble(returned)
+        exchange.response_findings = self.guard.found if self.guard else []
         exchange.usage = self.dialect.usage(exchange.response_received)
         exchange.unknown_placeholders = unknown_placeholders(self.dialect, exchange.response_returned)
         self.recorder.submit(exchange)

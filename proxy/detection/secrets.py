@@ -161,10 +161,10 @@ class SecretRecognizer(PatternRecognizer):
 # An assignment's value, quoted or bare, after `key = `, `key: `, `"key": `, `key := ` or `key => `.
 # A bare value after `=` needs no space before the `=` (`PASSWORD=x`, `--password=x`), since in code
 # `password = x` assigns a variable; a bare value after `:` (YAML) must end its line or its JSON member.
-_SEPARATOR = r"[\"']?[ \t]*(?::=|=>|=|:)[ \t]*"
-_QUOTED_VALUE = r"([\"'])\K(?:(?!\1)[^\r\n])+(?=\1)"
-_BARE_AFTER_EQUALS = r"[\"']?=\K[^\s\"'`,;&(){}\[\]]+(?=\s|,|$)"
-_BARE_AFTER_COLON = r"[\"']?:[ \t]+\K[^\s\"'`#,{}\[\]]+(?=[ \t]*(?:[,}#]|$))"
+_SEPARATOR = r"[\"']?[ \t]{0,16}(?::=|=>|=|:)[ \t]{0,16}"
+_QUOTED_VALUE = r"([\"'])\K(?:(?!\1)[^\r\n]){1,256}+(?=\1)"
+_BARE_AFTER_EQUALS = r"[\"']?=\K[^\s\"'`,;&(){}\[\]]{1,256}+(?=\s|,|$)"
+_BARE_AFTER_COLON = r"[\"']?:[ \t]{1,16}\K[^\s\"'`#,{}\[\]]{1,256}+(?=[ \t]{0,16}(?:[,}#]|$))"
 
 
 def _assignment_patterns(name: str, key: str, score: float) -> tuple[Pattern, ...]:
@@ -193,7 +193,7 @@ class AwsSecretKeyRecognizer(SecretRecognizer):
         Pattern(
             "AWS secret access key assignment",
             r"(?i:(?:aws[_-]?)?secret[_-]?access[_-]?key|aws[_-]?secret(?:[_-]?key)?)"
-            r"[\"']?[ \t]*(?:=|:|=>)[ \t]*[\"']?\K[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+            r"[\"']?[ \t]{0,16}(?:=|:|=>)[ \t]{0,16}[\"']?\K[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
             0.9,
         ),
     )
@@ -212,7 +212,7 @@ class AzureStorageKeyRecognizer(SecretRecognizer):
     """The 64-byte account key of a storage connection string (`...;AccountKey=<88 chars>;...`)."""
 
     ENTITY = "AZURE_STORAGE_KEY"
-    PATTERNS = (Pattern("Azure storage account key", r"(?i:AccountKey)[ \t]*=[ \t]*\K[A-Za-z0-9+/]{86}==", 0.9),)
+    PATTERNS = (Pattern("Azure storage account key", r"(?i:AccountKey)[ \t]{0,16}=[ \t]{0,16}\K[\w+/]{86}==", 0.9),)
     CONTEXT = ("azure", "storage", "account", "connection")
     KEYWORDS = ("accountkey",)
 
@@ -232,7 +232,7 @@ class GitHubTokenRecognizer(SecretRecognizer):
 
 class GitLabTokenRecognizer(SecretRecognizer):
     ENTITY = "GITLAB_TOKEN"
-    PATTERNS = (Pattern("GitLab token", r"\bgl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,}", 0.95),)
+    PATTERNS = (Pattern("GitLab token", r"\bgl(?:pat|ptt|dt|rt)-[A-Za-z0-9_-]{20,255}", 0.95),)
     CONTEXT = ("gitlab", "token")
     KEYWORDS = ("glpat-", "glptt-", "gldt-", "glrt-")
 
@@ -242,10 +242,10 @@ class SlackTokenRecognizer(SecretRecognizer):
 
     ENTITY = "SLACK_TOKEN"
     PATTERNS = (
-        Pattern("Slack token", r"\bxox[abprs]-[A-Za-z0-9]{6,}(?:-[A-Za-z0-9]+)+\b", 0.9),
+        Pattern("Slack token", r"\bxox[abprs]-[A-Za-z0-9]{6,64}(?:-[A-Za-z0-9]{1,64}){1,8}\b", 0.9),
         Pattern(
             "Slack webhook",
-            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]{16,}",
+            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9]{1,32}/[A-Za-z0-9]{1,32}/[A-Za-z0-9]{16,64}",
             0.9,
         ),
     )
@@ -291,7 +291,7 @@ class TwilioApiKeyRecognizer(SecretRecognizer):
 class OpenAiApiKeyRecognizer(SecretRecognizer):
     ENTITY = "OPENAI_API_KEY"
     PATTERNS = (
-        Pattern("OpenAI project key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}", 0.95),
+        Pattern("OpenAI project key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,400}", 0.95),
         Pattern("OpenAI legacy key", r"\bsk-[A-Za-z0-9]{48}\b", 0.8),
     )
     CONTEXT = ("openai", "api", "key")
@@ -300,7 +300,7 @@ class OpenAiApiKeyRecognizer(SecretRecognizer):
 
 class AnthropicApiKeyRecognizer(SecretRecognizer):
     ENTITY = "ANTHROPIC_API_KEY"
-    PATTERNS = (Pattern("Anthropic API key", r"\bsk-ant-[A-Za-z0-9_-]{20,}", 0.95),)
+    PATTERNS = (Pattern("Anthropic API key", r"\bsk-ant-[A-Za-z0-9_-]{20,400}", 0.95),)
     CONTEXT = ("anthropic", "claude", "api", "key")
     KEYWORDS = ("sk-ant-",)
 
@@ -308,11 +308,16 @@ class AnthropicApiKeyRecognizer(SecretRecognizer):
 # --- formats --------------------------------------------------------------------------------------
 
 
+_B64URL = "[A-Za-z0-9_-]"
+
+
 class JwtRecognizer(SecretRecognizer):
     """Three base64url segments whose first two decode to JSON objects (header and claims)."""
 
     ENTITY = "JWT"
-    PATTERNS = (Pattern("JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+", 0.6),)
+    PATTERNS = (
+        Pattern("JSON web token", rf"\beyJ{_B64URL}{{8,8192}}\.eyJ{_B64URL}{{8,8192}}\.{_B64URL}{{1,8192}}", 0.6),
+    )
     CONTEXT = ("jwt", "token", "bearer", "authorization")
     KEYWORDS = ("eyj",)
 
@@ -340,7 +345,7 @@ class PrivateKeyRecognizer(SecretRecognizer):
     PATTERNS = (
         Pattern(
             "PEM private key",
-            rf"-----BEGIN {_PEM_LABEL}-----[\s\S]*?-----END {_PEM_LABEL}-----",
+            rf"-----BEGIN {_PEM_LABEL}-----[\s\S]{{0,20000}}?-----END {_PEM_LABEL}-----",
             0.95,
         ),
     )
@@ -358,7 +363,9 @@ class PrivateKeyRecognizer(SecretRecognizer):
 
 _DATABASE_SCHEMES = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|amqps?|mssql)(?:\+[A-Za-z0-9]+)?://"
 # The userinfo of a URL: a user name (possibly empty), a colon, then the reported password up to the `@`.
-_URL_PASSWORD = r"[^\s:/?#@\"'<>]*:\K[^\s/?#@\"'<>]+(?=@[A-Za-z0-9\[])"
+# `Password=...;` in ADO.NET, ODBC and JDBC strings (the value stops at `;`, `&` or a quote).
+_CONNECTION_PASSWORD = r"(?i:password|pwd)[ \t]{0,16}=[ \t]{0,16}\K[^\s;\"'&]{1,256}+"
+_URL_PASSWORD = r"[^\s:/?#@\"'<>]{0,256}+:\K[^\s/?#@\"'<>]{1,256}+(?=@[A-Za-z0-9\[])"
 
 
 class UrlCredentialsRecognizer(SecretRecognizer):
@@ -369,7 +376,7 @@ class UrlCredentialsRecognizer(SecretRecognizer):
     PATTERNS = (
         Pattern(
             "URL with a password",
-            rf"(?<![A-Za-z0-9+.-])(?!{_DATABASE_SCHEMES})[A-Za-z][A-Za-z0-9+.-]*://{_URL_PASSWORD}",
+            rf"(?<![A-Za-z0-9+.-])(?!{_DATABASE_SCHEMES})[A-Za-z][A-Za-z0-9+.-]{0, 32}://{_URL_PASSWORD}",
             0.8,
         ),
     )
@@ -385,10 +392,10 @@ class ConnectionStringPasswordRecognizer(SecretRecognizer):
     ENTITY = "CONNECTION_STRING_PASSWORD"
     PATTERNS = (
         Pattern("database URL password", rf"(?<![A-Za-z0-9+.-]){_DATABASE_SCHEMES}{_URL_PASSWORD}", 0.8),
-        Pattern("connection string password", r"[;?&][ \t]*(?i:password|pwd)[ \t]*=[ \t]*\K[^\s;\"'&]+", 0.8),
+        Pattern("connection string password", rf"[;?&][ \t]{{0,16}}{_CONNECTION_PASSWORD}", 0.8),
         Pattern(
             "connection string password (first)",
-            r"(?<![\w.-])(?i:password|pwd)[ \t]*=[ \t]*\K[^\s;\"'&]+(?=;[ \t]*[A-Za-z][A-Za-z ]*=)",
+            rf"(?<![\w.-]){_CONNECTION_PASSWORD}(?=;[ \t]{{0,16}}[A-Za-z][A-Za-z ]{{0,64}}=)",
             0.8,
         ),
     )
@@ -406,7 +413,7 @@ class PasswordAssignmentRecognizer(SecretRecognizer):
     ENTITY = "PASSWORD_ASSIGNMENT"
     PATTERNS = _assignment_patterns(
         "password",
-        r"(?<![\w.&?;-])(?<![;?&][ \t]*)[\"']?[A-Za-z0-9_.-]*?(?i:password|passwd|passphrase)",
+        r"(?<![\w.&?;-])(?<![;?&][ \t]{0,16})[\"']?[A-Za-z0-9_.-]{0,64}?(?i:password|passwd|passphrase)",
         0.7,
     )
     CONTEXT = ("password", "credential", "login")

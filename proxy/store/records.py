@@ -116,13 +116,18 @@ def _encode(body: Any) -> bytes | None:
 def _finding_rows(exchange: Exchange, hasher: Hasher) -> list[dict[str, Any]]:
     rows = []
     decision = exchange.decision
-    for resolution in [*decision.resolutions, *decision.monitored] if decision else []:
+    request_side = (
+        [(exchange.slots[r.finding.slot], r, "") for r in [*decision.resolutions, *decision.monitored]]
+        if decision
+        else []
+    )
+    response_side = [(slot, r, "response:") for slot, r in exchange.response_findings]
+    for slot, resolution, side in [*request_side, *response_side]:
         finding = resolution.finding
-        slot = exchange.slots[finding.slot]
         rows.append(
             {
                 "request_id": exchange.id,
-                "slot": slot.id,
+                "slot": side + slot.id,
                 "start_offset": finding.start,
                 "end_offset": finding.end,
                 "entity_type": finding.entity_type,

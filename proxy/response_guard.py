@@ -1,0 +1,124 @@
+"""The response direction: policy rules with `directions: [response]` applied to what the model
+wrote, after pseudonyms are restored (a model can produce personal data on its own).
+
+Whole answers are scanned slot by slot. Streams are scanned a segment at a time: text is held
+until a line or sentence ends, so a value is seen whole without holding the stream to its end.
+Rules act on message text only, not on tool-call arguments (rewriting those would break the call).
+Nothing in an answer can be restored later, so `pseudonymize` acts as `redact` here, and `block`
+removes the value (the answer has already begun; it cannot be refused).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from proxy.detection import DetectionEngine
+from proxy.dialects import Dialect, StreamKey
+from proxy.dialects.paths import get_at, set_at, write_slots
+from proxy.dialects.sse import SSEEvent
+from proxy.exchange import Resolution, Slot
+from proxy.hashing import Hasher
+from proxy.policy.bundle import detectors_of, entities_of
+from proxy.policy.decide import decide
+from proxy.policy.schema import Policy, RequestContext
+from proxy.transform import transform
+
+SEGMENT_END = re.compile(r"[\n]|[.!?](?=\s)")
+
+
+@dataclass
+class ResponseGuard:
+    policies: list[Policy]
+    context: RequestContext
+    detector: DetectionEngine
+    hasher: Hasher
+    #: what was found in the answer, for the record: (slot, resolution)
+    found: list[tuple[Slot, Resolution]] = field(default_factory=list)
+    returned: list[dict[str, Any]] = field(default_factory=list)
+    _held: dict[StreamKey, str] = field(default_factory=dict)
+    _template: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_policies(
+        cls, policies: list[Policy], context: RequestContext, detector: DetectionEngine, hasher: Hasher
+    ) -> ResponseGuard | None:
+        """A guard when any policy has response rules; None (no cost) otherwise."""
+        return cls(policies, context, detector, hasher) if entities_of(policies, "response") else None
+
+    async def scan(self, slots: list[Slot]) -> dict[int, str]:
+        """New text for the slots that change."""
+        entities = entities_of(self.policies, "response")
+        findings = await self.detector.detect(slots, entities, detectors_of(self.policies))
+        decision = decide(findings, slots, self.policies, self.context, direction="response")
+        applied = [_without_restore(r) for r in decision.resolutions]
+        self.found += [(slots[r.finding.slot], r) for r in [*applied, *decision.monitored]]
+        texts, _ = transform(slots, applied, self.hasher)
+        return texts
+
+    async def guard_body(self, dialect: Dialect, body: dict[str, Any]) -> dict[str, Any]:
+        slots = [slot for slot in dialect.response_slots(body) if slot.pointer is None]  # not tool arguments
+        texts = await self.scan(slots)
+        return write_slots(body, [(slots[i], text) for i, text in texts.items()]) if texts else body
+
+    async def guard_events(self, dialect: Dialect, events: list[SSEEvent]) -> list[SSEEvent]:
+        out: list[SSEEvent] = []
+        for sse in events:
+            if dialect.stream_is_end(sse.data):
+                out += await self.tails(dialect)
+                out.append(sse)
+                continue
+            try:
+                event = json.loads(sse.data)
+            except ValueError:
+                out.append(sse)
+                continue
+            if isinstance(event, dict):
+                await self._guard_event(dialect, event)
+                self.returned.append(event)
+                sse = SSEEvent(json.dumps(event), sse.event)
+            out.append(sse)
+        return out
+
+    async def tails(self, dialect: Dialect) -> list[SSEEvent]:
+        """Events for text still held when the stream ends."""
+        tails = []
+        for key in list(self._held):
+            text = await self._scan_text(self._held.pop(key))
+            if text:
+                event = dialect.stream_tail(self._template, key, text)
+                self.returned.append(event)
+                tails.append(SSEEvent(json.dumps(event)))
+        return tails
+
+    async def _guard_event(self, dialect: Dialect, event: dict[str, Any]) -> None:
+        self._template = self._template or event
+        for delta in dialect.stream_deltas(event):
+            if not delta.json_string:
+                set_at(event, delta.path, await self._scan_text(self._hold(delta.key, get_at(event, delta.path))))
+        for group in dialect.stream_closes(event):
+            for key in [k for k in self._held if k[0] == group]:
+                text = await self._scan_text(self._held.pop(key))
+                if text:
+                    dialect.stream_append(event, key, text)
+
+    def _hold(self, key: StreamKey, text: str) -> str:
+        """The part of the held text that ends a line or sentence; the rest waits."""
+        buffer = self._held.get(key, "") + text
+        ends = [m.end() for m in SEGMENT_END.finditer(buffer)]
+        cut = ends[-1] if ends else 0
+        self._held[key] = buffer[cut:]
+        return buffer[:cut]
+
+    async def _scan_text(self, text: str) -> str:
+        if not text.strip():
+            return text
+        return (await self.scan([Slot(("response",), text)])).get(0, text)
+
+
+def _without_restore(resolution: Resolution) -> Resolution:
+    if resolution.action in ("pseudonymize", "block"):
+        return replace(resolution, action="redact")
+    return resolution

@@ -1,0 +1,98 @@
+"""`policy check` beyond the schema: slow regexes, detector examples, expired exceptions,
+rules that never decide; and `policy test` failing loudly."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from proxy import cli
+from proxy.detection import DetectionEngine
+from proxy.policy.checks import check, is_slow
+
+
+@pytest.mark.parametrize(
+    ("pattern", "slow"),
+    [
+        (r"(a+)+$", True),
+        (r"^(\w+\s?)+$", True),
+        (r"(x+x+)+y", True),
+        (r"\bEMP-\d{6}\b", False),
+        (r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", False),
+    ],
+)
+def test_when_a_pattern_backtracks_catastrophically_then_it_is_reported(pattern: str, slow: bool) -> None:
+    assert is_slow(pattern) is slow
+
+
+POLICY = """\
+id: p
+rules:
+  - {id: redact-ids, detect: [TICKET], action: redact}
+  - {id: mask-ids, detect: [TICKET], action: mask}
+detectors:
+  - entity: TICKET
+    patterns:
+      - regex: 'TCK-\\d{4}'
+      - regex: '(a+)+$'
+    examples:
+      should_match: ["ticket TCK-1234", "ticket 1234"]
+      should_not_match: ["TCK-12"]
+exceptions:
+  - {id: old, reason: r, approved_by: a, expires: 2020-01-01, entities: [TICKET]}
+"""
+
+
+def test_check_reports_each_problem_at_its_line(detector: DetectionEngine, tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(POLICY)
+    report = check(tmp_path, detector, today=date(2026, 11, 27))
+    path = tmp_path / "p.yaml"
+    assert [str(p) for p in report.errors] == [
+        f"{path}:9:9  detectors.0.patterns.1.regex: this pattern can take very long on some inputs (catastrophic backtracking); simplify nested repeats",
+        f"{path}:11:41  detectors.0.examples.should_match.1: example is not found by this detector",
+    ]
+    assert [str(p) for p in report.warnings] == [
+        f"{path}:14:42  exceptions.0.expires: exception 'old' expired on 2020-01-01 and no longer applies",
+        f"{path}:4:5  rules.1: rule 'mask-ids' never decides: rule 'redact-ids' covers the same data with a stronger action",
+    ]
+
+
+def test_policy_test_exits_1_and_shows_the_difference(
+    monkeypatch: pytest.MonkeyPatch, detector: DetectionEngine, tmp_path: Path
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "id: p\nrules: [{id: n, detect: [PERSON], action: redact}]\n"
+        "tests:\n  - name: wrong on purpose\n    input: Peter Parker called\n"
+        "    expect: {decision: transform, forwarded: 'Peter Parker called'}\n"
+    )
+    monkeypatch.setattr(cli, "_detector", lambda config: detector)
+    result = CliRunner().invoke(cli.main, ["policy", "test", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "FAIL  p: wrong on purpose" in result.output
+    assert "expected: Peter Parker called" in result.output and "actual:   <PERSON> called" in result.output
+    assert "0 passed, 1 failed" in result.output
+
+
+def test_policy_explain_as_a_team_shows_which_policies_apply(
+    monkeypatch: pytest.MonkeyPatch, detector: DetectionEngine
+) -> None:
+    from .conftest import REPO
+
+    monkeypatch.setattr(cli, "_detector", lambda config: detector)
+    args = [
+        "policy",
+        "explain",
+        "--policies",
+        str(REPO / "policies"),
+        "--as",
+        "team=hr",
+        "--text",
+        "Welcome Peter Parker",
+    ]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    assert "policies: hr@1, secrets-baseline@1" in result.output
+    assert "Welcome <PERSON>" in result.output

@@ -1,0 +1,33 @@
+"""Noise filters: findings that are almost never personal data in prompts are dropped."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from proxy.detection import DetectionEngine
+from proxy.exchange import Slot
+
+
+def _found(detector: DetectionEngine, text: str) -> list[tuple[str, str]]:
+    entities = {"EMAIL_ADDRESS", "URL", "IP_ADDRESS"}
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], entities, []))
+    return sorted((f.entity_type, text[f.start : f.end]) for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail ops@acme-corp.com", [("EMAIL_ADDRESS", "ops@acme-corp.com")]),
+        ("mail someone@example.com or x@corp.test", []),
+        ("see https://example.org/docs", []),
+        ("host 10.1.2.3, 192.168.0.7, 127.0.0.1 and 203.0.113.5", []),
+        ("public 81.2.69.160", [("IP_ADDRESS", "81.2.69.160")]),
+        ("upgrade to v1.2.3.4 or version 10.0.0.1", []),
+    ],
+)
+def test_when_a_value_is_noise_then_it_is_not_a_finding(
+    detector: DetectionEngine, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert _found(detector, text) == expected
