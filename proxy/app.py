@@ -98,7 +98,9 @@ def build_services(
     )
     upstreams = Upstreams(config.upstreams, transport)
     services = Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
-    services.watcher = PolicyWatcher(directory, detector.supported_entities(), services.install_policies)
+    services.watcher = PolicyWatcher(
+        directory, detector.supported_entities(), services.install_policies, config.policy_reload_seconds
+    )
     return services
 
 

@@ -101,6 +101,8 @@ class Config(_Model):
     server: ServerConfig = ServerConfig()
     database_url: str = "sqlite:///./data/proxy.db"
     policies: Path = Path("./policies")
+    #: how often to look for edited policy files, in seconds; 0 reloads on SIGHUP only
+    policy_reload_seconds: float = Field(2.0, ge=0)
     upstreams: list[UpstreamConfig] = Field(default_factory=_default_upstreams)
     keys: list[ApiKeyConfig] = []
     detection: DetectionConfig = DetectionConfig()

@@ -132,6 +132,8 @@ def headers(exchange: Exchange, passed: dict[str, str]) -> dict[str, str]:
         result["x-proxy-decision"] = exchange.decision.kind
     if exchange.policies:
         result["x-proxy-policy"] = ",".join(exchange.policies)
+    if exchange.policy_digest:
+        result["x-proxy-policy-digest"] = exchange.policy_digest  # the whole set in force
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -117,3 +118,44 @@ def test_python_dash_m_proxy_works() -> None:
     result = subprocess.run([sys.executable, "-m", "proxy", "--help"], capture_output=True, text=True, check=True)
     for command in ("serve", "policy", "db", "keys"):
         assert command in result.stdout
+
+
+def test_sighup_reloads_policies_in_a_running_server(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    rule = "rules: [{id: names, detect: [PERSON], action: redact}]\n"
+    (policies / "p.yaml").write_text("id: p\nversion: 1\n" + rule)
+    port = _free_port()
+    config = tmp_path / "proxy.yaml"
+    config.write_text(
+        f"policies: policies\npolicy_reload_seconds: 0\nserver: {{port: {port}}}\n"  # 0: SIGHUP only
+        f"database_url: sqlite:///{tmp_path / 'db.sqlite'}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PRIVACY_PROXY_CONFIG", "DATABASE_URL")}
+    process = subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--config", str(config)], cwd=tmp_path, env=env)
+    try:
+        _wait_healthy(port, process)
+        (policies / "p.yaml").write_text("id: p\nversion: 2\n" + rule)
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json()
+            if ready["policies"] == ["p@2"]:
+                break
+            time.sleep(0.1)
+        assert ready["policies"] == ["p@2"] and ready["policy_reloads"] == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            assert process.poll() is None, "the server exited"
+            time.sleep(0.2)
+    raise AssertionError("the server did not start")

@@ -376,7 +376,7 @@ class UrlCredentialsRecognizer(SecretRecognizer):
     PATTERNS = (
         Pattern(
             "URL with a password",
-            rf"(?<![A-Za-z0-9+.-])(?!{_DATABASE_SCHEMES})[A-Za-z][A-Za-z0-9+.-]{0, 32}://{_URL_PASSWORD}",
+            rf"(?<![A-Za-z0-9+.-])(?!{_DATABASE_SCHEMES})[A-Za-z][A-Za-z0-9+.-]{{0,32}}://{_URL_PASSWORD}",
             0.8,
         ),
     )

@@ -49,7 +49,7 @@ class PolicyWatcher:
 
     async def run(self) -> None:
         while True:
-            with anyio.move_on_after(self.interval):
+            with anyio.move_on_after(self.interval or float("inf")):  # 0: wait for SIGHUP only
                 await self._wake.wait()
             self._wake = anyio.Event()
             current = self.fingerprint()
