@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -64,9 +65,15 @@ class RunningProxy:
             self._client.close()
 
     def record(self, request_id: str) -> StoredRecord:
-        """The stored record, once the background writer has written it."""
-        self.services.recorder.flush()
-        record = load_record(self.services.recorder.engine, self.services.sealer, request_id)
+        """The stored record, once the background writer has written it. A stream is handed to
+        the writer just after its last byte, so the client can get there first: wait a little."""
+        deadline = time.monotonic() + 10
+        while True:
+            self.services.recorder.flush()
+            record = load_record(self.services.recorder.engine, self.services.sealer, request_id)
+            if record is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
         assert record is not None, f"no record for {request_id}"
         return record
 

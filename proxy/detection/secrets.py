@@ -7,7 +7,8 @@ data in Presidio's own style: `PATTERNS` with scores, `CONTEXT` words, and `KEYW
 
 Every request pays for every recognizer, so each one first looks for one of its `KEYWORDS` in the
 lower-cased text (a substring every real match contains, like "akia" or "-----begin") and returns
-without running a single regex when none is there. Most prompts mention no keyword of most recognizers.
+without running a single regex when none is there. Most prompts mention no keyword of most recognizers,
+so on ordinary prose the whole set costs well under a millisecond.
 
 Spans: a token is reported whole (`ghp_...`, a JWT, a PEM block, a Slack webhook URL). Where a secret
 sits in an assignment or a URL, only the value is reported: the password of `password = "..."`, of
@@ -100,7 +101,7 @@ def _only_filler_words(lowered: str) -> bool:
 
 
 def _splits_into_filler(word: str) -> bool:
-    """ "yourapikey" -> your + api + key: a dynamic programme over where filler words can end."""
+    """Whether `word` is filler words run together (yourapikey = your + api + key), by dynamic programming."""
     ends = [True] + [False] * len(word)
     for end in range(1, len(word) + 1):
         starts = range(max(0, end - _LONGEST_FILLER), end)
@@ -116,7 +117,9 @@ class SecretRecognizer(PatternRecognizer):
 
     Patterns are case-sensitive (token prefixes such as `AKIA` and `ghp_` are), so they say `(?i:...)`
     where case does not matter. `\\K` (the `regex` module's "keep out") starts the reported span at
-    the value of an assignment.
+    the value of an assignment. Every repetition is bounded and value runs are possessive (`{1,256}+`),
+    so a hostile prompt (`"password=" * 20_000`) is scanned in linear time, not in minutes. In the
+    `rf"..."` patterns a quantifier's braces are doubled (`{{0,16}}`).
     """
 
     ENTITY: ClassVar[str]
@@ -212,7 +215,9 @@ class AzureStorageKeyRecognizer(SecretRecognizer):
     """The 64-byte account key of a storage connection string (`...;AccountKey=<88 chars>;...`)."""
 
     ENTITY = "AZURE_STORAGE_KEY"
-    PATTERNS = (Pattern("Azure storage account key", r"(?i:AccountKey)[ \t]{0,16}=[ \t]{0,16}\K[\w+/]{86}==", 0.9),)
+    PATTERNS = (
+        Pattern("Azure storage account key", r"(?i:AccountKey)[ \t]{0,16}=[ \t]{0,16}\K[A-Za-z0-9+/]{86}==", 0.9),
+    )
     CONTEXT = ("azure", "storage", "account", "connection")
     KEYWORDS = ("accountkey",)
 
@@ -362,9 +367,9 @@ class PrivateKeyRecognizer(SecretRecognizer):
 # --- passwords ------------------------------------------------------------------------------------
 
 _DATABASE_SCHEMES = r"(?i:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|amqps?|mssql)(?:\+[A-Za-z0-9]+)?://"
-# The userinfo of a URL: a user name (possibly empty), a colon, then the reported password up to the `@`.
 # `Password=...;` in ADO.NET, ODBC and JDBC strings (the value stops at `;`, `&` or a quote).
 _CONNECTION_PASSWORD = r"(?i:password|pwd)[ \t]{0,16}=[ \t]{0,16}\K[^\s;\"'&]{1,256}+"
+# The userinfo of a URL: a user name (possibly empty), a colon, then the reported password up to the `@`.
 _URL_PASSWORD = r"[^\s:/?#@\"'<>]{0,256}+:\K[^\s/?#@\"'<>]{1,256}+(?=@[A-Za-z0-9\[])"
 
 
