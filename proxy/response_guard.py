@@ -66,7 +66,7 @@ class ResponseGuard:
     async def guard_events(self, dialect: Dialect, events: list[SSEEvent]) -> list[SSEEvent]:
         out: list[SSEEvent] = []
         for sse in events:
-            if dialect.stream_is_end(sse.data):
+            if dialect.stream_is_end(sse):
                 out += await self.tails(dialect)
                 out.append(sse)
                 continue
@@ -76,8 +76,9 @@ class ResponseGuard:
                 out.append(sse)
                 continue
             if isinstance(event, dict):
-                await self._guard_event(dialect, event)
-                self.returned.append(event)
+                before = await self._guard_event(dialect, event)
+                self.returned += [*before, event]
+                out += [SSEEvent(json.dumps(extra), dialect.event_name(extra)) for extra in before]
                 sse = SSEEvent(json.dumps(event), sse.event)
             out.append(sse)
         return out
@@ -88,21 +89,24 @@ class ResponseGuard:
         for key in list(self._held):
             text = await self._scan_text(self._held.pop(key))
             if text:
-                event = dialect.stream_tail(self._template, key, text)
+                event = dialect.text_event(self._template, key, text)
                 self.returned.append(event)
-                tails.append(SSEEvent(json.dumps(event)))
+                tails.append(SSEEvent(json.dumps(event), dialect.event_name(event)))
         return tails
 
-    async def _guard_event(self, dialect: Dialect, event: dict[str, Any]) -> None:
+    async def _guard_event(self, dialect: Dialect, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Scan this event's text segments; returns events to send before it (flushed text)."""
         self._template = self._template or event
         for delta in dialect.stream_deltas(event):
             if not delta.json_string:
                 set_at(event, delta.path, await self._scan_text(self._hold(delta.key, get_at(event, delta.path))))
+        before = []
         for group in dialect.stream_closes(event):
             for key in [k for k in self._held if k[0] == group]:
                 text = await self._scan_text(self._held.pop(key))
-                if text:
-                    dialect.stream_append(event, key, text)
+                if text and not dialect.stream_append(event, key, text):
+                    before.append(dialect.text_event(self._template, key, text))
+        return before
 
     def _hold(self, key: StreamKey, text: str) -> str:
         """The part of the held text that ends a line or sentence; the rest waits."""

@@ -45,7 +45,7 @@ class StreamRestorer:
 
     def event(self, sse: SSEEvent) -> list[SSEEvent]:
         """What to send the client for one upstream event (possibly with flushed text before it)."""
-        if self.dialect.stream_is_end(sse.data):
+        if self.dialect.stream_is_end(sse):
             return [*self.end(), sse]
         try:
             event = json.loads(sse.data)
@@ -55,9 +55,11 @@ class StreamRestorer:
             return [sse]
         self.received.append(sse.data)
         self._template = self._template or event
-        changed = self._restore_deltas(event) | self._flush_closed(event)
-        self.returned.append(event)
-        return [SSEEvent(json.dumps(event), sse.event) if changed else sse]
+        changed = self._restore_deltas(event)
+        before, appended = self._flush_closed(event)
+        self.returned += [*before, event]
+        out = [self._sse(extra) for extra in before]
+        return [*out, SSEEvent(json.dumps(event), sse.event) if changed or appended else sse]
 
     def end(self) -> list[SSEEvent]:
         """Events carrying whatever is still held back when the upstream stream ends."""
@@ -65,10 +67,13 @@ class StreamRestorer:
         for key, restorer in self._restorers.items():
             text = restorer.flush()
             if text:
-                event = self.dialect.stream_tail(self._template, key, text)
+                event = self.dialect.text_event(self._template, key, text)
                 self.returned.append(event)
-                tails.append(SSEEvent(json.dumps(event)))
+                tails.append(self._sse(event))
         return tails
+
+    def _sse(self, event: dict[str, Any]) -> SSEEvent:
+        return SSEEvent(json.dumps(event), self.dialect.event_name(event))
 
     def _restore_deltas(self, event: dict[str, Any]) -> bool:
         changed = False
@@ -80,15 +85,18 @@ class StreamRestorer:
                 changed = True
         return changed
 
-    def _flush_closed(self, event: dict[str, Any]) -> bool:
-        changed = False
+    def _flush_closed(self, event: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+        """Held text of the groups this event closes: added to it, or as events to send before it."""
+        before: list[dict[str, Any]] = []
+        appended = False
         for group in self.dialect.stream_closes(event):
             for key, restorer in self._restorers.items():
                 text = restorer.flush() if key[0] == group else ""
-                if text:
-                    self.dialect.stream_append(event, key, text)
-                    changed = True
-        return changed
+                if text and self.dialect.stream_append(event, key, text):
+                    appended = True
+                elif text:
+                    before.append(self.dialect.text_event(self._template, key, text))
+        return before, appended
 
     def _restorer(self, key: StreamKey, json_string: bool) -> Restorer:
         if key not in self._restorers:

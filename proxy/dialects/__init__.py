@@ -54,14 +54,18 @@ class Dialect(Protocol):
     def stream_closes(self, event: dict[str, Any]) -> list[int | str]:
         """Groups (choices) whose text ends with this event, so held-back text is flushed into it."""
 
-    def stream_append(self, event: dict[str, Any], key: StreamKey, text: str) -> None:
-        """Add flushed text for `key` to this event."""
+    def stream_append(self, event: dict[str, Any], key: StreamKey, text: str) -> bool:
+        """Add flushed text for `key` to this closing event; False when this event cannot carry
+        text (then `text_event` makes one to send just before it)."""
 
-    def stream_tail(self, template: dict[str, Any], key: StreamKey, text: str) -> dict[str, Any]:
-        """A new event carrying text still held back when the upstream stream ended."""
+    def text_event(self, template: dict[str, Any], key: StreamKey, text: str) -> dict[str, Any]:
+        """A new event carrying `text` for `key` (flushed text, or text held when the stream ended)."""
 
-    def stream_is_end(self, data: str) -> bool:
-        """Whether this event's data is the end-of-stream marker."""
+    def event_name(self, event: dict[str, Any]) -> str | None:
+        """The SSE `event:` name for an event this proxy makes (None: data-only events)."""
+
+    def stream_is_end(self, sse: SSEEvent) -> bool:
+        """Whether this event ends the stream: all held text goes out before it."""
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """One whole answer from a stream's events, as it is recorded."""

@@ -120,22 +120,26 @@ class OpenAIChat:
     def stream_closes(self, event: dict[str, Any]) -> list[int | str]:
         return [c.get("index", p) for p, c in enumerate(event.get("choices") or []) if c.get("finish_reason")]
 
-    def stream_append(self, event: dict[str, Any], key: tuple[int | str, ...], text: str) -> None:
+    def stream_append(self, event: dict[str, Any], key: tuple[int | str, ...], text: str) -> bool:
         choice = next(c for p, c in enumerate(event["choices"]) if c.get("index", p) == key[0])
         delta = choice.setdefault("delta", {})
         if key[1] == "content":
             delta["content"] = (delta.get("content") or "") + text
         else:
             delta.setdefault("tool_calls", []).append({"index": key[2], "function": {"arguments": text}})
+        return True
 
-    def stream_tail(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
+    def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
         event: dict[str, Any] = {k: template[k] for k in ("id", "object", "created", "model") if k in template}
         event["choices"] = [{"index": key[0], "delta": {}, "finish_reason": None}]
         self.stream_append(event, key, text)
         return event
 
-    def stream_is_end(self, data: str) -> bool:
-        return data.strip() == DONE
+    def event_name(self, event: dict[str, Any]) -> str | None:
+        return None
+
+    def stream_is_end(self, sse: SSEEvent) -> bool:
+        return sse.data.strip() == DONE
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """One `chat.completion` from its chunks, so a stream is stored like a plain answer."""
