@@ -39,7 +39,7 @@ class UpstreamConfig(_Model):
     """One vendor endpoint; requests go to the first upstream whose model globs match."""
 
     name: str
-    kind: Literal["openai", "openai-compatible", "echo"]
+    kind: Literal["openai", "openai-compatible", "anthropic", "echo"]
     base_url: str = ""
     #: name of the environment variable holding the company's vendor key
     api_key_env: str | None = None

@@ -98,7 +98,8 @@ class StreamRelay(StreamingResponse):
             self.exchange.status = "ok"
         except ProxyError as error:  # the upstream broke off mid-stream: say so in the stream
             self.exchange.status, self.exchange.error = error.record_status, error.message
-            yield f"data: {json.dumps(self.dialect.error_body(error))}\n\n".encode()
+            body = self.dialect.error_body(error)
+            yield SSEEvent(json.dumps(body), self.dialect.event_name(body)).encode()
 
     async def _outgoing(self, events: list[SSEEvent], last: bool = False) -> bytes:
         """Restored events, through the response guard when a policy has response rules."""

@@ -36,6 +36,9 @@ _PASS_RESPONSE = (
 )
 
 
+ANTHROPIC_VERSION = "2023-06-01"
+
+
 @dataclass
 class UpstreamReply:
     """What the vendor answered: a whole body, or (a successful stream) its events."""
@@ -130,7 +133,12 @@ def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> d
     out = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
     out["content-type"] = "application/json"
     key = upstream.api_key()
-    if key:
+    if upstream.kind == "anthropic":
+        # https://docs.anthropic.com/en/api/versioning: the header is required; keep the client's choice
+        out.setdefault("anthropic-version", ANTHROPIC_VERSION)
+        if key:
+            out["x-api-key"] = key
+    elif key:
         out["authorization"] = f"Bearer {key}"
     return out
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anthropic import Anthropic
 from openai import OpenAI
 
 from proxy.app import create_app
@@ -53,6 +54,7 @@ class RunningProxy:
     config: Config
     services: Services
     _client: OpenAI | None = None
+    _anthropic: Anthropic | None = None
 
     def client(self) -> OpenAI:
         """An OpenAI SDK client pointed at the proxy (one per proxy, closed when it stops)."""
@@ -60,9 +62,16 @@ class RunningProxy:
             self._client = OpenAI(base_url=self.url + "/v1", api_key=PROXY_KEY, max_retries=0)
         return self._client
 
+    def anthropic(self) -> Anthropic:
+        """An Anthropic SDK client pointed at the proxy (sends the proxy key as x-api-key)."""
+        if self._anthropic is None:
+            self._anthropic = Anthropic(base_url=self.url, api_key=PROXY_KEY, max_retries=0)
+        return self._anthropic
+
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        for client in (self._client, self._anthropic):
+            if client is not None:
+                client.close()
 
     def record(self, request_id: str) -> StoredRecord:
         """The stored record, once the background writer has written it. A stream is handed to
@@ -89,6 +98,14 @@ def make_config(vendor_url: str, tmp: Path, **overrides: Any) -> Config:
                 "base_url": vendor_url + "/v1",
                 "api_key_env": "TEST_VENDOR_KEY",
                 "models": ["gpt-*"],
+                "timeout": 5,
+            },
+            {
+                "name": "anthropic",
+                "kind": "anthropic",
+                "base_url": vendor_url,
+                "api_key_env": "TEST_VENDOR_KEY",
+                "models": ["claude-*"],
                 "timeout": 5,
             },
             {"name": "echo", "kind": "echo", "models": ["echo"]},

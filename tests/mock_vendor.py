@@ -58,7 +58,62 @@ class MockVendor:
         return self.received[-1].body
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/messages", self.messages, methods=["POST"]),
+            ]
+        )
+
+    async def messages(self, request: Request) -> Response:
+        """Anthropic Messages (https://docs.anthropic.com/en/api/messages), JSON and named SSE events."""
+        raw = await request.body()
+        body = json.loads(raw)
+        self.received.append(Received(dict(request.headers), body, raw))
+        problem = _validate_messages(body, request.headers)
+        if problem:
+            return JSONResponse({"type": "error", "error": {"type": "invalid_request_error", "message": problem}}, 400)
+        script = self.script
+        if script.status:
+            error = script.error_body or {
+                "type": "error",
+                "error": {"type": "api_error", "message": "scripted failure"},
+            }
+            return JSONResponse(error, script.status)
+        text = script.reply if script.reply is not None else _last_anthropic_text(body)
+        blocks = _anthropic_blocks(text, script.tool_calls)
+        if body.get("stream"):
+            return StreamingResponse(self._anthropic_events(body["model"], blocks), media_type="text/event-stream")
+        return JSONResponse({**_anthropic_message(body["model"], blocks), "stop_reason": _stop(script)})
+
+    async def _anthropic_events(self, model: str, blocks: list[dict[str, Any]]) -> Any:
+        size = self.script.chunk_chars
+
+        def event(data: dict[str, Any]) -> bytes:
+            return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
+
+        yield event({"type": "message_start", "message": {**_anthropic_message(model, []), "stop_reason": None}})
+        yield event({"type": "ping"})
+        for index, block in enumerate(blocks):
+            if block["type"] == "text":
+                yield event(
+                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}
+                )
+                pieces = [block["text"][i : i + size] for i in range(0, len(block["text"]), size)]
+                deltas = [{"type": "text_delta", "text": piece} for piece in pieces]
+            else:
+                start = {**block, "input": {}}
+                yield event({"type": "content_block_start", "index": index, "content_block": start})
+                raw = json.dumps(block["input"])
+                deltas = [
+                    {"type": "input_json_delta", "partial_json": raw[i : i + size]} for i in range(0, len(raw), size)
+                ]
+            for delta in deltas:
+                yield event({"type": "content_block_delta", "index": index, "delta": delta})
+            yield event({"type": "content_block_stop", "index": index})
+        stop = {"stop_reason": _stop(self.script), "stop_sequence": None}
+        yield event({"type": "message_delta", "delta": stop, "usage": {"output_tokens": 7}})
+        yield event({"type": "message_stop"})
 
     async def chat(self, request: Request) -> Response:
         raw = await request.body()
@@ -181,3 +236,53 @@ def _error_body(message: str, kind: str) -> dict[str, Any]:
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
     return JSONResponse(_error_body(message, kind), status)
+
+
+def _validate_messages(body: dict[str, Any], headers: Any) -> str | None:
+    """What Anthropic itself refuses that a broken proxy rewrite would produce."""
+    if not headers.get("anthropic-version"):
+        return "anthropic-version header is required"
+    if not isinstance(body.get("model"), str) or not isinstance(body.get("max_tokens"), int):
+        return "model and max_tokens are required"
+    for message in body.get("messages") or []:
+        if message.get("role") not in ("user", "assistant"):
+            return "messages: roles must be user or assistant"
+        for block in message["content"] if isinstance(message.get("content"), list) else []:
+            if block.get("type") == "tool_use" and not isinstance(block.get("input"), dict):
+                return "tool_use.input must be an object"
+    return None
+
+
+def _last_anthropic_text(body: dict[str, Any]) -> str:
+    content = body["messages"][-1].get("content") or ""
+    if isinstance(content, list):
+        texts = [b.get("text", "") for b in content if b.get("type") == "text"]
+        texts += [b["content"] for b in content if b.get("type") == "tool_result" and isinstance(b.get("content"), str)]
+        return " ".join(texts)
+    return str(content)
+
+
+def _anthropic_blocks(text: str, tool_calls: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if not tool_calls:
+        return [{"type": "text", "text": text}]
+    return [
+        {"type": "tool_use", "id": f"toolu_{i}", "name": call["name"], "input": json.loads(call["arguments"])}
+        for i, call in enumerate(tool_calls)
+    ]
+
+
+def _anthropic_message(model: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": f"msg_{uuid.uuid4().hex[:20]}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": blocks,
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 11, "output_tokens": 7},
+    }
+
+
+def _stop(script: Script) -> str:
+    return "tool_use" if script.tool_calls else "end_turn"

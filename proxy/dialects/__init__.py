@@ -84,9 +84,10 @@ class Dialect(Protocol):
 
 
 def _registry() -> dict[str, Dialect]:
+    from proxy.dialects.anthropic_messages import AnthropicMessages
     from proxy.dialects.openai_chat import OpenAIChat
 
-    dialects: list[Dialect] = [OpenAIChat()]
+    dialects: list[Dialect] = [OpenAIChat(), AnthropicMessages()]
     return {dialect.name: dialect for dialect in dialects}
 
 

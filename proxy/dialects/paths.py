@@ -50,10 +50,11 @@ def text_slot(path: JSONPath, value: Any) -> list[Slot]:
     return [Slot(path, value)] if isinstance(value, str) and value else []
 
 
-def tree_slots(path: JSONPath, node: Any, skip: frozenset[str] = frozenset()) -> list[Slot]:
+def tree_slots(path: JSONPath, node: Any, skip: frozenset[str] = frozenset(), *, keys: bool = False) -> list[Slot]:
     """A slot for every string in a JSON tree (unknown content parts, metadata, schemas),
-    leaving out values under the keys in `skip` (structural words like a schema's `type`)."""
-    return [Slot((*path, *pointer), text) for pointer, text in _leaves(node, (), skip, keys=False) if text]
+    leaving out values under the keys in `skip` (structural words like a schema's `type`).
+    With `keys`, dict keys and numbers are slots too (a tool's input object)."""
+    return [Slot((*path, *pointer), text) for pointer, text in _leaves(node, (), skip, keys=keys) if text]
 
 
 def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
