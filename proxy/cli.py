@@ -152,10 +152,12 @@ def policy_explain(
     if (text_ is None) == (file_ is None):
         raise click.UsageError("give exactly one of --text or --file")
     content = text_ if text_ is not None else file_.read()
-    try:
-        context = RequestContext.model_validate(dict(_pairs(as_)))
-    except ValueError as exc:
-        raise click.UsageError(f"--as: {exc}") from None
+    pairs = dict(_pairs(as_))
+    unknown = sorted(set(pairs) - set(RequestContext.model_fields))
+    if unknown:
+        known = ", ".join(RequestContext.model_fields)
+        raise click.UsageError(f"--as: unknown key {unknown[0]!r}; use {known}")
+    context = RequestContext.model_validate(pairs)
     config = _load(config_path)
     detector = _detector(config)
     try:

@@ -116,7 +116,8 @@ async def _run_case(policy: Policy, case: PolicyTest, policy_set: PolicySet, det
         if missing:
             result.failures.append(f"entities: expected {expect.entities}, found {found}")
     if expect.rule is not None:
-        rules = {r.rule for r in run.decision.resolutions} | {b.rule for b in [run.decision.block] if b}
+        block = run.decision.block
+        rules = {block.rule} if block else {r.rule for r in run.decision.resolutions}
         if expect.rule not in rules:
             result.failures.append(f"rule: expected {expect.rule!r}, decided by {sorted(rules)}")
     return result

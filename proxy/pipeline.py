@@ -144,7 +144,8 @@ async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]
 
 async def detect(exchange: Exchange, policies: list[Policy], detector: DetectionEngine) -> list[Finding]:
     """Findings for every entity the policies act on, within the policies' scanning limits."""
-    limit = min((p.settings.max_scan_chars for p in policies if p.settings.max_scan_chars), default=None)
+    enforcing = [p for p in policies if p.mode == "enforce"]  # a monitor policy changes nothing
+    limit = min((p.settings.max_scan_chars for p in enforcing if p.settings.max_scan_chars), default=None)
     size = sum(len(slot.text) for slot in exchange.slots)
     if limit is not None and size > limit:
         message = f"This request has {size} characters of text; at most {limit} are scanned, so it was not sent."
@@ -188,7 +189,7 @@ def apply_transform(exchange: Exchange, dialect: Dialect, hasher: Hasher, polici
 def _unscannable(body: dict[str, Any], dialect: Dialect, policies: list[Policy]) -> list[JSONPath]:
     """Parts to strip (images, audio, files), after refusing the request if a policy blocks them."""
     parts = dialect.unscannable_parts(body)
-    settings = {p.settings.unscannable_parts for p in policies}
+    settings = {p.settings.unscannable_parts for p in policies if p.mode == "enforce"}
     if not parts or settings <= {"allow"}:
         return []
     if "block" in settings:

@@ -72,7 +72,7 @@ def test_a_child_cannot_relax_a_locked_rule(detector: DetectionEngine, tmp_path:
     with pytest.raises(PolicyError) as caught:
         load_policies(directory, known_entities=detector.supported_entities())
     assert str(caught.value) == (
-        f"{directory / 'lax.yaml'}:4:5  rules.0: rule 'cards' is locked in policy 'base': an override may only make it stricter"
+        f"{directory / 'lax.yaml'}:4:5  rules.0: rule 'cards' is locked in policy 'base': this override weakens the action to 'mask'"
     )
 
 
@@ -268,3 +268,96 @@ def test_group_secrets_blocks_credentials(proxy: RunningProxy, vendor: MockVendo
         and json.loads(caught.value.response.text)["error"]["code"] == "policy_violation"
     )
     assert vendor.received == []
+
+
+def _load(tmp_path: Path, detector: DetectionEngine, **files: str) -> object:
+    return load_policies(_policies(tmp_path, **files), known_entities=detector.supported_entities())
+
+
+def _decide_with(policy_set: object, policy_id: str, text: str, entity: str) -> str:
+    policy = policy_set.get(policy_id)  # type: ignore[attr-defined]
+    return decide([Finding(0, 0, len(text), entity, 0.55)], [Slot(("m",), text)], [policy], RequestContext()).kind
+
+
+@pytest.mark.parametrize(
+    ("child", "reason"),
+    [
+        ("rules:\n  - {id: cards, detect: [CREDIT_CARD], action: block, min_score: 0.9}\n", "raises min_score"),
+        (
+            "rules:\n  - {id: cards, detect: [CREDIT_CARD], action: block, mode: monitor}\n",
+            "switches it to monitor mode",
+        ),
+        ("rules:\n  - {id: cards, detect: [PERSON], action: block}\n", "covers fewer kinds of data"),
+    ],
+)
+def test_every_way_of_relaxing_a_locked_rule_is_refused(
+    detector: DetectionEngine, tmp_path: Path, child: str, reason: str
+) -> None:
+    with pytest.raises(PolicyError, match=reason):
+        _load(tmp_path, detector, base=BASE, child="id: child\ninherits: base\n" + child)
+
+
+def test_neither_an_allow_list_nor_a_monitor_child_nor_child_settings_relax_a_locked_rule(
+    detector: DetectionEngine, tmp_path: Path
+) -> None:
+    child = "id: child\ninherits: base\nmode: monitor\nsettings: {min_score: 0.9}\nallow: ['4111111111111111']\n"
+    policy_set = _load(tmp_path, detector, base=BASE, child=child)
+    assert _decide_with(policy_set, "child", "4111111111111111", "CREDIT_CARD") == "block"
+    assert _decide_with(policy_set, "child", "Peter Parker", "PERSON") == "allow"  # not locked: monitor only
+
+
+def test_child_settings_override_only_what_they_name(detector: DetectionEngine, tmp_path: Path) -> None:
+    base = BASE.replace("id: base", "id: base\nsettings: {unscannable_parts: block, max_scan_chars: 1000}")
+    policy_set = _load(tmp_path, detector, base=base, child="id: child\ninherits: base\nsettings: {min_score: 0.7}\n")
+    settings = policy_set.get("child").settings  # type: ignore[attr-defined]
+    assert (settings.min_score, settings.unscannable_parts, settings.max_scan_chars) == (0.7, "block", 1000)
+
+
+def test_a_child_may_narrow_but_not_widen_allowed_models(detector: DetectionEngine, tmp_path: Path) -> None:
+    base = BASE.replace("id: base", "id: base\nrequest: {allowed_models: ['gpt-4o*']}")
+    _load(
+        tmp_path, detector, base=base, narrow="id: narrow\ninherits: base\nrequest: {allowed_models: [gpt-4o-mini]}\n"
+    )
+    with pytest.raises(PolicyError, match="a child may only narrow the list"):
+        _load(
+            tmp_path, detector, base=base, narrow="id: narrow\ninherits: base\nrequest: {allowed_models: ['gpt-*']}\n"
+        )
+
+
+def test_a_key_given_twice_is_an_error_not_a_silent_override(detector: DetectionEngine, tmp_path: Path) -> None:
+    text = "id: p\nrules:\n  - id: cards\n    detect: [CREDIT_CARD]\n    action: block\n    action: allow\n"
+    with pytest.raises(PolicyError, match=r"p.yaml:6:5  rules.0.action: this key appears twice here"):
+        _load(tmp_path, detector, p=text)
+
+
+def test_a_detector_must_be_defined_in_the_policy_or_its_ancestors(detector: DetectionEngine, tmp_path: Path) -> None:
+    other = "id: other\ndetectors: [{entity: TICKET, patterns: [{regex: 'T-\\d+'}]}]\nrules: []\n"
+    user = "id: user\nrules: [{id: t, detect: [TICKET], action: redact}]\n"
+    with pytest.raises(PolicyError, match="unknown entity type 'TICKET'"):
+        _load(tmp_path, detector, other=other, user=user)
+
+
+@pytest.mark.parametrize(
+    "bad", ["id: base\nexceptions: [{id: x, reason: r, approved_by: a, expires: 2027-02-30}]\n", b"id: caf\xe9\n"]
+)
+def test_a_reload_survives_any_bad_file(
+    start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path, bad: str | bytes
+) -> None:
+    directory = _policies(tmp_path, base=BASE)
+    with start_proxy(policies=str(directory)) as running:
+        watcher = running.services.watcher
+        assert watcher is not None
+        (directory / "base.yaml").write_bytes(bad if isinstance(bad, bytes) else bad.encode())
+        assert not watcher.reload()
+        response = _chat(running, "hi Peter Parker")
+    assert response.status_code == 200 and vendor.last["messages"][0]["content"] == "hi <PERSON_1>"
+    assert running.record(response.headers["x-proxy-request-id"]).status == "ok"
+
+
+def test_a_monitor_policy_does_not_enforce_its_settings(
+    start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path
+) -> None:
+    policy = "id: trial\nmode: monitor\nsettings: {max_scan_chars: 10, unscannable_parts: block}\nrules: []\n"
+    with start_proxy(policies=str(_policies(tmp_path, trial=policy))) as running:
+        response = _chat(running, [{"type": "text", "text": "a long enough text"}, IMAGE])  # type: ignore[arg-type]
+    assert response.status_code == 200

@@ -18,7 +18,11 @@ from proxy.exchange import Finding
 RESERVED_DOMAIN = re.compile(
     r"(?:^|[@./])(?:example\.(?:com|org|net)|[^@./\s]+\.(?:example|test|invalid|localhost))$", re.I
 )
-VERSION_BEFORE = re.compile(r"(?:\bv|version\s*|release\s*)$", re.I)
+# RFC 5737 / RFC 3849: addresses reserved for examples in documentation
+DOCUMENTATION_NETWORKS = [
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 
 
 def without_noise(findings: list[Finding], text: str) -> list[Finding]:
@@ -48,4 +52,5 @@ def _non_public(value: str) -> bool:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return not address.is_global
+    documentation = any(address in network for network in DOCUMENTATION_NETWORKS)
+    return address.is_private or address.is_loopback or address.is_link_local or documentation

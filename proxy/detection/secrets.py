@@ -81,11 +81,19 @@ def looks_like_placeholder(value: str) -> bool:
         or _TEMPLATE.search(stripped) is not None
         or _REFERENCE.match(stripped) is not None
         or (_MASK.search(stripped) is not None and len(alphanumerics) < _ELIDED_BELOW)
-        or lowered.startswith("your")
-        or any(marker in lowered for marker in _MARKERS)
+        or _marked(lowered)
         or _mostly_one_character(alphanumerics)
         or _only_filler_words(lowered)
     )
+
+
+def _marked(lowered: str) -> bool:
+    """A documentation marker: anywhere in a value with no digit (`your-token`, `sample`), or at the
+    end of one (`AKIAIOSFODNN7EXAMPLE`, `...EXAMPLEKEY`). `Sample2024` and `Changeme2024!` are real
+    passwords that happen to contain a word, and are reported."""
+    if not any(char.isdigit() for char in lowered):
+        return lowered.startswith("your") or any(marker in lowered for marker in _MARKERS)
+    return any(lowered.endswith((marker, marker + "key")) for marker in _MARKERS)
 
 
 def _mostly_one_character(alphanumerics: list[str]) -> bool:

@@ -63,9 +63,10 @@ def _claims(
     """What each policy says about this finding (several rules may claim it)."""
     value = text[finding.start : finding.end]
     for policy in policies:
-        if value.casefold() in {allowed.casefold() for allowed in policy.allow}:
+        # An allow list or an exception relaxes its own policy's rules, never a locked one.
+        allowed = value.casefold() in {entry.casefold() for entry in policy.allow}
+        if allowed:
             yield Resolution(finding, "allow", ALLOW_LIST_RULE, policy.id)
-            continue
         exception = _exception_for(policy, finding.entity_type, value, context, today)
         for rule in policy.rules:
             if direction not in rule.directions or finding.entity_type not in _entities(tuple(rule.detect)):
@@ -73,10 +74,10 @@ def _claims(
             if finding.score < (rule.min_score if rule.min_score is not None else policy.settings.min_score):
                 continue
             mode = policy.rule_mode(rule)
-            if exception is not None and not rule.locked:
-                yield Resolution(finding, "allow", f"exception:{exception.id}", policy.id, mode=mode)
-            else:
+            if rule.locked or (not allowed and exception is None):
                 yield Resolution(finding, rule.action, rule.id, policy.id, keep_last=rule.keep_last, mode=mode)
+            elif exception is not None and not allowed:
+                yield Resolution(finding, "allow", f"exception:{exception.id}", policy.id, mode=mode)
 
 
 @lru_cache(maxsize=1024)
@@ -206,9 +207,9 @@ def _violation(rules: RequestRules, slots: list[Slot], context: RequestContext) 
         return any(fnmatch.fnmatchcase(value, glob) for glob in globs)
 
     if rules.allowed_models and not listed(context.model, rules.allowed_models):
-        return "allowed_models", f"Model '{context.model}' is not on this policy's list of allowed models."
+        return "allowed_models", "The requested model is not on this policy's list of allowed models."
     if listed(context.model, rules.denied_models):
-        return "denied_models", f"Model '{context.model}' may not be used under this policy."
+        return "denied_models", "The requested model may not be used under this policy."
     if rules.allowed_upstreams and not listed(context.upstream, rules.allowed_upstreams):
         return "allowed_upstreams", f"Upstream '{context.upstream}' is not on this policy's list of allowed vendors."
     if listed(context.upstream, rules.denied_upstreams):

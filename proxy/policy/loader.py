@@ -113,12 +113,18 @@ def load_policy_file(path: Path, *, known_entities: Iterable[str] | None = None)
 def read_policy_file(path: Path) -> PolicyFile:
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"
+        raise PolicyError([Problem(path, 1, 1, "", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise PolicyError([Problem(path, line, col, "", f"not valid YAML: {exc.problem}")]) from None
     positions: Positions = {}
-    data = _to_python(node, (), positions) if node is not None else {}
+    duplicates: list[Problem] = []
+    data = _to_python(node, (), positions, duplicates, path) if node is not None else {}
+    if duplicates:
+        raise PolicyError(duplicates)
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
@@ -126,20 +132,31 @@ def read_policy_file(path: Path) -> PolicyFile:
     return PolicyFile(policy, path, positions)
 
 
-def _to_python(node: yaml.Node, path: tuple[Any, ...], positions: Positions) -> Any:
-    """Plain data from a YAML node, noting where each key and item starts."""
+def _to_python(
+    node: yaml.Node, path: tuple[Any, ...], positions: Positions, duplicates: list[Problem], file: Path
+) -> Any:
+    """Plain data from a YAML node, noting where each key and item starts.
+
+    A key given twice is a mistake YAML itself forgives (the second silently wins, so an
+    `action: allow` further down can undo an `action: block`): report it instead."""
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            result[key] = _to_python(value_node, (*path, key), positions)
-            # point at the key, not its value: that is where a reader looks
-            positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in result:
+                field = ".".join(str(part) for part in (*path, key))
+                duplicates.append(Problem(file, *where, field, "this key appears twice here; keep one"))
+            result[key] = _to_python(value_node, (*path, key), positions, duplicates, file)
+            positions[(*path, key)] = where  # point at the key, not its value: that is where a reader looks
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, i), positions) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+        return [_to_python(item, (*path, i), positions, duplicates, file) for i, item in enumerate(node.value)]
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except ValueError:  # an impossible date such as 2027-02-30: let validation report it in place
+        return str(node.value)
 
 
 def _problem(path: Path, error: Any, positions: Positions) -> Problem:
@@ -185,7 +202,9 @@ def _entity_problems(file: PolicyFile, files: list[PolicyFile], known_entities: 
     """Unknown entity names in rules and exceptions (detectors anywhere in the set count as known)."""
     if known_entities is None:
         return []
-    known = set(known_entities) | set(group_names()) | {d.entity for f in files for d in f.policy.detectors}
+    known = (
+        set(known_entities) | set(group_names()) | {d.entity for f in _lineage(file, files) for d in f.policy.detectors}
+    )
     named = [
         (("rules", r, "detect", e), name)
         for r, rule in enumerate(file.policy.rules)
@@ -202,6 +221,16 @@ def _entity_problems(file: PolicyFile, files: list[PolicyFile], known_entities: 
         for loc, name in named
         if name not in known
     ]
+
+
+def _lineage(file: PolicyFile, files: list[PolicyFile]) -> list[PolicyFile]:
+    """The file and the files it inherits from: the only detectors its rules can use."""
+    by_id = {f.policy.id: f for f in files}
+    chain, current = [file], file
+    while current.policy.inherits in by_id and by_id[current.policy.inherits] not in chain:
+        current = by_id[current.policy.inherits]
+        chain.append(current)
+    return chain
 
 
 def _duplicate_ids(files: list[PolicyFile]) -> list[Problem]:

@@ -64,6 +64,10 @@ class PolicyWatcher:
             self.failures += 1
             log.error("policy reload failed; the previous policies stay in force:\n%s", exc)
             return False
+        except Exception as exc:  # whatever a half-saved file does, the watcher must live on
+            self.failures += 1
+            log.error("policy reload failed (%s); the previous policies stay in force", type(exc).__name__)
+            return False
         self.install(policy_set)
         self.reloads += 1
         log.info("policies reloaded: %s", ", ".join(p.label for p in policy_set.policies))
