@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,10 @@ def apply_transform(exchange: Exchange, dialect: Dialect, hasher: Hasher, polici
     """The bytes to forward: the client's own bytes when nothing changes, so every field the
     proxy does not understand reaches the vendor exactly as sent."""
     assert exchange.body is not None and exchange.decision is not None
+    if not dialect.restores:  # nothing comes back to put the value into: a stand-in is just a redaction
+        exchange.decision.resolutions = [
+            replace(r, action="redact") if r.action == "pseudonymize" else r for r in exchange.decision.resolutions
+        ]
     texts, pseudonyms = transform(exchange.slots, exchange.decision.resolutions, hasher)
     exchange.pseudonyms = pseudonyms.originals
     unscannable = _unscannable(exchange.body, dialect, policies)

@@ -97,7 +97,7 @@ def make_config(vendor_url: str, tmp: Path, **overrides: Any) -> Config:
                 "kind": "openai",
                 "base_url": vendor_url + "/v1",
                 "api_key_env": "TEST_VENDOR_KEY",
-                "models": ["gpt-*"],
+                "models": ["gpt-*", "text-embedding-*"],
                 "timeout": 5,
             },
             {

@@ -62,8 +62,52 @@ class MockVendor:
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/v1/messages", self.messages, methods=["POST"]),
+                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+                Route("/v1/completions", self.completions, methods=["POST"]),
             ]
         )
+
+    async def _record(self, request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        body: dict[str, Any] = json.loads(raw)
+        self.received.append(Received(dict(request.headers), body, raw))
+        return body
+
+    async def embeddings(self, request: Request) -> Response:
+        """OpenAI Embeddings: one vector per input string."""
+        body = await self._record(request)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if not all(isinstance(item, str) for item in inputs):
+            return _error(400, "input must be text", "invalid_request_error")
+        data = [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i, _ in enumerate(inputs)]
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 5, "total_tokens": 5}}
+        )
+
+    async def completions(self, request: Request) -> Response:
+        """OpenAI legacy Completions: echoes the prompt as the completion text."""
+        body = await self._record(request)
+        text = self.script.reply if self.script.reply is not None else str(body.get("prompt"))
+        shell = _envelope(body["model"], "text_completion")
+        if not body.get("stream"):
+            choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
+            return JSONResponse(
+                {
+                    **shell,
+                    "choices": [choice],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+                }
+            )
+        size = self.script.chunk_chars
+
+        async def chunks() -> Any:
+            for i in range(0, len(text), size):
+                choice = {"index": 0, "text": text[i : i + size], "logprobs": None, "finish_reason": None}
+                yield f"data: {json.dumps({**shell, 'choices': [choice]})}\n\n".encode()
+            done = {"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}
+            yield f"data: {json.dumps({**shell, 'choices': [done]})}\n\ndata: [DONE]\n\n".encode()
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
 
     async def messages(self, request: Request) -> Response:
         """Anthropic Messages (https://docs.anthropic.com/en/api/messages), JSON and named SSE events."""

@@ -32,6 +32,7 @@ class Dialect(Protocol):
     name: str  # as recorded in `requests.endpoint`, e.g. "openai-chat"
     path: str  # the route the proxy serves, e.g. "/v1/chat/completions"
     upstream_path: str  # appended to an upstream's base_url
+    restores: bool  # False when nothing comes back to restore (embeddings): pseudonymize acts as redact
 
     def model(self, body: dict[str, Any]) -> str:
         """The requested model; `BadRequest` when missing."""
@@ -86,8 +87,10 @@ class Dialect(Protocol):
 def _registry() -> dict[str, Dialect]:
     from proxy.dialects.anthropic_messages import AnthropicMessages
     from proxy.dialects.openai_chat import OpenAIChat
+    from proxy.dialects.openai_completions import OpenAICompletions
+    from proxy.dialects.openai_embeddings import OpenAIEmbeddings
 
-    dialects: list[Dialect] = [OpenAIChat(), AnthropicMessages()]
+    dialects: list[Dialect] = [OpenAIChat(), OpenAICompletions(), OpenAIEmbeddings(), AnthropicMessages()]
     return {dialect.name: dialect for dialect in dialects}
 
 

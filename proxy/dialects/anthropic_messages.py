@@ -40,6 +40,7 @@ class AnthropicMessages:
     name = "anthropic-messages"
     path = "/v1/messages"
     upstream_path = "/v1/messages"
+    restores = True
 
     def model(self, body: dict[str, Any]) -> str:
         model = body.get("model")

@@ -6,17 +6,15 @@ Reference: https://platform.openai.com/docs/api-reference/chat
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from typing import Any
 
 from proxy.dialects import StreamDelta
+from proxy.dialects.openai_shapes import DONE, echo_usage, envelope, openai_error, openai_usage, require_model
 from proxy.dialects.paths import json_string_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
 
-DONE = "[DONE]"
 # Values under these keys are structure, not text: a schema's `type: string`, a part's image data.
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
 BINARY_PARTS = frozenset({"image_url", "input_audio", "file"})
@@ -27,12 +25,10 @@ class OpenAIChat:
     name = "openai-chat"
     path = "/v1/chat/completions"
     upstream_path = "/chat/completions"
+    restores = True
 
     def model(self, body: dict[str, Any]) -> str:
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise BadRequest("you must provide a model parameter", code="missing_model")
-        return model
+        return require_model(body)
 
     def is_stream(self, body: dict[str, Any]) -> bool:
         return body.get("stream") is True
@@ -161,15 +157,14 @@ class OpenAIChat:
         return body
 
     def usage(self, body: dict[str, Any]) -> Usage:
-        usage = body.get("usage") or {}
-        return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens"))
+        return openai_usage(body)
 
     def error_body(self, error: ProxyError) -> dict[str, Any]:
-        return {"error": {"message": error.message, "type": error.type, "param": None, "code": error.code}}
+        return openai_error(error)
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         return {
-            **_envelope(model, "chat.completion"),
+            **envelope(model, "chat.completion"),
             "choices": [
                 {
                     "index": 0,
@@ -178,15 +173,15 @@ class OpenAIChat:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": _echo_usage(text),
+            "usage": echo_usage(text),
         }
 
     def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]:
-        envelope = _envelope(model, "chat.completion.chunk")
+        shell = envelope(model, "chat.completion.chunk")
         pieces = [text[i : i + chunk_chars] for i in range(0, len(text), chunk_chars)]
         chunks = [{"role": "assistant", "content": ""}] + [{"content": piece} for piece in pieces]
-        events = [{**envelope, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in chunks]
-        events.append({**envelope, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        events = [{**shell, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in chunks]
+        events.append({**shell, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]
 
 
@@ -227,17 +222,3 @@ def _merge_choice(target: dict[str, Any], choice: dict[str, Any]) -> None:
         slot["function"]["arguments"] += function.get("arguments") or ""
     if choice.get("finish_reason"):
         target["finish_reason"] = choice["finish_reason"]
-
-
-def _envelope(model: str, kind: str) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-        "object": kind,
-        "created": int(time.time()),
-        "model": model,
-    }
-
-
-def _echo_usage(text: str) -> dict[str, int]:
-    words = len(text.split())
-    return {"prompt_tokens": words, "completion_tokens": words, "total_tokens": 2 * words}

@@ -1,0 +1,110 @@
+"""OpenAI legacy Completions: `POST /v1/completions` (`prompt` in, `choices[].text` out), JSON and
+SSE streams of `text_completion` chunks. Still served by vLLM, llama.cpp and others.
+
+Reference: https://platform.openai.com/docs/api-reference/completions
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from proxy.dialects import StreamDelta
+from proxy.dialects.openai_shapes import (
+    DONE,
+    echo_usage,
+    envelope,
+    openai_error,
+    openai_usage,
+    require_model,
+    text_or_texts,
+)
+from proxy.dialects.paths import text_slot
+from proxy.dialects.sse import SSEEvent
+from proxy.errors import ProxyError
+from proxy.exchange import JSONPath, Slot, Usage
+
+
+class OpenAICompletions:
+    name = "openai-completions"
+    path = "/v1/completions"
+    upstream_path = "/completions"
+    restores = True
+
+    def model(self, body: dict[str, Any]) -> str:
+        return require_model(body)
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        return body.get("stream") is True
+
+    def request_slots(self, body: dict[str, Any]) -> list[Slot]:
+        return text_or_texts(("prompt",), body.get("prompt"), "prompt") + text_slot(("suffix",), body.get("suffix"))
+
+    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
+        return []
+
+    def response_slots(self, body: dict[str, Any]) -> list[Slot]:
+        return [
+            s for i, c in enumerate(body.get("choices") or []) for s in text_slot(("choices", i, "text"), c.get("text"))
+        ]
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        return [
+            StreamDelta((choice.get("index", p), "text"), ("choices", p, "text"))
+            for p, choice in enumerate(event.get("choices") or [])
+            if isinstance(choice.get("text"), str)
+        ]
+
+    def stream_closes(self, event: dict[str, Any]) -> list[int | str]:
+        return [c.get("index", p) for p, c in enumerate(event.get("choices") or []) if c.get("finish_reason")]
+
+    def stream_append(self, event: dict[str, Any], key: tuple[int | str, ...], text: str) -> bool:
+        choice = next(c for p, c in enumerate(event["choices"]) if c.get("index", p) == key[0])
+        choice["text"] = (choice.get("text") or "") + text
+        return True
+
+    def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
+        event: dict[str, Any] = {k: template[k] for k in ("id", "object", "created", "model") if k in template}
+        event["choices"] = [{"index": key[0], "text": text, "logprobs": None, "finish_reason": None}]
+        return event
+
+    def event_name(self, event: dict[str, Any]) -> str | None:
+        return None
+
+    def stream_is_end(self, sse: SSEEvent) -> bool:
+        return sse.data.strip() == DONE
+
+    def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        first = events[0] if events else {}
+        choices: dict[int, dict[str, Any]] = {}
+        usage = None
+        for event in events:
+            usage = event.get("usage") or usage
+            for choice in event.get("choices") or []:
+                target = choices.setdefault(choice.get("index", 0), {"index": choice.get("index", 0), "text": ""})
+                target["text"] += choice.get("text") or ""
+                target["finish_reason"] = choice.get("finish_reason") or target.get("finish_reason")
+        body: dict[str, Any] = {k: first[k] for k in ("id", "created", "model") if k in first}
+        body.update(object="text_completion", choices=[choices[i] for i in sorted(choices)])
+        if usage:
+            body["usage"] = usage
+        return body
+
+    def usage(self, body: dict[str, Any]) -> Usage:
+        return openai_usage(body)
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        return openai_error(error)
+
+    def echo_reply(self, model: str, text: str) -> dict[str, Any]:
+        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
+        return {**envelope(model, "text_completion", "cmpl"), "choices": [choice], "usage": echo_usage(text)}
+
+    def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]:
+        shell = envelope(model, "text_completion", "cmpl")
+        pieces = [text[i : i + chunk_chars] for i in range(0, len(text), chunk_chars)] or [""]
+        events = [
+            {**shell, "choices": [{"index": 0, "text": p, "logprobs": None, "finish_reason": None}]} for p in pieces
+        ]
+        events.append({**shell, "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}]})
+        return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]

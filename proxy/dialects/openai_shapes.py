@@ -1,0 +1,56 @@
+"""Shapes every OpenAI surface shares: the error body, the id envelope, model and text-list checks.
+
+Reference: https://platform.openai.com/docs/api-reference
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from proxy.dialects.paths import text_slot
+from proxy.errors import BadRequest, ProxyError
+from proxy.exchange import JSONPath, Slot, Usage
+
+DONE = "[DONE]"
+
+
+def openai_error(error: ProxyError) -> dict[str, Any]:
+    return {"error": {"message": error.message, "type": error.type, "param": None, "code": error.code}}
+
+
+def envelope(model: str, kind: str, prefix: str = "chatcmpl") -> dict[str, Any]:
+    return {"id": f"{prefix}-{uuid.uuid4().hex[:24]}", "object": kind, "created": int(time.time()), "model": model}
+
+
+def require_model(body: dict[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest("you must provide a model parameter", code="missing_model")
+    return model
+
+
+def text_or_texts(path: JSONPath, value: Any, field: str) -> list[Slot]:
+    """Slots for a field that takes a string or a list of strings (`prompt`, `input`).
+
+    Token arrays are refused: the detector reads text, and tokens it cannot read would go out
+    unscanned. (LangChain sends tokens unless `check_embedding_ctx_length=False`.)"""
+    if value is None or isinstance(value, str):
+        return text_slot(path, value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [slot for i, item in enumerate(value) for slot in text_slot((*path, i), item)]
+    message = f"'{field}' must be a string or a list of strings: token arrays cannot be scanned for personal data"
+    raise BadRequest(message, code="unscannable_input")
+
+
+def openai_usage(body: dict[str, Any]) -> Usage:
+    usage = body.get("usage") or {}
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
+    return Usage(prompt, completion, usage.get("total_tokens"))
+
+
+def echo_usage(text: str) -> dict[str, int]:
+    words = len(text.split())
+    return {"prompt_tokens": words, "completion_tokens": words, "total_tokens": 2 * words}

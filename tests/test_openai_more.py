@@ -1,0 +1,42 @@
+"""OpenAI Embeddings and legacy Completions through the official SDK."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from .conftest import RunningProxy
+from .mock_vendor import MockVendor
+
+
+def test_embeddings_redact_since_nothing_comes_back_to_restore(proxy: RunningProxy, vendor: MockVendor) -> None:
+    result = proxy.client().embeddings.create(
+        model="text-embedding-3-small", input=["Peter Parker lives here", "mail peter@dailybugle.com"]
+    )
+    assert len(result.data) == 2
+    assert vendor.last["input"] == ["<PERSON> lives here", "mail <EMAIL_ADDRESS>"]
+
+
+def test_embeddings_of_token_arrays_are_refused_since_tokens_cannot_be_scanned(
+    proxy: RunningProxy, vendor: MockVendor
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy.client().embeddings.create(model="text-embedding-3-small", input=[[1923, 2312, 88]])
+    assert caught.value.body["code"] == "unscannable_input"  # type: ignore[index]
+    assert vendor.received == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_legacy_completions_are_scanned_and_restored(proxy: RunningProxy, vendor: MockVendor, stream: bool) -> None:
+    vendor.script.chunk_chars = 3
+    client = proxy.client()
+    if stream:
+        text = "".join(
+            c.choices[0].text
+            for c in client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Dear Peter Parker,", stream=True)
+            if c.choices
+        )
+    else:
+        text = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Dear Peter Parker,").choices[0].text
+    assert vendor.last["prompt"] == "Dear <PERSON_1>,"
+    assert text == "Dear Peter Parker,"
