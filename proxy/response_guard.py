@@ -68,8 +68,6 @@ class ResponseGuard:
         for sse in events:
             if dialect.stream_is_end(sse):
                 out += await self.tails(dialect)
-                out.append(sse)
-                continue
             try:
                 event = json.loads(sse.data)
             except ValueError:
@@ -100,12 +98,16 @@ class ResponseGuard:
         for delta in dialect.stream_deltas(event):
             if not delta.json_string:
                 set_at(event, delta.path, await self._scan_text(self._hold(delta.key, get_at(event, delta.path))))
+        whole = [slot for slot in dialect.stream_whole_slots(event) if slot.pointer is None]
+        texts = await self.scan(whole) if whole else {}
+        if texts:  # a `.done` event repeats the whole text: it must say what the deltas said
+            event.update(write_slots(event, [(whole[i], text) for i, text in texts.items()]))
         before = []
         for group in dialect.stream_closes(event):
             for key in [k for k in self._held if k[0] == group]:
                 text = await self._scan_text(self._held.pop(key))
                 if text and not dialect.stream_append(event, key, text):
-                    before.append(dialect.text_event(self._template, key, text))
+                    before.append(dialect.text_event(event, key, text))
         return before
 
     def _hold(self, key: StreamKey, text: str) -> str:

@@ -45,20 +45,19 @@ class StreamRestorer:
 
     def event(self, sse: SSEEvent) -> list[SSEEvent]:
         """What to send the client for one upstream event (possibly with flushed text before it)."""
-        if self.dialect.stream_is_end(sse):
-            return [*self.end(), sse]
+        tails = self.end() if self.dialect.stream_is_end(sse) else []  # held text goes before the end
         try:
             event = json.loads(sse.data)
         except ValueError:
-            return [sse]
+            return [*tails, sse]
         if not isinstance(event, dict):
-            return [sse]
+            return [*tails, sse]
         self.received.append(sse.data)
         self._template = self._template or event
-        changed = self._restore_deltas(event)
+        changed = self._restore_deltas(event) | self._restore_whole(event)
         before, appended = self._flush_closed(event)
         self.returned += [*before, event]
-        out = [self._sse(extra) for extra in before]
+        out = [*tails, *(self._sse(extra) for extra in before)]
         return [*out, SSEEvent(json.dumps(event), sse.event) if changed or appended else sse]
 
     def end(self) -> list[SSEEvent]:
@@ -85,6 +84,17 @@ class StreamRestorer:
                 changed = True
         return changed
 
+    def _restore_whole(self, event: dict[str, Any]) -> bool:
+        """Complete texts a `.done` event repeats are restored whole, like a JSON answer."""
+        updates = []
+        for slot in self.dialect.stream_whole_slots(event):
+            text = restore_text(slot.text, self.originals)
+            if text != slot.text:
+                updates.append((slot, text))
+        if updates:
+            event.update(write_slots(event, updates))
+        return bool(updates)
+
     def _flush_closed(self, event: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
         """Held text of the groups this event closes: added to it, or as events to send before it."""
         before: list[dict[str, Any]] = []
@@ -95,7 +105,7 @@ class StreamRestorer:
                 if text and self.dialect.stream_append(event, key, text):
                     appended = True
                 elif text:
-                    before.append(self.dialect.text_event(self._template, key, text))
+                    before.append(self.dialect.text_event(event, key, text))
         return before, appended
 
     def _restorer(self, key: StreamKey, json_string: bool) -> Restorer:

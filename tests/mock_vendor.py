@@ -64,6 +64,7 @@ class MockVendor:
                 Route("/v1/messages", self.messages, methods=["POST"]),
                 Route("/v1/embeddings", self.embeddings, methods=["POST"]),
                 Route("/v1/completions", self.completions, methods=["POST"]),
+                Route("/v1/responses", self.responses, methods=["POST"]),
             ]
         )
 
@@ -108,6 +109,64 @@ class MockVendor:
             yield f"data: {json.dumps({**shell, 'choices': [done]})}\n\ndata: [DONE]\n\n".encode()
 
         return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    async def responses(self, request: Request) -> Response:
+        """OpenAI Responses: echoes the last input text as an output_text message (or function calls)."""
+        body = await self._record(request)
+        items = body.get("input")
+        last = items if isinstance(items, str) else _last_responses_text(items or [])
+        text = self.script.reply if self.script.reply is not None else last
+        output = _responses_output(text, self.script.tool_calls)
+        final = {
+            "id": f"resp_{uuid.uuid4().hex[:20]}",
+            "object": "response",
+            "created_at": int(time.time()),
+            "model": body["model"],
+            "status": "completed",
+            "output": output,
+            "usage": {"input_tokens": 11, "output_tokens": 7, "total_tokens": 18},
+        }
+        if not body.get("stream"):
+            return JSONResponse(final)
+        return StreamingResponse(self._responses_events(final), media_type="text/event-stream")
+
+    async def _responses_events(self, final: dict[str, Any]) -> Any:
+        size, number = self.script.chunk_chars, 0
+
+        def event(data: dict[str, Any]) -> bytes:
+            nonlocal number
+            data = {**data, "sequence_number": number}
+            number += 1
+            return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
+
+        yield event({"type": "response.created", "response": {**final, "status": "in_progress", "output": []}})
+        for index, item in enumerate(final["output"]):
+            yield event(
+                {
+                    "type": "response.output_item.added",
+                    "output_index": index,
+                    "item": {**item, "content": []} if item["type"] == "message" else {**item, "arguments": ""},
+                }
+            )
+            if item["type"] == "message":
+                text = item["content"][0]["text"]
+                base = {"item_id": item["id"], "output_index": index, "content_index": 0}
+                for i in range(0, len(text), size):
+                    yield event({"type": "response.output_text.delta", **base, "delta": text[i : i + size]})
+                yield event({"type": "response.output_text.done", **base, "text": text})
+            else:
+                base = {"item_id": item["id"], "output_index": index}
+                for i in range(0, len(item["arguments"]), size):
+                    yield event(
+                        {
+                            "type": "response.function_call_arguments.delta",
+                            **base,
+                            "delta": item["arguments"][i : i + size],
+                        }
+                    )
+                yield event({"type": "response.function_call_arguments.done", **base, "arguments": item["arguments"]})
+            yield event({"type": "response.output_item.done", "output_index": index, "item": item})
+        yield event({"type": "response.completed", "response": final})
 
     async def messages(self, request: Request) -> Response:
         """Anthropic Messages (https://docs.anthropic.com/en/api/messages), JSON and named SSE events."""
@@ -330,3 +389,30 @@ def _anthropic_message(model: str, blocks: list[dict[str, Any]]) -> dict[str, An
 
 def _stop(script: Script) -> str:
     return "tool_use" if script.tool_calls else "end_turn"
+
+
+def _last_responses_text(items: list[dict[str, Any]]) -> str:
+    item = items[-1]
+    if item.get("type") == "function_call_output":
+        return str(item.get("output"))
+    content = item.get("content")
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if "text" in part)
+    return str(content)
+
+
+def _responses_output(text: str, tool_calls: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if tool_calls:
+        return [
+            {
+                "type": "function_call",
+                "id": f"fc_{i}",
+                "call_id": f"call_{i}",
+                "name": c["name"],
+                "arguments": c["arguments"],
+                "status": "completed",
+            }
+            for i, c in enumerate(tool_calls)
+        ]
+    part = {"type": "output_text", "text": text, "annotations": []}
+    return [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant", "content": [part]}]

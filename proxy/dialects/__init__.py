@@ -49,6 +49,9 @@ class Dialect(Protocol):
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every text in a whole (non-streamed) answer that may hold placeholders."""
 
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        """Complete texts inside a stream event (a `.done` event repeating the whole text)."""
+
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         """Where this stream event carries text, and which text it continues."""
 
@@ -89,8 +92,15 @@ def _registry() -> dict[str, Dialect]:
     from proxy.dialects.openai_chat import OpenAIChat
     from proxy.dialects.openai_completions import OpenAICompletions
     from proxy.dialects.openai_embeddings import OpenAIEmbeddings
+    from proxy.dialects.openai_responses import OpenAIResponses
 
-    dialects: list[Dialect] = [OpenAIChat(), OpenAICompletions(), OpenAIEmbeddings(), AnthropicMessages()]
+    dialects: list[Dialect] = [
+        OpenAIChat(),
+        OpenAIResponses(),
+        OpenAICompletions(),
+        OpenAIEmbeddings(),
+        AnthropicMessages(),
+    ]
     return {dialect.name: dialect for dialect in dialects}
 
 

@@ -105,6 +105,9 @@ class AnthropicMessages:
                 slots += tree_slots(("content", j, "input"), block.get("input"), keys=True)
         return slots
 
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        return []
+
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         if event.get("type") != "content_block_delta":
             return []

@@ -100,6 +100,9 @@ class OpenAIChat:
                 slots += self._tool_call_slots(at, choice["message"])
         return slots
 
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        return []
+
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         deltas: list[StreamDelta] = []
         for position, choice in enumerate(event.get("choices") or []):

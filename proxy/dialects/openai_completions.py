@@ -48,6 +48,9 @@ class OpenAICompletions:
             s for i, c in enumerate(body.get("choices") or []) for s in text_slot(("choices", i, "text"), c.get("text"))
         ]
 
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        return []
+
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         return [
             StreamDelta((choice.get("index", p), "text"), ("choices", p, "text"))

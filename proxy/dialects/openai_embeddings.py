@@ -38,6 +38,9 @@ class OpenAIEmbeddings:
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         return []  # vectors
 
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        return []
+
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         return []
 

@@ -1,0 +1,194 @@
+"""OpenAI Responses: `POST /v1/responses`, JSON and its typed SSE events.
+
+`previous_response_id` and `conversation` point at history the vendor keeps: the proxy never
+sees it, so it is an unscannable part, handled as the policy's `unscannable_parts` says.
+Reference: https://platform.openai.com/docs/api-reference/responses
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from proxy.dialects import StreamDelta
+from proxy.dialects.openai_shapes import envelope, openai_error, openai_usage, require_model
+from proxy.dialects.paths import json_string_slots, text_slot, tree_slots
+from proxy.dialects.sse import SSEEvent
+from proxy.errors import BadRequest, ProxyError
+from proxy.exchange import JSONPath, Slot, Usage
+
+SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
+PART_WORDS = frozenset({"type", "image_url", "file_id", "file_data", "file_url", "detail", "id", "status"})
+ITEM_WORDS = frozenset({"type", "id", "call_id", "status", "name", "role"})
+VENDOR_HISTORY = ("previous_response_id", "conversation")
+FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class OpenAIResponses:
+    name = "openai-responses"
+    path = "/v1/responses"
+    upstream_path = "/responses"
+    restores = True
+
+    def model(self, body: dict[str, Any]) -> str:
+        return require_model(body)
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        return body.get("stream") is True
+
+    def request_slots(self, body: dict[str, Any]) -> list[Slot]:
+        slots = text_slot(("instructions",), body.get("instructions"))
+        items = body.get("input")
+        if isinstance(items, str):
+            slots += text_slot(("input",), items)
+        elif isinstance(items, list) and all(isinstance(item, dict) for item in items):
+            for i, item in enumerate(items):
+                slots += self._item_slots(("input", i), item)
+        elif items is not None:
+            raise BadRequest("'input' must be a string or an array of items", code="invalid_input")
+        for k, tool in enumerate(body.get("tools") or []):
+            if isinstance(tool, dict):
+                slots += text_slot(("tools", k, "description"), tool.get("description"))
+                slots += tree_slots(("tools", k, "parameters"), tool.get("parameters"), SCHEMA_WORDS)
+        text_format = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+        slots += tree_slots(("text", "format"), text_format, SCHEMA_WORDS | {"name", "strict"})
+        return slots + tree_slots(("metadata",), body.get("metadata")) + text_slot(("user",), body.get("user"))
+
+    def _item_slots(self, at: JSONPath, item: dict[str, Any]) -> list[Slot]:
+        kind = item.get("type", "message")
+        if kind == "reasoning":
+            return []  # encrypted or signed by the vendor; written from what it already saw
+        if kind == "function_call":
+            return json_string_slots((*at, "arguments"), item.get("arguments"))
+        if kind == "function_call_output":
+            return text_slot((*at, "output"), item.get("output")) + tree_slots(
+                (*at, "output"), _list(item.get("output"))
+            )
+        if kind == "message":
+            content = item.get("content")
+            if isinstance(content, str):
+                return text_slot((*at, "content"), content)
+            if not isinstance(content, list) or not all(isinstance(part, dict) for part in content):
+                raise BadRequest("a message's content must be a string or an array of parts", code="invalid_input")
+            return [s for j, part in enumerate(content) for s in tree_slots((*at, "content", j), part, PART_WORDS)]
+        return tree_slots(at, item, ITEM_WORDS)  # item types added later: every string but the structure
+
+    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
+        parts: list[JSONPath] = [(key,) for key in VENDOR_HISTORY if body.get(key)]
+        items = body.get("input")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            content = item.get("content") if isinstance(item, dict) else None
+            for j, part in enumerate(content if isinstance(content, list) else []):
+                if isinstance(part, dict) and part.get("type") in ("input_image", "input_file", "input_audio"):
+                    parts.append(("input", i, "content", j))
+        return parts
+
+    def response_slots(self, body: dict[str, Any]) -> list[Slot]:
+        slots: list[Slot] = []
+        for i, item in enumerate(body.get("output") or []):
+            slots += _output_item_slots(("output", i), item)
+        return slots
+
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        """Complete texts that `.done` and final events repeat: restored whole, like a JSON answer."""
+        kind = event.get("type")
+        if kind == "response.output_text.done":
+            return text_slot(("text",), event.get("text"))
+        if kind == "response.function_call_arguments.done":
+            return json_string_slots(("arguments",), event.get("arguments"))
+        if kind == "response.content_part.done" and isinstance(event.get("part"), dict):
+            return text_slot(("part", "text"), event["part"].get("text"))
+        if kind == "response.output_item.done":
+            return _output_item_slots(("item",), event.get("item"))
+        if isinstance(event.get("response"), dict):
+            return [Slot(("response", *s.path), s.text, s.pointer) for s in self.response_slots(event["response"])]
+        return []
+
+    def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
+        kind, output = event.get("type"), event.get("output_index", 0)
+        if kind == "response.output_text.delta" and isinstance(event.get("delta"), str):
+            return [StreamDelta((output, event.get("content_index", 0), "text"), ("delta",))]
+        if kind == "response.function_call_arguments.delta" and isinstance(event.get("delta"), str):
+            return [StreamDelta((output, "args"), ("delta",), json_string=True)]
+        return []
+
+    def stream_closes(self, event: dict[str, Any]) -> list[int | str]:
+        done = event.get("type") in ("response.output_text.done", "response.function_call_arguments.done")
+        return [event.get("output_index", 0)] if done else []
+
+    def stream_append(self, event: dict[str, Any], key: tuple[int | str, ...], text: str) -> bool:
+        return False  # a `.done` event repeats the whole text; the held piece goes in a delta before it
+
+    def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
+        shared = {"item_id": template.get("item_id"), "output_index": key[0], "delta": text}
+        if key[-1] == "args":
+            return {"type": "response.function_call_arguments.delta", **shared}
+        return {"type": "response.output_text.delta", **shared, "content_index": key[1]}
+
+    def event_name(self, event: dict[str, Any]) -> str | None:
+        return str(event.get("type") or "error")
+
+    def stream_is_end(self, sse: SSEEvent) -> bool:
+        return sse.event in FINAL_EVENTS or any(f'"type": "{kind}"' in sse.data[:60] for kind in FINAL_EVENTS)
+
+    def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        final = next((e["response"] for e in reversed(events) if isinstance(e.get("response"), dict)), None)
+        items = [e["item"] for e in events if e.get("type") == "response.output_item.done"]
+        if final is not None and (final.get("output") or not items):
+            return dict(final)
+        return {"object": "response", **(final or {}), "output": items}
+
+    def usage(self, body: dict[str, Any]) -> Usage:
+        return openai_usage(body)
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        return openai_error(error)
+
+    def echo_reply(self, model: str, text: str) -> dict[str, Any]:
+        shell = envelope(model, "response", "resp")
+        message = {
+            "type": "message",
+            "id": "msg_echo",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+        words = len(text.split())
+        usage = {"input_tokens": words, "output_tokens": words, "total_tokens": 2 * words}
+        return {**shell, "created_at": shell.pop("created"), "status": "completed", "output": [message], "usage": usage}
+
+    def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]:
+        final = self.echo_reply(model, text)
+        started = {**final, "status": "in_progress", "output": []}
+        base = {"item_id": "msg_echo", "output_index": 0, "content_index": 0}
+        pieces = [text[i : i + chunk_chars] for i in range(0, len(text), chunk_chars)]
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": started},
+            {"type": "response.output_item.added", "output_index": 0, "item": {**final["output"][0], "content": []}},
+            *({"type": "response.output_text.delta", **base, "delta": piece} for piece in pieces),
+            {"type": "response.output_text.done", **base, "text": text},
+            {"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]},
+            {"type": "response.completed", "response": final},
+        ]
+        for number, event in enumerate(events):
+            event["sequence_number"] = number
+        return [SSEEvent(json.dumps(event), str(event["type"])) for event in events]
+
+
+def _output_item_slots(at: JSONPath, item: Any) -> list[Slot]:
+    if not isinstance(item, dict):
+        return []
+    if item.get("type") == "function_call":
+        return json_string_slots((*at, "arguments"), item.get("arguments"))
+    content = item.get("content") if item.get("type") == "message" else None
+    return [
+        slot
+        for j, part in enumerate(content if isinstance(content, list) else [])
+        if isinstance(part, dict) and part.get("type") == "output_text"
+        for slot in text_slot((*at, "content", j, "text"), part.get("text"))
+    ]
+
+
+def _list(value: Any) -> Any:
+    """A tool output given as parts (a list), else None: a string output is its own slot."""
+    return value if isinstance(value, list) else None
