@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV = "PRIVACY_PROXY_CONFIG"
 DEFAULT_CONFIG_FILE = Path("proxy.yaml")
@@ -39,11 +39,17 @@ class UpstreamConfig(_Model):
     """One vendor endpoint; requests go to the first upstream whose model globs match."""
 
     name: str
-    kind: Literal["openai", "openai-compatible", "anthropic", "echo"]
+    kind: Literal["openai", "openai-compatible", "azure-openai", "anthropic", "echo"]
     base_url: str = ""
     #: name of the environment variable holding the company's vendor key
     api_key_env: str | None = None
     models: list[str] = Field(min_length=1)
+    #: the vendor's name for a model, when it differs from what clients ask for
+    rename: dict[str, str] = {}
+    #: azure-openai: the API version query parameter, and the deployment serving each model
+    #: (a model without an entry uses a deployment of the same name)
+    api_version: str | None = None
+    deployments: dict[str, str] = {}
     #: seconds to wait for the vendor's first byte and between stream chunks
     timeout: float = Field(600.0, gt=0)
     connect_timeout: float = Field(10.0, gt=0)
@@ -52,6 +58,12 @@ class UpstreamConfig(_Model):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _azure_needs_a_version(self) -> UpstreamConfig:
+        if self.kind == "azure-openai" and not self.api_version:
+            raise ValueError("an azure-openai upstream needs api_version (e.g. 2024-10-21)")
+        return self
 
     def api_key(self) -> str | None:
         """The vendor key, read from the environment at call time so rotation needs no restart."""

@@ -87,10 +87,13 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         exchange.findings = await detect(exchange, policies, services.detector)
         exchange.decision = decide(exchange.findings, exchange.slots, policies, context)
         refuse_if_blocked(exchange.decision)
-        forwarded = apply_transform(exchange, dialect, services.hasher, policies)
+        vendor_model = upstream.rename.get(exchange.model, exchange.model)
+        forwarded = apply_transform(exchange, dialect, services.hasher, policies, vendor_model)
         guard = ResponseGuard.for_policies(policies, context, services.detector, services.hasher)
         started = time.perf_counter()
-        reply = await services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers)
+        reply = await services.upstreams.send(
+            upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model
+        )
         if reply.events is not None:
             deferred = True  # the stream records itself when it ends
             return StreamRelay(exchange, dialect, reply, services.recorder, started, guard)
@@ -170,7 +173,9 @@ def refuse_if_blocked(decision: Decision) -> None:
         raise PolicyBlocked(block.message, rule=block.rule, entity_type=block.entity_type)
 
 
-def apply_transform(exchange: Exchange, dialect: Dialect, hasher: Hasher, policies: list[Policy]) -> bytes:
+def apply_transform(
+    exchange: Exchange, dialect: Dialect, hasher: Hasher, policies: list[Policy], vendor_model: str
+) -> bytes:
     """The bytes to forward: the client's own bytes when nothing changes, so every field the
     proxy does not understand reaches the vendor exactly as sent."""
     assert exchange.body is not None and exchange.decision is not None
@@ -181,10 +186,13 @@ def apply_transform(exchange: Exchange, dialect: Dialect, hasher: Hasher, polici
     texts, pseudonyms = transform(exchange.slots, exchange.decision.resolutions, hasher)
     exchange.pseudonyms = pseudonyms.originals
     unscannable = _unscannable(exchange.body, dialect, policies)
-    if not texts and not unscannable:
+    renamed = vendor_model != exchange.model
+    if not texts and not unscannable and not renamed:
         exchange.forwarded = exchange.body
         return exchange.raw_body
     exchange.forwarded = write_slots(exchange.body, [(exchange.slots[i], text) for i, text in texts.items()])
+    if renamed:
+        exchange.forwarded["model"] = vendor_model
     for path in sorted(unscannable, reverse=True):  # from the back, so earlier indexes stay valid
         del get_at(exchange.forwarded, path[:-1])[path[-1]]
     return json.dumps(exchange.forwarded, ensure_ascii=False).encode()

@@ -83,16 +83,15 @@ class Upstreams:
         body: bytes,
         stream: bool,
         headers: Mapping[str, str],
+        model: str = "",
     ) -> UpstreamReply:
         """POST the forwarded body; a 2xx stream comes back as event batches, anything else whole."""
         if upstream.kind == "echo":
             return _echo(dialect, body, stream)
         client = self._clients[upstream.name]
+        url, params = _endpoint(upstream, dialect, model)
         request = client.build_request(
-            "POST",
-            upstream.base_url + dialect.upstream_path,
-            content=body,
-            headers=_outbound_headers(headers, upstream),
+            "POST", url, params=params, content=body, headers=_outbound_headers(headers, upstream)
         )
         with map_httpx_errors(upstream):
             response = await client.send(request, stream=True)
@@ -129,11 +128,29 @@ async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIt
             yield batch
 
 
+AZURE_SURFACES = {"openai-chat", "openai-completions", "openai-embeddings"}
+
+
+def _endpoint(upstream: UpstreamConfig, dialect: Dialect, model: str) -> tuple[str, dict[str, str]]:
+    """URL and query for a request. Azure OpenAI puts the deployment in the path and the API version
+    in the query (https://learn.microsoft.com/azure/ai-services/openai/reference)."""
+    if upstream.kind != "azure-openai":
+        return upstream.base_url + dialect.upstream_path, {}
+    if dialect.name not in AZURE_SURFACES:
+        raise UnknownModel(f"Upstream '{upstream.name}' (Azure OpenAI) does not serve {dialect.path}.")
+    deployment = upstream.deployments.get(model, model)
+    url = f"{upstream.base_url}/openai/deployments/{deployment}{dialect.upstream_path}"
+    return url, {"api-version": upstream.api_version or ""}
+
+
 def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> dict[str, str]:
     out = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
     out["content-type"] = "application/json"
     key = upstream.api_key()
-    if upstream.kind == "anthropic":
+    if upstream.kind == "azure-openai":
+        if key:
+            out["api-key"] = key
+    elif upstream.kind == "anthropic":
         # https://docs.anthropic.com/en/api/versioning: the header is required; keep the client's choice
         out.setdefault("anthropic-version", ANTHROPIC_VERSION)
         if key:

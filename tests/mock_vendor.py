@@ -27,6 +27,7 @@ class Received:
     headers: dict[str, str]
     body: dict[str, Any]
     raw: bytes
+    url: str = ""
 
 
 @dataclass
@@ -61,6 +62,7 @@ class MockVendor:
         return Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/openai/deployments/{deployment}/chat/completions", self.chat, methods=["POST"]),  # Azure
                 Route("/v1/messages", self.messages, methods=["POST"]),
                 Route("/v1/embeddings", self.embeddings, methods=["POST"]),
                 Route("/v1/completions", self.completions, methods=["POST"]),
@@ -221,7 +223,9 @@ class MockVendor:
     async def chat(self, request: Request) -> Response:
         raw = await request.body()
         body = json.loads(raw)
-        self.received.append(Received(dict(request.headers), body, raw))
+        self.received.append(Received(dict(request.headers), body, raw, str(request.url)))
+        if "/openai/deployments/" in request.url.path:
+            body.setdefault("model", request.path_params["deployment"])  # Azure names the model in the path
         problem = _validate_chat(body)
         if problem:
             return _error(400, problem, "invalid_request_error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from .conftest import RunningProxy
+from .conftest import VENDOR_KEY, RunningProxy, StartProxy
 from .mock_vendor import MockVendor
 
 
@@ -40,3 +40,44 @@ def test_legacy_completions_are_scanned_and_restored(proxy: RunningProxy, vendor
         text = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Dear Peter Parker,").choices[0].text
     assert vendor.last["prompt"] == "Dear <PERSON_1>,"
     assert text == "Dear Peter Parker,"
+
+
+def test_azure_openai_gets_deployment_path_version_and_api_key_header(
+    start_proxy: StartProxy, session_vendor: MockVendor
+) -> None:
+    session_vendor.reset()
+    upstreams = [
+        {
+            "name": "azure",
+            "kind": "azure-openai",
+            "base_url": session_vendor.url,  # type: ignore[attr-defined]
+            "api_key_env": "TEST_VENDOR_KEY",
+            "api_version": "2024-10-21",
+            "deployments": {"gpt-4o": "prod-gpt4o"},
+            "models": ["gpt-*"],
+        }
+    ]
+    with start_proxy(upstreams=upstreams) as running:
+        completion = running.client().chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Hi Peter Parker"}]
+        )
+    received = session_vendor.received[-1]
+    assert received.url.endswith("/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21")
+    assert received.headers["api-key"] == VENDOR_KEY and "authorization" not in received.headers
+    assert completion.choices[0].message.content == "Hi Peter Parker"
+
+
+def test_an_upstream_can_rename_the_model(start_proxy: StartProxy, session_vendor: MockVendor) -> None:
+    session_vendor.reset()
+    upstreams = [
+        {
+            "name": "ft",
+            "kind": "openai",
+            "base_url": session_vendor.url + "/v1",
+            "models": ["gpt-*"],
+            "rename": {"gpt-4o": "ft:gpt-4o:acme"},
+        }
+    ]  # type: ignore[attr-defined]
+    with start_proxy(upstreams=upstreams) as running:
+        running.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
+    assert session_vendor.last["model"] == "ft:gpt-4o:acme"
