@@ -8,6 +8,7 @@
     ├── PayloadTooLarge             413 request_too_large
     ├── PolicyBlocked               400 policy_violation
     ├── DetectionFailed             503 detection_unavailable
+    ├── ClientDisconnected          499 client_disconnected (nobody is left to read it)
     └── UpstreamError               502 upstream_error
         ├── UpstreamUnavailable     502 upstream_unavailable
         └── UpstreamTimeout         504 upstream_timeout
@@ -91,6 +92,13 @@ class DetectionFailed(ProxyError):
     type = "detection_error"
     code = "detection_unavailable"
     record_status = "error"
+
+
+class ClientDisconnected(ProxyError):
+    status_code = 499
+    type = "client_disconnected"
+    code = "client_disconnected"
+    record_status = "client_disconnected"
 
 
 class UpstreamError(ProxyError):

@@ -14,10 +14,12 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -26,7 +28,7 @@ from proxy.config import Config
 from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect
 from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
-from proxy.errors import BadRequest, DetectionFailed, PayloadTooLarge, PolicyBlocked, ProxyError
+from proxy.errors import BadRequest, ClientDisconnected, DetectionFailed, PayloadTooLarge, PolicyBlocked, ProxyError
 from proxy.exchange import Decision, Exchange, Finding, JSONPath
 from proxy.hashing import Hasher
 from proxy.policy.bundle import PolicySet, detectors_of, entities_of
@@ -38,7 +40,7 @@ from proxy.response_guard import ResponseGuard
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
 from proxy.transform import transform
-from proxy.upstream import Upstreams
+from proxy.upstream import UpstreamReply, Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +93,9 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         forwarded = apply_transform(exchange, dialect, services.hasher, policies, vendor_model)
         guard = ResponseGuard.for_policies(policies, context, services.detector, services.hasher)
         started = time.perf_counter()
-        reply = await services.upstreams.send(
-            upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model
+        reply = await unless_client_leaves(
+            request,
+            services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
         )
         if reply.events is not None:
             deferred = True  # the stream records itself when it ends
@@ -165,6 +168,34 @@ async def detect(exchange: Exchange, policies: list[Policy], detector: Detection
         return []
     finally:
         exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
+
+
+async def unless_client_leaves(request: Request, call: Awaitable[UpstreamReply]) -> UpstreamReply:
+    """Await the vendor, but give up (closing the upstream connection) if the client hangs up
+    first: nobody would read the answer, and the vendor would still bill for it."""
+    result: list[UpstreamReply] = []
+    failure: list[ProxyError] = []
+
+    async def vendor() -> None:
+        try:
+            result.append(await call)
+        except ProxyError as error:  # raised outside the task group, not wrapped in an ExceptionGroup
+            failure.append(error)
+        tasks.cancel_scope.cancel()
+
+    async def client() -> None:
+        while not await request.is_disconnected():
+            await anyio.sleep(0.2)
+        tasks.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(vendor)
+        tasks.start_soon(client)
+    if failure:
+        raise failure[0]
+    if not result:
+        raise ClientDisconnected("The client closed the connection before the vendor answered.")
+    return result[0]
 
 
 def refuse_if_blocked(decision: Decision) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import openai
@@ -224,3 +225,31 @@ def test_upstream_breaking_mid_stream_ends_the_stream_with_an_error_and_is_recor
     record = proxy.record(request_id)
     assert record.status == "upstream_error"
     assert record.payloads["response_received"]["choices"][0]["message"]["content"].startswith("Dear")
+
+
+def test_client_leaving_before_the_vendor_answers_cancels_the_call_and_is_recorded(
+    proxy: RunningProxy, vendor: MockVendor
+) -> None:
+    vendor.script.delay = 3.0
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "take your time"}]}
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        _post_json(proxy, body, timeout=0.5)
+    deadline = time.monotonic() + 5
+    records: list[str] = []
+    while time.monotonic() < deadline and not records:
+        proxy.services.recorder.flush()
+        with proxy.services.recorder.engine.connect() as connection:
+            from sqlalchemy import text
+
+            rows = connection.execute(
+                text("SELECT status FROM requests WHERE status = 'client_disconnected' AND stream = false")
+            ).scalars()
+            records = list(rows)
+        time.sleep(0.05)
+    assert records and time.monotonic() - started < 3.0, "the proxy kept waiting for the vendor"
+
+
+def _post_json(proxy: RunningProxy, body: dict[str, object], timeout: float) -> httpx.Response:
+    headers = {"authorization": f"Bearer {PROXY_KEY}"}
+    return httpx.post(proxy.url + "/v1/chat/completions", json=body, headers=headers, timeout=timeout)
