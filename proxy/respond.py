@@ -27,6 +27,11 @@ async def whole_response(
 ) -> Response:
     """The client's response to a whole (non-streamed) vendor answer, pseudonyms restored."""
     exchange.http_status = reply.status_code
+    if reply.status_code in (401, 403):
+        # The vendor refused the company's key. Its message can quote part of that key, and a 401
+        # would tell the client its own (proxy) key is wrong: report it as the proxy's problem.
+        exchange.response_received = _json_or_text(reply.body)
+        raise UpstreamError(f"Upstream '{exchange.upstream}' refused the proxy's credentials; tell the proxy operator.")
     if reply.status_code >= 400:
         # The vendor's own error goes back as the vendor sent it.
         exchange.status, exchange.error = "upstream_error", f"upstream answered HTTP {reply.status_code}"

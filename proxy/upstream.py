@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -128,17 +129,31 @@ async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIt
             yield batch
 
 
-AZURE_SURFACES = {"openai-chat", "openai-completions", "openai-embeddings"}
+OPENAI_SURFACES = frozenset({"openai-chat", "openai-responses", "openai-completions", "openai-embeddings"})
+# Which surfaces each kind of upstream speaks (echo speaks them all).
+SURFACES: dict[str, frozenset[str]] = {
+    "openai": OPENAI_SURFACES,
+    "openai-compatible": OPENAI_SURFACES,
+    "azure-openai": frozenset({"openai-chat", "openai-completions", "openai-embeddings"}),
+    "anthropic": frozenset({"anthropic-messages"}),
+}
+DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _endpoint(upstream: UpstreamConfig, dialect: Dialect, model: str) -> tuple[str, dict[str, str]]:
     """URL and query for a request. Azure OpenAI puts the deployment in the path and the API version
     in the query (https://learn.microsoft.com/azure/ai-services/openai/reference)."""
+    speaks = SURFACES.get(upstream.kind)
+    if speaks is not None and dialect.name not in speaks:
+        raise UnknownModel(
+            f"Upstream '{upstream.name}' ({upstream.kind}) does not serve {dialect.path} for this model."
+        )
     if upstream.kind != "azure-openai":
         return upstream.base_url + dialect.upstream_path, {}
-    if dialect.name not in AZURE_SURFACES:
-        raise UnknownModel(f"Upstream '{upstream.name}' (Azure OpenAI) does not serve {dialect.path}.")
     deployment = upstream.deployments.get(model, model)
+    if not DEPLOYMENT_NAME.fullmatch(deployment):
+        # the name goes into the URL path: "x/../../deployments/other" must not reach another deployment
+        raise UnknownModel("The model name cannot be used as an Azure OpenAI deployment name.")
     url = f"{upstream.base_url}/openai/deployments/{deployment}{dialect.upstream_path}"
     return url, {"api-version": upstream.api_version or ""}
 

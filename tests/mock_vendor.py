@@ -43,6 +43,7 @@ class Script:
     chunk_delay: float = 0.0  # between stream chunks
     garbage: bool = False  # a 200 with a body that is not JSON
     break_after: int | None = None  # drop the connection after this many stream chunks
+    refusal: bool = False  # stream the reply as a refusal instead of content
 
 
 @dataclass
@@ -293,7 +294,7 @@ class MockVendor:
                     await asyncio.sleep(self.script.chunk_delay)
                 if self.script.break_after is not None and j >= self.script.break_after * size:
                     raise ConnectionResetError("scripted break")  # uvicorn drops the connection
-                yield chunk({"content": text[j : j + size]})
+                yield chunk({"refusal" if self.script.refusal else "content": text[j : j + size]})
             yield chunk({}, "stop")
         if include_usage:
             usage = {
@@ -316,7 +317,7 @@ def _validate_chat(body: dict[str, Any]) -> str | None:
         if message.get("role") not in ROLES:
             return "invalid role"
         for call in message.get("tool_calls") or []:
-            if not isinstance(call["function"]["arguments"], str):
+            if "function" in call and not isinstance(call["function"]["arguments"], str):
                 return "tool call arguments must be a string"
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
 
@@ -81,3 +83,67 @@ def test_an_upstream_can_rename_the_model(start_proxy: StartProxy, session_vendo
     with start_proxy(upstreams=upstreams) as running:
         running.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
     assert session_vendor.last["model"] == "ft:gpt-4o:acme"
+
+
+def test_azure_deployment_names_cannot_walk_the_url_path(start_proxy: StartProxy, session_vendor: MockVendor) -> None:
+    session_vendor.reset()
+    upstreams = [
+        {
+            "name": "azure",
+            "kind": "azure-openai",
+            "base_url": session_vendor.url,
+            "api_version": "2024-10-21",
+            "models": ["gpt-4o*"],
+        }
+    ]  # type: ignore[attr-defined]
+    with start_proxy(upstreams=upstreams) as running:
+        with pytest.raises(openai.NotFoundError):
+            running.client().chat.completions.create(
+                model="gpt-4o-x/../../deployments/secret", messages=[{"role": "user", "content": "hi"}]
+            )
+    assert session_vendor.received == []
+
+
+def test_a_vendor_refusing_the_company_key_is_a_502_that_quotes_nothing(
+    proxy: RunningProxy, vendor: MockVendor
+) -> None:
+    vendor.script.status = 401
+    vendor.script.error_body = {
+        "error": {
+            "message": "Incorrect API key provided: sk-vendo****0001",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+        }
+    }
+    with pytest.raises(openai.APIStatusError) as caught:
+        proxy.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 502 and "sk-vendo" not in caught.value.response.text
+
+
+def test_a_surface_the_upstream_does_not_speak_is_refused(proxy: RunningProxy, vendor: MockVendor) -> None:
+    import httpx
+
+    from .conftest import PROXY_KEY
+
+    body = {"model": "gpt-4o", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    response = httpx.post(proxy.url + "/v1/messages", json=body, headers={"x-api-key": PROXY_KEY})
+    assert response.status_code == 404 and response.json()["type"] == "error" and vendor.received == []
+
+
+def test_streamed_refusals_are_restored(proxy: RunningProxy, vendor: MockVendor) -> None:
+    import httpx
+
+    from .conftest import PROXY_KEY
+
+    vendor.script.reply = "I won't email <PERSON_1>"
+    vendor.script.refusal = True
+    body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "Please email Peter Parker"}]}
+    with httpx.stream(
+        "POST", proxy.url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {PROXY_KEY}"}
+    ) as response:
+        text = "".join(
+            json.loads(line[6:])["choices"][0]["delta"].get("refusal") or ""
+            for line in response.iter_lines()
+            if line.startswith("data: {") and json.loads(line[6:])["choices"]
+        )
+    assert text == "I won't email Peter Parker"

@@ -10,11 +10,13 @@ import uuid
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.paths import text_slot, tree_slots
+from proxy.dialects.paths import other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
 
+# Top-level fields read by name; every other field is scanned whole (`other_slots`).
+HANDLED = frozenset({"model", "system", "messages", "tools"})
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
 BINARY_BLOCKS = frozenset({"image", "document"})
 # Thinking blocks carry a signature over their exact text: changing them makes the vendor refuse
@@ -61,11 +63,9 @@ class AnthropicMessages:
         tools = body.get("tools") or []
         if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
             raise BadRequest("tools: must be an array of objects", code="invalid_request")
-        for k, tool in enumerate(tools):
-            slots += text_slot(("tools", k, "description"), tool.get("description"))
-            slots += tree_slots(("tools", k, "input_schema"), tool.get("input_schema"), SCHEMA_WORDS)
-        slots += tree_slots(("metadata",), body.get("metadata"))
-        return slots
+        # descriptions, schemas, input_examples: every string but names and structure
+        slots += tree_slots(("tools",), tools, SCHEMA_WORDS | {"name", "cache_control"})
+        return slots + other_slots((), body, HANDLED)  # metadata, output_config, and what comes
 
     def _content(self, at: JSONPath, content: Any) -> list[Slot]:
         """A `system`, message or tool-result content: a string, or an array of blocks."""
@@ -84,6 +84,8 @@ class AnthropicMessages:
                 slots += tree_slots((*at, j, "input"), block.get("input"), keys=True)
             elif kind == "tool_result":
                 slots += self._content((*at, j, "content"), block.get("content"))
+            elif kind == "document" and _text_source(block):  # a plain-text document is text to scan
+                slots += tree_slots((*at, j), block, BLOCK_WORDS - {"source"} | {"media_type", "url"})
             elif kind in BINARY_BLOCKS:
                 slots += tree_slots((*at, j), block, BLOCK_WORDS | {"data", "url", "media_type"})  # titles, context
             else:  # text, and any block type added later: every string but the structure
@@ -198,12 +200,17 @@ class AnthropicMessages:
         return [SSEEvent(json.dumps(event), str(event["type"])) for event in events]
 
 
+def _text_source(block: dict[str, Any]) -> bool:
+    source = block.get("source")
+    return isinstance(source, dict) and source.get("type") in ("text", "content")
+
+
 def _binary_blocks(at: JSONPath, content: Any) -> list[JSONPath]:
     if not isinstance(content, list):
         return []
     parts: list[JSONPath] = []
     for j, block in enumerate(content):
-        if isinstance(block, dict) and block.get("type") in BINARY_BLOCKS:
+        if isinstance(block, dict) and block.get("type") in BINARY_BLOCKS and not _text_source(block):
             parts.append((*at, j))
         elif isinstance(block, dict) and block.get("type") == "tool_result":
             parts += _binary_blocks((*at, j, "content"), block.get("content"))

@@ -10,13 +10,16 @@ from typing import Any
 
 from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import DONE, echo_usage, envelope, openai_error, openai_usage, require_model
-from proxy.dialects.paths import json_string_slots, text_slot, tree_slots
+from proxy.dialects.paths import json_string_slots, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
 
 # Values under these keys are structure, not text: a schema's `type: string`, a part's image data.
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
+# Top-level fields read by name above; every other field is scanned whole (`other_slots`).
+HANDLED = frozenset({"model", "messages", "tools", "functions", "prediction", "response_format"})
+MESSAGE_HANDLED = frozenset({"role", "content", "name", "refusal", "tool_calls", "function_call", "tool_call_id"})
 BINARY_PARTS = frozenset({"image_url", "input_audio", "file"})
 PART_WORDS = frozenset({"type", "url", "data", "file_data", "file_id", "format", "detail"})
 
@@ -44,16 +47,11 @@ class OpenAIChat:
             slots += self._message_slots(("messages", i), message)
         for key in ("tools", "functions"):  # `functions` is the deprecated form of `tools`
             for k, tool in enumerate(_objects(body, key)):
-                function = tool.get("function", tool) if key == "tools" else tool
-                at: JSONPath = (key, k, "function") if key == "tools" else (key, k)
-                if isinstance(function, dict):
-                    slots += text_slot((*at, "description"), function.get("description"))
-                    slots += tree_slots((*at, "parameters"), function.get("parameters"), SCHEMA_WORDS)
-        slots += text_slot(("user",), body.get("user"))
-        slots += tree_slots(("metadata",), body.get("metadata"))
+                # descriptions, schemas, custom tools' grammars: every string but names and structure
+                slots += tree_slots((key, k), tool, SCHEMA_WORDS | {"name", "strict"})
         slots += tree_slots(("prediction",), body.get("prediction"), frozenset({"type"}))
         slots += tree_slots(("response_format",), body.get("response_format"), SCHEMA_WORDS | {"name", "strict"})
-        return slots
+        return slots + other_slots((), body, HANDLED)
 
     def _message_slots(self, at: JSONPath, message: dict[str, Any]) -> list[Slot]:
         slots = text_slot((*at, "name"), message.get("name")) + text_slot((*at, "refusal"), message.get("refusal"))
@@ -69,7 +67,7 @@ class OpenAIChat:
         elif content is not None:
             raise BadRequest(f"{_where(at)}.content must be a string or an array", code="invalid_messages")
         slots += self._tool_call_slots(at, message)
-        return slots
+        return slots + other_slots(at, message, MESSAGE_HANDLED)
 
     def _tool_call_slots(self, at: JSONPath, message: dict[str, Any]) -> list[Slot]:
         slots: list[Slot] = []
@@ -77,6 +75,8 @@ class OpenAIChat:
             if isinstance(call, dict) and isinstance(call.get("function"), dict):
                 path = (*at, "tool_calls", j, "function", "arguments")
                 slots += json_string_slots(path, call["function"].get("arguments"))
+            elif isinstance(call, dict) and isinstance(call.get("custom"), dict):  # free-form custom tools
+                slots += text_slot((*at, "tool_calls", j, "custom", "input"), call["custom"].get("input"))
         if isinstance(message.get("function_call"), dict):  # the deprecated single-call form
             slots += json_string_slots((*at, "function_call", "arguments"), message["function_call"].get("arguments"))
         return slots
@@ -97,6 +97,10 @@ class OpenAIChat:
                 at: JSONPath = ("choices", i, "message")
                 slots += text_slot((*at, "content"), choice["message"].get("content"))
                 slots += text_slot((*at, "refusal"), choice["message"].get("refusal"))
+                audio = choice["message"].get("audio")
+                slots += text_slot(
+                    (*at, "audio", "transcript"), audio.get("transcript") if isinstance(audio, dict) else None
+                )
                 slots += self._tool_call_slots(at, choice["message"])
         return slots
 
@@ -108,8 +112,12 @@ class OpenAIChat:
         for position, choice in enumerate(event.get("choices") or []):
             delta = choice.get("delta") or {}
             index = choice.get("index", position)
-            if isinstance(delta.get("content"), str):
-                deltas.append(StreamDelta((index, "content"), ("choices", position, "delta", "content")))
+            for field in ("content", "refusal"):
+                if isinstance(delta.get(field), str):
+                    deltas.append(StreamDelta((index, field), ("choices", position, "delta", field)))
+            if isinstance((delta.get("function_call") or {}).get("arguments"), str):  # the deprecated form
+                legacy: JSONPath = ("choices", position, "delta", "function_call", "arguments")
+                deltas.append(StreamDelta((index, "function_call"), legacy, json_string=True))
             for j, call in enumerate(delta.get("tool_calls") or []):
                 if isinstance((call.get("function") or {}).get("arguments"), str):
                     path = ("choices", position, "delta", "tool_calls", j, "function", "arguments")
@@ -122,8 +130,11 @@ class OpenAIChat:
     def stream_append(self, event: dict[str, Any], key: tuple[int | str, ...], text: str) -> bool:
         choice = next(c for p, c in enumerate(event["choices"]) if c.get("index", p) == key[0])
         delta = choice.setdefault("delta", {})
-        if key[1] == "content":
-            delta["content"] = (delta.get("content") or "") + text
+        if key[1] in ("content", "refusal"):
+            delta[key[1]] = (delta.get(key[1]) or "") + text
+        elif key[1] == "function_call":
+            call = delta.setdefault("function_call", {})
+            call["arguments"] = (call.get("arguments") or "") + text
         else:
             delta.setdefault("tool_calls", []).append({"index": key[2], "function": {"arguments": text}})
         return True

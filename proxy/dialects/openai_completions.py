@@ -19,7 +19,7 @@ from proxy.dialects.openai_shapes import (
     require_model,
     text_or_texts,
 )
-from proxy.dialects.paths import text_slot
+from proxy.dialects.paths import other_slots, text_slot
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
@@ -38,7 +38,8 @@ class OpenAICompletions:
         return body.get("stream") is True
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
-        return text_or_texts(("prompt",), body.get("prompt"), "prompt") + text_slot(("suffix",), body.get("suffix"))
+        slots = text_or_texts(("prompt",), body.get("prompt"), "prompt") + text_slot(("suffix",), body.get("suffix"))
+        return slots + other_slots((), body, frozenset({"model", "prompt", "suffix"}))
 
     def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
         return []

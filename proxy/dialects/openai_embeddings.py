@@ -10,6 +10,7 @@ from typing import Any
 
 from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import openai_error, openai_usage, require_model, text_or_texts
+from proxy.dialects.paths import other_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
@@ -30,7 +31,8 @@ class OpenAIEmbeddings:
         return False
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
-        return text_or_texts(("input",), body.get("input"), "input")
+        slots = text_or_texts(("input",), body.get("input"), "input")
+        return slots + other_slots((), body, frozenset({"model", "input", "encoding_format"}))
 
     def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
         return []

@@ -12,7 +12,7 @@ from typing import Any
 
 from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import envelope, openai_error, openai_usage, require_model
-from proxy.dialects.paths import json_string_slots, text_slot, tree_slots
+from proxy.dialects.paths import json_string_slots, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
@@ -21,6 +21,8 @@ SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id",
 PART_WORDS = frozenset({"type", "image_url", "file_id", "file_data", "file_url", "detail", "id", "status"})
 ITEM_WORDS = frozenset({"type", "id", "call_id", "status", "name", "role"})
 VENDOR_HISTORY = ("previous_response_id", "conversation")
+# Top-level fields read by name; every other field is scanned whole (`other_slots`).
+HANDLED = frozenset({"model", "instructions", "input", "tools", "text", *VENDOR_HISTORY})
 FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
@@ -46,18 +48,16 @@ class OpenAIResponses:
                 slots += self._item_slots(("input", i), item)
         elif items is not None:
             raise BadRequest("'input' must be a string or an array of items", code="invalid_input")
-        for k, tool in enumerate(body.get("tools") or []):
-            if isinstance(tool, dict):
-                slots += text_slot(("tools", k, "description"), tool.get("description"))
-                slots += tree_slots(("tools", k, "parameters"), tool.get("parameters"), SCHEMA_WORDS)
-        text_format = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
-        slots += tree_slots(("text", "format"), text_format, SCHEMA_WORDS | {"name", "strict"})
-        return slots + tree_slots(("metadata",), body.get("metadata")) + text_slot(("user",), body.get("user"))
+        # tools (nested namespaces too) and the output format: every string but names and structure
+        slots += tree_slots(("tools",), body.get("tools"), SCHEMA_WORDS | {"name", "strict"})
+        slots += tree_slots(("text",), body.get("text"), SCHEMA_WORDS | {"name", "strict", "verbosity"})
+        return slots + other_slots((), body, HANDLED)  # prompt variables, metadata, user, and what comes
 
     def _item_slots(self, at: JSONPath, item: dict[str, Any]) -> list[Slot]:
         kind = item.get("type", "message")
         if kind == "reasoning":
-            return []  # encrypted or signed by the vendor; written from what it already saw
+            # encrypted_content is the vendor's own (signed); a readable summary is text like any other
+            return tree_slots((*at, "summary"), item.get("summary"), ITEM_WORDS)
         if kind == "function_call":
             return json_string_slots((*at, "arguments"), item.get("arguments"))
         if kind == "function_call_output":
@@ -81,6 +81,10 @@ class OpenAIResponses:
             for j, part in enumerate(content if isinstance(content, list) else []):
                 if isinstance(part, dict) and part.get("type") in ("input_image", "input_file", "input_audio"):
                     parts.append(("input", i, "content", j))
+            output = item.get("output") if isinstance(item, dict) else None
+            for j, part in enumerate(output if isinstance(output, list) else []):  # a tool that returned an image
+                if isinstance(part, dict) and part.get("type") in ("input_image", "input_file", "input_audio"):
+                    parts.append(("input", i, "output", j))
         return parts
 
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
@@ -120,16 +124,28 @@ class OpenAIResponses:
         return False  # a `.done` event repeats the whole text; the held piece goes in a delta before it
 
     def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
-        shared = {"item_id": template.get("item_id"), "output_index": key[0], "delta": text}
+        shared = {
+            "item_id": template.get("item_id"),
+            "output_index": key[0],
+            "delta": text,
+            "sequence_number": template.get("sequence_number", 0),
+        }
         if key[-1] == "args":
             return {"type": "response.function_call_arguments.delta", **shared}
-        return {"type": "response.output_text.delta", **shared, "content_index": key[1]}
+        return {"type": "response.output_text.delta", **shared, "content_index": key[1], "logprobs": []}
 
     def event_name(self, event: dict[str, Any]) -> str | None:
         return str(event.get("type") or "error")
 
     def stream_is_end(self, sse: SSEEvent) -> bool:
-        return sse.event in FINAL_EVENTS or any(f'"type": "{kind}"' in sse.data[:60] for kind in FINAL_EVENTS)
+        if sse.event in FINAL_EVENTS:
+            return True
+        if not any(kind in sse.data[:80] for kind in FINAL_EVENTS):  # cheap test before parsing
+            return False
+        try:
+            return json.loads(sse.data).get("type") in FINAL_EVENTS  # servers that send no `event:` line
+        except (ValueError, AttributeError):
+            return False
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         final = next((e["response"] for e in reversed(events) if isinstance(e.get("response"), dict)), None)
@@ -180,13 +196,15 @@ def _output_item_slots(at: JSONPath, item: Any) -> list[Slot]:
         return []
     if item.get("type") == "function_call":
         return json_string_slots((*at, "arguments"), item.get("arguments"))
+    if item.get("type") == "custom_tool_call":
+        return text_slot((*at, "input"), item.get("input"))
     content = item.get("content") if item.get("type") == "message" else None
-    return [
-        slot
-        for j, part in enumerate(content if isinstance(content, list) else [])
-        if isinstance(part, dict) and part.get("type") == "output_text"
-        for slot in text_slot((*at, "content", j, "text"), part.get("text"))
-    ]
+    slots: list[Slot] = []
+    for j, part in enumerate(content if isinstance(content, list) else []):
+        if isinstance(part, dict) and part.get("type") in ("output_text", "refusal"):
+            field = "text" if part["type"] == "output_text" else "refusal"
+            slots += text_slot((*at, "content", j, field), part.get(field))
+    return slots
 
 
 def _list(value: Any) -> Any:

@@ -57,6 +57,16 @@ def tree_slots(path: JSONPath, node: Any, skip: frozenset[str] = frozenset(), *,
     return [Slot((*path, *pointer), text) for pointer, text in _leaves(node, (), skip, keys=keys) if text]
 
 
+def other_slots(at: JSONPath, node: Any, handled: frozenset[str]) -> list[Slot]:
+    """Every string under the keys of `node` that a dialect does not handle by name.
+
+    Unknown fields pass through to the vendor, but not unscanned: a parameter added after this
+    release is read like any text (and reaches the vendor untouched when nothing is found)."""
+    if not isinstance(node, dict):
+        return []
+    return [slot for key, value in node.items() if key not in handled for slot in tree_slots((*at, key), value)]
+
+
 def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
     """Slots for each string, number and key of a JSON document held in a string (tool-call
     arguments), so detection sees decoded text and a restored value is re-escaped.
