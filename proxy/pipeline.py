@@ -10,6 +10,7 @@ before `forward` ends the request with a vendor-shaped error, so nothing unscann
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,7 +20,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -43,6 +43,7 @@ from proxy.transform import transform
 from proxy.upstream import UpstreamReply, Upstreams
 
 log = logging.getLogger(__name__)
+DISCONNECT_POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -173,29 +174,15 @@ async def detect(exchange: Exchange, policies: list[Policy], detector: Detection
 async def unless_client_leaves(request: Request, call: Awaitable[UpstreamReply]) -> UpstreamReply:
     """Await the vendor, but give up (closing the upstream connection) if the client hangs up
     first: nobody would read the answer, and the vendor would still bill for it."""
-    result: list[UpstreamReply] = []
-    failure: list[ProxyError] = []
-
-    async def vendor() -> None:
-        try:
-            result.append(await call)
-        except ProxyError as error:  # raised outside the task group, not wrapped in an ExceptionGroup
-            failure.append(error)
-        tasks.cancel_scope.cancel()
-
-    async def client() -> None:
-        while not await request.is_disconnected():
-            await anyio.sleep(0.2)
-        tasks.cancel_scope.cancel()
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(vendor)
-        tasks.start_soon(client)
-    if failure:
-        raise failure[0]
-    if not result:
-        raise ClientDisconnected("The client closed the connection before the vendor answered.")
-    return result[0]
+    vendor = asyncio.ensure_future(call)  # held and awaited right here, never left running
+    try:
+        # Most answers come quickly: only start listening for a hang-up once this one is slow.
+        while not (await asyncio.wait({vendor}, timeout=DISCONNECT_POLL_SECONDS))[0]:
+            if await request.is_disconnected():
+                raise ClientDisconnected("The client closed the connection before the vendor answered.")
+        return vendor.result()
+    finally:
+        vendor.cancel()
 
 
 def refuse_if_blocked(decision: Decision) -> None:
