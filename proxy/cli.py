@@ -115,14 +115,10 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
 def policy_test(path: Path | None, config_path: Path | None) -> None:
     """Run the `tests:` cases written in the policy files; exit 1 if any fails."""
     from .dry_run import run_tests
-    from .policy.loader import PolicyError, load_policies
 
     config = _load(config_path)
     detector = _detector(config)
-    try:
-        policy_set = load_policies(path or config.policies, known_entities=detector.supported_entities())
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
+    policy_set = _policy_set(path or config.policies, detector)
     results = asyncio.run(run_tests(policy_set, detector))
     for result in results:
         click.echo(f"{'pass' if result.passed else 'FAIL'}  {result.policy}: {result.name}")
@@ -146,7 +142,6 @@ def policy_explain(
 ) -> None:
     """Dry run: which policies apply, each finding, its action and rule, and the forwarded text."""
     from .dry_run import chat_body, dry_run, explain
-    from .policy.loader import PolicyError, load_policies
     from .policy.schema import RequestContext
 
     if (text_ is None) == (file_ is None):
@@ -160,14 +155,20 @@ def policy_explain(
     context = RequestContext.model_validate(pairs)
     config = _load(config_path)
     detector = _detector(config)
-    try:
-        policy_set = load_policies(path or config.policies, known_entities=detector.supported_entities())
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
+    policy_set = _policy_set(path or config.policies, detector)
     if policy_id and policy_set.get(policy_id) is None:
         raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
     run = asyncio.run(dry_run(chat_body(content, context), policy_set, detector, context, policy_id=policy_id))
     click.echo(explain(run))
+
+
+def _policy_set(directory: Path, detector: Any) -> Any:
+    from .policy.loader import PolicyError, load_policies
+
+    try:
+        return load_policies(directory, known_entities=detector.supported_entities())
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _pairs(spec: str) -> list[tuple[str, str]]:

@@ -45,14 +45,7 @@ def test_serve_on_embedded_defaults_answers_the_openai_sdk(tmp_path: Path) -> No
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-                time.sleep(0.2)
+        _wait_healthy(port, process)
         with OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="anything") as client:
             completion = client.chat.completions.create(
                 model="echo", messages=[{"role": "user", "content": "Server 81.2.69.160 is down, says Jane Doe."}]

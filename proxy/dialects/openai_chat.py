@@ -9,11 +9,17 @@ import json
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.openai_shapes import DONE, echo_usage, envelope, openai_error, openai_usage, require_model
+from proxy.dialects.openai_shapes import (
+    DONE,
+    OpenAISurface,
+    chunk_shell,
+    echo_usage,
+    envelope,
+)
 from proxy.dialects.paths import json_string_slots, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
-from proxy.errors import BadRequest, ProxyError
-from proxy.exchange import JSONPath, Slot, Usage
+from proxy.errors import BadRequest
+from proxy.exchange import JSONPath, Slot
 
 # Values under these keys are structure, not text: a schema's `type: string`, a part's image data.
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
@@ -24,17 +30,10 @@ BINARY_PARTS = frozenset({"image_url", "input_audio", "file"})
 PART_WORDS = frozenset({"type", "url", "data", "file_data", "file_id", "format", "detail"})
 
 
-class OpenAIChat:
+class OpenAIChat(OpenAISurface):
     name = "openai-chat"
     path = "/v1/chat/completions"
     upstream_path = "/chat/completions"
-    restores = True
-
-    def model(self, body: dict[str, Any]) -> str:
-        return require_model(body)
-
-    def is_stream(self, body: dict[str, Any]) -> bool:
-        return body.get("stream") is True
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
         """Every text the vendor could read. A shape we do not understand in a place that carries
@@ -104,9 +103,6 @@ class OpenAIChat:
                 slots += self._tool_call_slots(at, choice["message"])
         return slots
 
-    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
-        return []
-
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         deltas: list[StreamDelta] = []
         for position, choice in enumerate(event.get("choices") or []):
@@ -140,16 +136,10 @@ class OpenAIChat:
         return True
 
     def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
-        event: dict[str, Any] = {k: template[k] for k in ("id", "object", "created", "model") if k in template}
+        event = chunk_shell(template)
         event["choices"] = [{"index": key[0], "delta": {}, "finish_reason": None}]
         self.stream_append(event, key, text)
         return event
-
-    def event_name(self, event: dict[str, Any]) -> str | None:
-        return None
-
-    def stream_is_end(self, sse: SSEEvent) -> bool:
-        return sse.data.strip() == DONE
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """One `chat.completion` from its chunks, so a stream is stored like a plain answer."""
@@ -169,12 +159,6 @@ class OpenAIChat:
         if usage:
             body["usage"] = usage
         return body
-
-    def usage(self, body: dict[str, Any]) -> Usage:
-        return openai_usage(body)
-
-    def error_body(self, error: ProxyError) -> dict[str, Any]:
-        return openai_error(error)
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         return {

@@ -12,45 +12,30 @@ from typing import Any
 from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import (
     DONE,
+    OpenAISurface,
+    chunk_shell,
     echo_usage,
     envelope,
-    openai_error,
-    openai_usage,
-    require_model,
     text_or_texts,
 )
 from proxy.dialects.paths import other_slots, text_slot
 from proxy.dialects.sse import SSEEvent
-from proxy.errors import ProxyError
-from proxy.exchange import JSONPath, Slot, Usage
+from proxy.exchange import Slot
 
 
-class OpenAICompletions:
+class OpenAICompletions(OpenAISurface):
     name = "openai-completions"
     path = "/v1/completions"
     upstream_path = "/completions"
-    restores = True
-
-    def model(self, body: dict[str, Any]) -> str:
-        return require_model(body)
-
-    def is_stream(self, body: dict[str, Any]) -> bool:
-        return body.get("stream") is True
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
         slots = text_or_texts(("prompt",), body.get("prompt"), "prompt") + text_slot(("suffix",), body.get("suffix"))
         return slots + other_slots((), body, frozenset({"model", "prompt", "suffix"}))
 
-    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
-        return []
-
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         return [
             s for i, c in enumerate(body.get("choices") or []) for s in text_slot(("choices", i, "text"), c.get("text"))
         ]
-
-    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
-        return []
 
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         return [
@@ -68,15 +53,9 @@ class OpenAICompletions:
         return True
 
     def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
-        event: dict[str, Any] = {k: template[k] for k in ("id", "object", "created", "model") if k in template}
+        event = chunk_shell(template)
         event["choices"] = [{"index": key[0], "text": text, "logprobs": None, "finish_reason": None}]
         return event
-
-    def event_name(self, event: dict[str, Any]) -> str | None:
-        return None
-
-    def stream_is_end(self, sse: SSEEvent) -> bool:
-        return sse.data.strip() == DONE
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         first = events[0] if events else {}
@@ -93,12 +72,6 @@ class OpenAICompletions:
         if usage:
             body["usage"] = usage
         return body
-
-    def usage(self, body: dict[str, Any]) -> Usage:
-        return openai_usage(body)
-
-    def error_body(self, error: ProxyError) -> dict[str, Any]:
-        return openai_error(error)
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}

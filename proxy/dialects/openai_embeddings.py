@@ -9,23 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.openai_shapes import openai_error, openai_usage, require_model, text_or_texts
+from proxy.dialects.openai_shapes import (
+    OpenAISurface,
+    text_or_texts,
+)
 from proxy.dialects.paths import other_slots
 from proxy.dialects.sse import SSEEvent
-from proxy.errors import ProxyError
-from proxy.exchange import JSONPath, Slot, Usage
+from proxy.exchange import Slot
 
 ECHO_DIMENSIONS = 8
 
 
-class OpenAIEmbeddings:
+class OpenAIEmbeddings(OpenAISurface):
     name = "openai-embeddings"
     path = "/v1/embeddings"
     upstream_path = "/embeddings"
     restores = False
-
-    def model(self, body: dict[str, Any]) -> str:
-        return require_model(body)
 
     def is_stream(self, body: dict[str, Any]) -> bool:
         return False
@@ -34,14 +33,8 @@ class OpenAIEmbeddings:
         slots = text_or_texts(("input",), body.get("input"), "input")
         return slots + other_slots((), body, frozenset({"model", "input", "encoding_format"}))
 
-    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
-        return []
-
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         return []  # vectors
-
-    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
-        return []
 
     def stream_deltas(self, event: dict[str, Any]) -> list[StreamDelta]:
         return []
@@ -55,20 +48,11 @@ class OpenAIEmbeddings:
     def text_event(self, template: dict[str, Any], key: tuple[int | str, ...], text: str) -> dict[str, Any]:
         raise NotImplementedError("embeddings do not stream")
 
-    def event_name(self, event: dict[str, Any]) -> str | None:
-        return None
-
     def stream_is_end(self, sse: SSEEvent) -> bool:
         return True
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
-
-    def usage(self, body: dict[str, Any]) -> Usage:
-        return openai_usage(body)
-
-    def error_body(self, error: ProxyError) -> dict[str, Any]:
-        return openai_error(error)
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         """One small vector per input line; an embedding cannot show the text it was made from."""

@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.openai_shapes import envelope, openai_error, openai_usage, require_model
+from proxy.dialects.openai_shapes import OpenAISurface, envelope
 from proxy.dialects.paths import json_string_slots, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
-from proxy.errors import BadRequest, ProxyError
-from proxy.exchange import JSONPath, Slot, Usage
+from proxy.errors import BadRequest
+from proxy.exchange import JSONPath, Slot
 
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
 PART_WORDS = frozenset({"type", "image_url", "file_id", "file_data", "file_url", "detail", "id", "status"})
@@ -26,17 +26,10 @@ HANDLED = frozenset({"model", "instructions", "input", "tools", "text", *VENDOR_
 FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-class OpenAIResponses:
+class OpenAIResponses(OpenAISurface):
     name = "openai-responses"
     path = "/v1/responses"
     upstream_path = "/responses"
-    restores = True
-
-    def model(self, body: dict[str, Any]) -> str:
-        return require_model(body)
-
-    def is_stream(self, body: dict[str, Any]) -> bool:
-        return body.get("stream") is True
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
         slots = text_slot(("instructions",), body.get("instructions"))
@@ -153,12 +146,6 @@ class OpenAIResponses:
         if final is not None and (final.get("output") or not items):
             return dict(final)
         return {"object": "response", **(final or {}), "output": items}
-
-    def usage(self, body: dict[str, Any]) -> Usage:
-        return openai_usage(body)
-
-    def error_body(self, error: ProxyError) -> dict[str, Any]:
-        return openai_error(error)
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         shell = envelope(model, "response", "resp")

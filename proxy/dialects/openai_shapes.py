@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from proxy.dialects.paths import text_slot
+from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
 
@@ -54,3 +55,38 @@ def openai_usage(body: dict[str, Any]) -> Usage:
 def echo_usage(text: str) -> dict[str, int]:
     words = len(text.split())
     return {"prompt_tokens": words, "completion_tokens": words, "total_tokens": 2 * words}
+
+
+class OpenAISurface:
+    """What every OpenAI surface does alike; a surface module overrides what differs."""
+
+    restores = True
+
+    def model(self, body: dict[str, Any]) -> str:
+        return require_model(body)
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        return body.get("stream") is True
+
+    def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
+        return []
+
+    def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
+        return []
+
+    def event_name(self, event: dict[str, Any]) -> str | None:
+        return None  # data-only events
+
+    def stream_is_end(self, sse: SSEEvent) -> bool:
+        return sse.data.strip() == DONE
+
+    def usage(self, body: dict[str, Any]) -> Usage:
+        return openai_usage(body)
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        return openai_error(error)
+
+
+def chunk_shell(template: dict[str, Any]) -> dict[str, Any]:
+    """The id, object, created and model of a stream chunk, for one the proxy makes."""
+    return {k: template[k] for k in ("id", "object", "created", "model") if k in template}
