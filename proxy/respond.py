@@ -121,13 +121,20 @@ class StreamRelay(StreamingResponse):
         await self.reply.aclose()
         exchange.timings.upstream_ms = (time.perf_counter() - self.started) * 1000
         exchange.timings.total_ms = exchange.timings.since_start_ms()
-        exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
-        returned = self.guard.returned if self.guard else self.restorer.returned
-        exchange.response_returned = self.dialect.assemble(returned)
         exchange.response_findings = self.guard.found if self.guard else []
+        # Assembling the answer re-reads every event: the recorder's thread does it, so the next
+        # request on this keep-alive connection does not wait for it.
+        exchange.finalize = self._assemble
+        self.recorder.submit(exchange)
+
+    def _assemble(self) -> None:
+        exchange = self.exchange
+        exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
+        exchange.response_returned = self.dialect.assemble(
+            self.guard.returned if self.guard else self.restorer.returned
+        )
         exchange.usage = self.dialect.usage(exchange.response_received)
         exchange.unknown_placeholders = unknown_placeholders(self.dialect, exchange.response_returned)
-        self.recorder.submit(exchange)
 
 
 def headers(exchange: Exchange, passed: dict[str, str]) -> dict[str, str]:
