@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from proxy.detection.groups import expand
 from proxy.policy.schema import Detector, Direction, Policy, RequestContext
@@ -30,9 +31,10 @@ class PolicySet:
     def get(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """A content hash of the whole set, so a record names exactly what was in force."""
+        """A content hash of the whole set, so a record names exactly what was in force (computed
+        once per set: every request reads it)."""
         canonical = json.dumps([p.model_dump(mode="json") for p in self.policies], sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
