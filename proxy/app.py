@@ -68,6 +68,7 @@ def create_app(
     app.add_api_route("/v1/models", list_models, methods=["GET"])
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
+    app.add_api_route("/metrics", metrics, methods=["GET"])
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     return app
 
@@ -98,8 +99,13 @@ def build_services(
     )
     upstreams = Upstreams(config.upstreams, transport)
     services = Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
+    reloads = services.metrics.policy_reloads
     services.watcher = PolicyWatcher(
-        directory, detector.supported_entities(), services.install_policies, config.policy_reload_seconds
+        directory,
+        detector.supported_entities(),
+        services.install_policies,
+        config.policy_reload_seconds,
+        on_result=lambda ok: reloads.labels("ok" if ok else "failed").inc(),
     )
     return services
 
@@ -166,6 +172,14 @@ async def unknown_route(request: Request, exc: StarletteHTTPException) -> JSONRe
 
 def _openai_error(error: ProxyError) -> JSONResponse:
     return JSONResponse(DIALECTS["openai-chat"].error_body(error), error.status_code)
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format; queue depth and spool state are read at scrape time."""
+    services: Services = request.app.state.services
+    services.metrics.queue_depth.set(services.recorder.queue_depth())
+    services.metrics.spooled.set(int(services.recorder.spool.has_records()))
+    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def healthz() -> JSONResponse:

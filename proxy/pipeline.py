@@ -16,7 +16,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
 from proxy.errors import BadRequest, ClientDisconnected, DetectionFailed, PayloadTooLarge, PolicyBlocked, ProxyError
 from proxy.exchange import Decision, Exchange, Finding, JSONPath
 from proxy.hashing import Hasher
+from proxy.metrics import Metrics
 from proxy.policy.bundle import PolicySet, detectors_of, entities_of
 from proxy.policy.decide import decide
 from proxy.policy.reload import PolicyWatcher
@@ -58,7 +59,13 @@ class Services:
     recorder: Recorder
     hasher: Hasher
     sealer: Sealer
+    metrics: Metrics = field(default_factory=Metrics)
     watcher: PolicyWatcher | None = None
+
+    def record(self, exchange: Exchange) -> None:
+        """The `record` stage: count the finished exchange and hand it to the writer."""
+        self.metrics.observe(exchange)
+        self.recorder.submit(exchange)
 
     def install_policies(self, policies: PolicySet) -> None:
         """Swap in a reloaded policy set; requests in flight keep the set they started with."""
@@ -100,7 +107,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         )
         if reply.events is not None:
             deferred = True  # the stream records itself when it ends
-            return StreamRelay(exchange, dialect, reply, services.recorder, started, guard)
+            return StreamRelay(exchange, dialect, reply, services.record, started, guard)
         exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
         return await whole_response(exchange, dialect, reply, guard)
     except ProxyError as error:
@@ -112,7 +119,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
     finally:
         if not deferred:
             exchange.timings.total_ms = exchange.timings.since_start_ms()
-            services.recorder.submit(exchange)
+            services.record(exchange)
 
 
 def _context_headers(request: Request) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -18,7 +18,6 @@ from proxy.errors import ProxyError, UpstreamError
 from proxy.exchange import Exchange
 from proxy.response_guard import ResponseGuard
 from proxy.restore import StreamRestorer, restore_body, unknown_placeholders
-from proxy.store.recorder import Recorder
 from proxy.upstream import UpstreamReply
 
 
@@ -72,11 +71,11 @@ class StreamRelay(StreamingResponse):
         exchange: Exchange,
         dialect: Dialect,
         reply: UpstreamReply,
-        recorder: Recorder,
+        record: Callable[[Exchange], None],
         started: float,
         guard: ResponseGuard | None = None,
     ) -> None:
-        self.exchange, self.dialect, self.reply, self.recorder = exchange, dialect, reply, recorder
+        self.exchange, self.dialect, self.reply, self.record = exchange, dialect, reply, record
         self.started, self.guard = started, guard
         self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
         exchange.http_status, exchange.status = reply.status_code, "streaming"
@@ -125,7 +124,7 @@ class StreamRelay(StreamingResponse):
         # Assembling the answer re-reads every event: the recorder's thread does it, so the next
         # request on this keep-alive connection does not wait for it.
         exchange.finalize = self._assemble
-        self.recorder.submit(exchange)
+        self.record(exchange)
 
     def _assemble(self) -> None:
         exchange = self.exchange

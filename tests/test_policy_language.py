@@ -254,8 +254,10 @@ def test_a_reload_with_a_bad_edit_keeps_the_last_good_set(
         assert not watcher.reload()
         response = _chat(running, "hi Peter Parker")
         ready = httpx.get(running.url + "/readyz").json()
+        metrics = httpx.get(running.url + "/metrics").text
     assert response.headers["x-proxy-policy"] == "base@2" and vendor.last["messages"][0]["content"] == "hi <PERSON>"
     assert ready["policy_reload_failures"] == 1 and ready["policy_reloads"] == 1
+    assert 'privacy_proxy_policy_reloads_total{result="failed"} 1.0' in metrics
 
 
 def test_group_secrets_blocks_credentials(proxy: RunningProxy, vendor: MockVendor) -> None:

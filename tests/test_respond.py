@@ -38,7 +38,7 @@ def _run(send_fails_on: int) -> tuple[Exchange, _Reply, list[bytes]]:
     exchange = Exchange(endpoint="openai-chat", pseudonyms={"<PERSON_1>": "Ada"})
     reply = _Reply(200, events=_events())
     recorder = _Recorder()
-    relay = StreamRelay(exchange, OpenAIChat(), reply, recorder, 0.0)  # type: ignore[arg-type]
+    relay = StreamRelay(exchange, OpenAIChat(), reply, recorder.submit, 0.0)
     sent: list[bytes] = []
 
     async def send(message: dict[str, Any]) -> None:

@@ -25,11 +25,13 @@ class PolicyWatcher:
         known_entities: Iterable[str],
         install: Callable[[PolicySet], None],
         interval: float = 2.0,
+        on_result: Callable[[bool], None] = lambda ok: None,
     ) -> None:
         self.directory = directory
         self.known_entities = set(known_entities)
         self.install = install
         self.interval = interval
+        self.on_result = on_result
         self.reloads = 0
         self.failures = 0
         self._fingerprint = self.fingerprint()
@@ -62,13 +64,16 @@ class PolicyWatcher:
             policy_set = load_policies(self.directory, known_entities=self.known_entities)
         except PolicyError as exc:
             self.failures += 1
+            self.on_result(False)
             log.error("policy reload failed; the previous policies stay in force:\n%s", exc)
             return False
         except Exception as exc:  # whatever a half-saved file does, the watcher must live on
             self.failures += 1
+            self.on_result(False)
             log.error("policy reload failed (%s); the previous policies stay in force", type(exc).__name__)
             return False
         self.install(policy_set)
         self.reloads += 1
+        self.on_result(True)
         log.info("policies reloaded: %s", ", ".join(p.label for p in policy_set.policies))
         return True

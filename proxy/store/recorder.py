@@ -55,6 +55,9 @@ class Recorder:
             except Exception as exc:  # never let recording break the response
                 log.error("record %s lost: queue full and spool failed (%s)", exchange.id, type(exc).__name__)
 
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
     def flush(self) -> None:
         """Wait until everything submitted so far has been written (or spooled)."""
         self._queue.join()

@@ -1,0 +1,66 @@
+"""Prometheus metrics (`GET /metrics`). Labels come from fixed vocabularies only (endpoints,
+upstream names, statuses, decisions, entity types, actions): never from request text, so no
+value can reach a metric."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from proxy.exchange import Exchange
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    """One registry per app, so tests and several apps in one process do not share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "privacy_proxy_requests",
+            "Requests handled, by endpoint, upstream, status and decision.",
+            ["endpoint", "upstream", "status", "decision"],
+            registry=self.registry,
+        )
+        self.findings = Counter(
+            "privacy_proxy_findings",
+            "Detected values, by entity type, action and mode.",
+            ["entity_type", "action", "mode"],
+            registry=self.registry,
+        )
+        self.seconds = Histogram(
+            "privacy_proxy_stage_seconds",
+            "Time spent per stage: detect, upstream, total.",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.policy_reloads = Counter(
+            "privacy_proxy_policy_reloads", "Policy reloads, by result.", ["result"], registry=self.registry
+        )
+        self.queue_depth = Gauge(
+            "privacy_proxy_record_queue_depth", "Records waiting for the database writer.", registry=self.registry
+        )
+        self.spooled = Gauge(
+            "privacy_proxy_spool_present",
+            "1 while records wait in the spool file for the database.",
+            registry=self.registry,
+        )
+
+    def observe(self, exchange: Exchange) -> None:
+        """Count one finished exchange (called by the recorder as it takes the record)."""
+        decision = exchange.decision.kind if exchange.decision else "none"
+        self.requests.labels(exchange.endpoint, exchange.upstream or "none", exchange.status, decision).inc()
+        resolutions = exchange.decision.resolutions + exchange.decision.monitored if exchange.decision else []
+        for resolution in resolutions:
+            self.findings.labels(resolution.finding.entity_type, resolution.action, resolution.mode).inc()
+        for stage, millis in (
+            ("detect", exchange.timings.detect_ms),
+            ("upstream", exchange.timings.upstream_ms),
+            ("total", exchange.timings.total_ms),
+        ):
+            if millis is not None:
+                self.seconds.labels(stage).observe(millis / 1000)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
