@@ -147,18 +147,26 @@ def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]
 
 
 async def list_models(request: Request) -> JSONResponse:
-    """Models named literally in the routing table (globs are not listable)."""
+    """Models named literally in the routing table (globs are not listable), in the shape of the
+    SDK asking: Anthropic's SDK sends `anthropic-version`, OpenAI's does not."""
     services: Services = request.app.state.services
+    anthropic = "anthropic-version" in request.headers
     try:
         services.keys.authenticate(request.headers, request.client.host if request.client else None)
     except ProxyError as error:
-        return _openai_error(error)
-    models = [
-        {"id": model, "object": "model", "created": 0, "owned_by": upstream.name}
+        body = DIALECTS["anthropic-messages" if anthropic else "openai-chat"].error_body(error)
+        return JSONResponse(body, error.status_code)
+    listed = [
+        (model, upstream.name)
         for upstream in services.config.upstreams
         for model in upstream.models
         if not any(char in model for char in "*?[")
     ]
+    if anthropic:
+        data = [{"type": "model", "id": m, "display_name": m, "created_at": "1970-01-01T00:00:00Z"} for m, _ in listed]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
+    models = [{"id": m, "object": "model", "created": 0, "owned_by": owner} for m, owner in listed]
     return JSONResponse({"object": "list", "data": models})
 
 

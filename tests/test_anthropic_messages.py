@@ -128,3 +128,7 @@ def test_echo_speaks_anthropic_too(proxy: RunningProxy) -> None:
         model="echo", max_tokens=10, messages=[{"role": "user", "content": "Hi, I am Peter Parker"}]
     )
     assert message.content[0].text == "Hi, I am Peter Parker"  # type: ignore[union-attr]
+
+
+def test_the_anthropic_sdk_can_list_models(proxy: RunningProxy) -> None:
+    assert [model.id for model in proxy.anthropic().models.list()] == ["echo"]
