@@ -12,11 +12,13 @@ from .mock_vendor import MockVendor
 
 
 def test_embeddings_redact_since_nothing_comes_back_to_restore(proxy: RunningProxy, vendor: MockVendor) -> None:
-    result = proxy.client().embeddings.create(
+    raw = proxy.client().embeddings.with_raw_response.create(
         model="text-embedding-3-small", input=["Peter Parker lives here", "mail peter@dailybugle.com"]
     )
-    assert len(result.data) == 2
+    assert len(raw.parse().data) == 2
     assert vendor.last["input"] == ["<PERSON> lives here", "mail <EMAIL_ADDRESS>"]
+    record = proxy.record(raw.headers["x-proxy-request-id"])
+    assert {f["action"] for f in record.findings} == {"redact"}  # the record says what was done
 
 
 def test_embeddings_of_token_arrays_are_refused_since_tokens_cannot_be_scanned(
