@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
+import logging.config
 import os
 import secrets
 import sys
@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from proxy.config import CONFIG_ENV, Config, ConfigError, hash_api_key, load_config
+from proxy.logs import log_config
 
 config_option = click.option(
     "--config",
@@ -52,7 +53,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None, workers:
         config.check_exposure()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(log_config())
     # Workers are separate processes: they rebuild the app from the same config file and overrides.
     os.environ["PRIVACY_PROXY_SERVE"] = config.model_dump_json()
     if config_path:
@@ -63,7 +64,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None, workers:
         host=server.host,
         port=server.port,
         workers=workers,
-        log_level="info",
+        log_config=log_config(),
     )
 
 

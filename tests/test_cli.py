@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -57,6 +58,8 @@ def test_serve_on_embedded_defaults_answers_the_openai_sdk(tmp_path: Path) -> No
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert "81.2.69.160" not in output and "Jane Doe" not in output
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is a JSON object
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
     assert "built-in default policy" in output
 
 
