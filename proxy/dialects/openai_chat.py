@@ -12,6 +12,7 @@ from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import (
     DONE,
     OpenAISurface,
+    assemble_chunks,
     chunk_shell,
     echo_usage,
     envelope,
@@ -143,21 +144,11 @@ class OpenAIChat(OpenAISurface):
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """One `chat.completion` from its chunks, so a stream is stored like a plain answer."""
-        first = events[0] if events else {}
-        choices: dict[int, dict[str, Any]] = {}
-        usage = None
-        for event in events:
-            usage = event.get("usage") or usage
-            for choice in event.get("choices") or []:
-                _merge_choice(choices.setdefault(choice.get("index", 0), _empty_choice(choice)), choice)
-        for choice in choices.values():
+        body = assemble_chunks(events, "chat.completion", _empty_choice, _merge_choice)
+        for choice in body["choices"]:
             calls = choice["message"].pop("_calls")
             if calls:
                 choice["message"]["tool_calls"] = [calls[k] for k in sorted(calls)]
-        body: dict[str, Any] = {k: first.get(k) for k in ("id", "created", "model", "system_fingerprint") if k in first}
-        body.update(object="chat.completion", choices=[choices[i] for i in sorted(choices)])
-        if usage:
-            body["usage"] = usage
         return body
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import (
     DONE,
     OpenAISurface,
+    assemble_chunks,
     chunk_shell,
     echo_usage,
     envelope,
@@ -58,20 +59,7 @@ class OpenAICompletions(OpenAISurface):
         return event
 
     def assemble(self, events: list[dict[str, Any]]) -> dict[str, Any]:
-        first = events[0] if events else {}
-        choices: dict[int, dict[str, Any]] = {}
-        usage = None
-        for event in events:
-            usage = event.get("usage") or usage
-            for choice in event.get("choices") or []:
-                target = choices.setdefault(choice.get("index", 0), {"index": choice.get("index", 0), "text": ""})
-                target["text"] += choice.get("text") or ""
-                target["finish_reason"] = choice.get("finish_reason") or target.get("finish_reason")
-        body: dict[str, Any] = {k: first[k] for k in ("id", "created", "model") if k in first}
-        body.update(object="text_completion", choices=[choices[i] for i in sorted(choices)])
-        if usage:
-            body["usage"] = usage
-        return body
+        return assemble_chunks(events, "text_completion", lambda c: {"index": c.get("index", 0), "text": ""}, _merge)
 
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
@@ -85,3 +73,8 @@ class OpenAICompletions(OpenAISurface):
         ]
         events.append({**shell, "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}]})
         return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]
+
+
+def _merge(target: dict[str, Any], choice: dict[str, Any]) -> None:
+    target["text"] += choice.get("text") or ""
+    target["finish_reason"] = choice.get("finish_reason") or target.get("finish_reason")

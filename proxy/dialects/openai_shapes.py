@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from proxy.dialects.paths import text_slot
@@ -90,3 +91,28 @@ class OpenAISurface:
 def chunk_shell(template: dict[str, Any]) -> dict[str, Any]:
     """The id, object, created and model of a stream chunk, for one the proxy makes."""
     return {k: template[k] for k in ("id", "object", "created", "model") if k in template}
+
+
+def assemble_chunks(
+    events: list[dict[str, Any]],
+    kind: str,
+    start: Callable[[dict[str, Any]], dict[str, Any]],
+    merge: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> dict[str, Any]:
+    """One whole answer from stream chunks: each choice is started by `start` from its first
+    chunk and grown by `merge`; the last `usage` seen wins."""
+    first = events[0] if events else {}
+    choices: dict[int, dict[str, Any]] = {}
+    usage = None
+    for event in events:
+        usage = event.get("usage") or usage
+        for choice in event.get("choices") or []:
+            index = choice.get("index", 0)
+            if index not in choices:
+                choices[index] = start(choice)
+            merge(choices[index], choice)
+    body: dict[str, Any] = {k: first[k] for k in ("id", "created", "model", "system_fingerprint") if k in first}
+    body.update(object=kind, choices=[choices[i] for i in sorted(choices)])
+    if usage:
+        body["usage"] = usage
+    return body
