@@ -83,3 +83,30 @@ findings = Table(
     Index("ix_findings_request_id", "request_id"),
     Index("ix_findings_value_hash", "value_hash"),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("team", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),  # of the key; the key itself is never stored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("models", Text),  # JSON list of model globs this key may call; NULL: any
+    Column("requests_per_minute", Integer),
+    Column("tokens_per_day", Integer),
+)
+
+# Append-only: who did what to the stored data (exports, erasures, purges, reads of originals).
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),  # an admin key's name, or "cli:<user>"
+    Column("action", String(40), nullable=False),  # read_original | export | erase | purge | ...
+    Column("target", String(500)),  # a request id, an output path, a subject id
+    Column("details", Text),  # JSON: filters, counts, file hashes; never a raw value
+    Index("ix_audit_events_at", "at"),
+)
