@@ -1,0 +1,1 @@
+"""The labelled evaluation set and the scorer behind `privacy-proxy eval`."""

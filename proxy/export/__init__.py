@@ -1,0 +1,1 @@
+"""Stored exchanges as training datasets: formats, content modes, filters and the manifest."""

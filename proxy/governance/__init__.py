@@ -1,0 +1,1 @@
+"""Rules over the stored data: retention, erasure by subject, consent and data-key rotation."""
