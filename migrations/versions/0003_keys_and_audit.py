@@ -1,4 +1,4 @@
-"""Proxy keys kept in the database (hash only), and the append-only audit trail.
+"""Proxy keys kept in the database (hash only), data subjects' choices, and the audit trail.
 
 Revision ID: 0003_keys_and_audit
 Revises: 0002_monitor_mode
@@ -30,6 +30,12 @@ def upgrade() -> None:
         sa.Column("tokens_per_day", sa.Integer),
     )
     op.create_table(
+        "subjects",
+        sa.Column("subject", sa.String(200), primary_key=True),
+        sa.Column("training_opt_out", sa.Boolean, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -44,4 +50,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_audit_events_at", "audit_events")
     op.drop_table("audit_events")
+    op.drop_table("subjects")
     op.drop_table("api_keys")

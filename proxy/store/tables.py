@@ -98,6 +98,15 @@ api_keys = Table(
     Column("tokens_per_day", Integer),
 )
 
+# What a data subject (the `X-Proxy-Subject` of their requests) asked for.
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("training_opt_out", Boolean, nullable=False, default=False),  # exports leave them out
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # Append-only: who did what to the stored data (exports, erasures, purges, reads of originals).
 audit_events = Table(
     "audit_events",
