@@ -21,10 +21,12 @@ from proxy.detection import DetectionEngine, build_analyzer
 from proxy.dialects import DIALECTS, Dialect
 from proxy.errors import NotFound, ProxyError
 from proxy.hashing import Hasher, load_hash_key
+from proxy.limits import Gate, Limiter
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies
 from proxy.policy.reload import PolicyWatcher
 from proxy.store.database import is_current, make_engine, upgrade
+from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
 from proxy.store.sealing import Sealer
@@ -42,7 +44,6 @@ def create_app(
 ) -> FastAPI:
     """The proxy as an ASGI app. Tests pass a ready `detector` (spaCy loads once per session)
     and may pass an httpx `transport`."""
-    config.check_exposure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +55,7 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(watcher.run)
+                tasks.start_soon(services.keys.keep_fresh, config.key_refresh_seconds)
                 _reload_on_sighup(watcher)
                 yield
                 tasks.cancel_scope.cancel()
@@ -91,14 +93,25 @@ def build_services(
     key_file = _data_dir(config) / "hash.key" if engine.url.get_backend_name() == "sqlite" else None
     hasher = Hasher(load_hash_key(config.storage.hash_key_env, key_file))
     sealer = Sealer.from_config(config.storage.data_keys)
+    keys = KeyRing(config.keys, engine)
+    keys.refresh()
+    config.check_exposure(stored_keys=not keys.open)
+    storage = config.storage
     recorder = Recorder(
         engine,
         lambda exchange: rows_for(exchange, sealer, hasher, exchange.policy_digest),
-        Spool(config.storage.spool_path),
-        config.storage.queue_size,
+        Spool(storage.spool_path),
+        storage.queue_size,
+        batch_rows=storage.batch_rows,
+        batch_bytes=storage.batch_bytes,
+        spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    services = Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
+    services = Services(
+        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
+    )
     reloads = services.metrics.policy_reloads
     services.watcher = PolicyWatcher(
         directory,
@@ -152,7 +165,7 @@ async def list_models(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     anthropic = "anthropic-version" in request.headers
     try:
-        services.keys.authenticate(request.headers, request.client.host if request.client else None)
+        caller = await services.keys.authenticate(request.headers, request.client.host if request.client else None)
     except ProxyError as error:
         body = DIALECTS["anthropic-messages" if anthropic else "openai-chat"].error_body(error)
         return JSONResponse(body, error.status_code)
@@ -160,7 +173,7 @@ async def list_models(request: Request) -> JSONResponse:
         (model, upstream.name)
         for upstream in services.config.upstreams
         for model in upstream.models
-        if not any(char in model for char in "*?[")
+        if not any(char in model for char in "*?[") and caller.may_use(model)
     ]
     if anthropic:
         data = [{"type": "model", "id": m, "display_name": m, "created_at": "1970-01-01T00:00:00Z"} for m, _ in listed]

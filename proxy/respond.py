@@ -56,7 +56,7 @@ def error_response(exchange: Exchange, dialect: Dialect, error: ProxyError) -> R
     """Our error in the dialect's shape; the exchange notes status and message."""
     exchange.status, exchange.http_status, exchange.error = error.record_status, error.status_code, error.message
     body = json.dumps(dialect.error_body(error)).encode()
-    return Response(body, error.status_code, headers(exchange, {}), "application/json")
+    return Response(body, error.status_code, headers(exchange, error.headers()), "application/json")
 
 
 class StreamRelay(StreamingResponse):

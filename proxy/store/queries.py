@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from proxy.store.sealing import Sealer
 from proxy.store.tables import findings, payloads, requests
@@ -45,3 +46,13 @@ def _decode(data: bytes) -> Any:
         return json.loads(data)
     except ValueError:
         return data.decode("utf-8", "replace")
+
+
+def tokens_used_today(engine: Engine, key_name: str) -> int:
+    """Tokens the key's requests used since midnight UTC, across every replica."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    query = select(func.coalesce(func.sum(requests.c.total_tokens), 0)).where(
+        requests.c.key_name == key_name, requests.c.created_at >= midnight
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
