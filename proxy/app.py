@@ -55,7 +55,7 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(watcher.run)
-                tasks.start_soon(services.keys.keep_fresh, config.key_refresh_seconds)
+                tasks.start_soon(services.keys.keep_fresh)
                 _reload_on_sighup(watcher)
                 yield
                 tasks.cancel_scope.cancel()
@@ -93,7 +93,7 @@ def build_services(
     key_file = _data_dir(config) / "hash.key" if engine.url.get_backend_name() == "sqlite" else None
     hasher = Hasher(load_hash_key(config.storage.hash_key_env, key_file))
     sealer = Sealer.from_config(config.storage.data_keys)
-    keys = KeyRing(config.keys, engine)
+    keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
     keys.refresh()
     config.check_exposure(stored_keys=not keys.open)
     storage = config.storage

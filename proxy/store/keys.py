@@ -7,7 +7,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from proxy.config import ApiKeyConfig, KeyLimits, hash_api_key
@@ -61,21 +61,27 @@ def stored_keys(engine: Engine, *, include_revoked: bool = False) -> list[tuple[
         query = query.where(api_keys.c.revoked_at.is_(None))
     with engine.connect() as connection:
         rows = connection.execute(query).mappings().all()
-    return [
-        (
-            ApiKeyConfig(
-                name=row["name"],
-                team=row["team"],
-                sha256=row["sha256"],
-                expires=_utc(row["expires_at"]),
-                models=json.loads(row["models"]) if row["models"] else None,
-                requests_per_minute=row["requests_per_minute"],
-                tokens_per_day=row["tokens_per_day"],
-            ),
-            _utc(row["revoked_at"]),
-        )
-        for row in rows
-    ]
+    return [(_as_config(row), _utc(row["revoked_at"])) for row in rows]
+
+
+def stored_key(engine: Engine, sha256: str) -> ApiKeyConfig | None:
+    """The live stored key with this hash, if any."""
+    query = select(api_keys).where(api_keys.c.sha256 == sha256, api_keys.c.revoked_at.is_(None))
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return _as_config(row) if row is not None else None
+
+
+def _as_config(row: RowMapping) -> ApiKeyConfig:
+    return ApiKeyConfig(
+        name=row["name"],
+        team=row["team"],
+        sha256=row["sha256"],
+        expires=_utc(row["expires_at"]),
+        models=json.loads(row["models"]) if row["models"] else None,
+        requests_per_minute=row["requests_per_minute"],
+        tokens_per_day=row["tokens_per_day"],
+    )
 
 
 def _utc(moment: datetime | None) -> datetime | None:
