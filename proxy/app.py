@@ -11,15 +11,17 @@ from pathlib import Path
 import anyio
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine, build_analyzer
 from proxy.dialects import DIALECTS, Dialect
-from proxy.errors import NotFound, ProxyError
+from proxy.errors import BadRequest, NotFound, ProxyError
 from proxy.hashing import Hasher, load_hash_key
 from proxy.limits import Gate, Limiter
 from proxy.pipeline import Services, handle
@@ -71,7 +73,10 @@ def create_app(
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
+    app.include_router(admin_router)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
+    app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_parameter)  # type: ignore[arg-type]
     return app
 
 
@@ -189,6 +194,18 @@ async def unknown_route(request: Request, exc: StarletteHTTPException) -> JSONRe
     error = NotFound("This path and method are not served by this proxy; see GET /v1/models and the README.")
     error.status_code = exc.status_code
     return _openai_error(error)
+
+
+async def proxy_error(request: Request, error: ProxyError) -> JSONResponse:
+    """Errors raised outside a dialect's route (the admin API) in OpenAI's shape."""
+    return _openai_error(error)
+
+
+async def invalid_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A bad query parameter: name it, never echo its value (FastAPI's default would)."""
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"][1:]) or "request"
+    return _openai_error(BadRequest(f"Invalid parameter '{name}': {first['msg']}."))
 
 
 def _openai_error(error: ProxyError) -> JSONResponse:
