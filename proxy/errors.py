@@ -14,6 +14,7 @@
     ├── ClientDisconnected          499 client_disconnected (nobody is left to read it)
     └── UpstreamError               502 upstream_error
         ├── UpstreamUnavailable     502 upstream_unavailable
+        ├── UpstreamIncomplete      502 upstream_incomplete (a stream ended without its final event)
         └── UpstreamTimeout         504 upstream_timeout
 
 `pipeline.handle` catches the root (so that the failed request is still recorded) and the
@@ -150,6 +151,10 @@ class UpstreamError(ProxyError):
 
 class UpstreamUnavailable(UpstreamError):
     code = "upstream_unavailable"
+
+
+class UpstreamIncomplete(UpstreamError):
+    code = "upstream_incomplete"
 
 
 class UpstreamTimeout(UpstreamError):
