@@ -22,6 +22,7 @@ from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine, build_analyzer
 from proxy.dialects import DIALECTS, Dialect
 from proxy.errors import BadRequest, NotFound, ProxyError
+from proxy.exchange import Slot
 from proxy.hashing import Hasher, load_hash_key
 from proxy.limits import Gate, Limiter
 from proxy.pipeline import Services, handle
@@ -54,6 +55,7 @@ def create_app(
         watcher = services.watcher
         assert watcher is not None
         services.recorder.start()
+        await _warm_up(services)
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(watcher.run)
@@ -213,11 +215,10 @@ def _openai_error(error: ProxyError) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format; queue depth and spool state are read at scrape time."""
+    """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    services.metrics.queue_depth.set(services.recorder.queue_depth())
-    services.metrics.spooled.set(int(services.recorder.spool.has_records()))
-    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    body = services.metrics.scrape(services.recorder, services.gate)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def healthz() -> JSONResponse:
@@ -225,7 +226,8 @@ async def healthz() -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database answers or records are safely spooling."""
+    """200 when requests can be served and recorded: policies loaded, detector warm, and the
+    database answering or records safely spooling; 503 (with the reason) otherwise."""
     services: Services = request.app.state.services
 
     def ping() -> None:
@@ -237,17 +239,33 @@ async def readyz(request: Request) -> JSONResponse:
         database = "ok"
     except Exception:
         database = "spooling"
+    problems = [
+        problem
+        for problem, present in (
+            ("detector not warmed up", not services.warm),
+            ("no policies loaded", not services.policies.policies),
+            ("record queue and spool are full", services.recorder.full()),
+        )
+        if present
+    ]
     watcher = services.watcher
-    return JSONResponse(
-        {
-            "status": "ready",
-            "database": database,
-            "policies": [p.label for p in services.policies.policies],
-            "policy_digest": services.policies.digest,
-            "policy_reloads": watcher.reloads if watcher else 0,
-            "policy_reload_failures": watcher.failures if watcher else 0,
-        }
-    )
+    body = {
+        "status": "not ready: " + "; ".join(problems) if problems else "ready",
+        "database": database,
+        "detector": "warm" if services.warm else "cold",
+        "policies": [p.label for p in services.policies.policies],
+        "policy_digest": services.policies.digest,
+        "policy_reloads": watcher.reloads if watcher else 0,
+        "policy_reload_failures": watcher.failures if watcher else 0,
+    }
+    return JSONResponse(body, 503 if problems else 200)
+
+
+async def _warm_up(services: Services) -> None:
+    """One detection before the first request, so it does not pay for lazy loading."""
+    sample = [Slot(path=("warm-up",), text="Warm-up: Jane Doe, jane.doe@example.net, +1 202 555 0143.")]
+    await services.detector.detect(sample, services.detector.supported_entities(), [])
+    services.warm = True
 
 
 def app_from_environment() -> FastAPI:

@@ -72,6 +72,7 @@ class Services:
     gate: Gate
     metrics: Metrics = field(default_factory=Metrics)
     watcher: PolicyWatcher | None = None
+    warm: bool = False  # one detection has run (readyz waits for it)
 
     def record(self, exchange: Exchange) -> None:
         """The `record` stage: count the finished exchange and hand it to the writer."""

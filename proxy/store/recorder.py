@@ -52,6 +52,7 @@ class Recorder:
         self._last_attempt = 0.0  # of a database write that failed, or of a replay
         self.database_ok = True
         self.replayed = 0  # records moved from the spool to the database
+        self.lost = 0  # records neither written nor spooled
 
     def start(self) -> None:
         self._thread.start()
@@ -66,6 +67,7 @@ class Recorder:
                     raise OSError("spool is at its size limit")
                 self.spool.append([self.build(exchange)])
             except Exception as exc:  # never let recording break the response
+                self.lost += 1
                 log.error("record %s lost: queue full and spool failed (%s)", exchange.id, type(exc).__name__)
 
     def full(self) -> bool:
@@ -113,6 +115,7 @@ class Recorder:
         try:
             return self.build(exchange)
         except Exception as exc:  # a bug, not a database fault: say so loudly, without values
+            self.lost += 1
             log.error("could not build the record of %s (%s)", exchange.id, type(exc).__name__)
             return None
 
@@ -135,6 +138,7 @@ class Recorder:
         try:
             self.spool.append(records)
         except Exception as exc:
+            self.lost += len(records)
             log.critical("%d records lost: database and spool both failed (%s)", len(records), type(exc).__name__)
 
     def _chunks(self, records: list[RecordRows]) -> list[list[RecordRows]]:
