@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +66,12 @@ class MockVendor:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/v1/chat/completions", self.chat, methods=["POST"]),
-                Route("/openai/deployments/{deployment}/chat/completions", self.chat, methods=["POST"]),  # Azure
-                Route("/v1/messages", self.messages, methods=["POST"]),
-                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
-                Route("/v1/completions", self.completions, methods=["POST"]),
-                Route("/v1/responses", self.responses, methods=["POST"]),
+                Route("/v1/chat/completions", _rejecting(self.chat), methods=["POST"]),
+                Route("/openai/deployments/{deployment}/chat/completions", _rejecting(self.chat), methods=["POST"]),
+                Route("/v1/messages", _rejecting(self.messages), methods=["POST"]),
+                Route("/v1/embeddings", _rejecting(self.embeddings), methods=["POST"]),
+                Route("/v1/completions", _rejecting(self.completions), methods=["POST"]),
+                Route("/v1/responses", _rejecting(self.responses), methods=["POST"]),
             ]
         )
 
@@ -313,6 +314,18 @@ class MockVendor:
             }
             yield f"data: {json.dumps(usage)}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+
+def _rejecting(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A body this mock cannot read is the client's fault, as at a real vendor: 400, never 500."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+            return _error(400, "the request body does not match the API's schema", "invalid_request_error")
+
+    return guarded
 
 
 def _validate_chat(body: dict[str, Any]) -> str | None:
