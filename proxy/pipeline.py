@@ -30,6 +30,7 @@ from proxy.dialects import Dialect
 from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
 from proxy.errors import BadRequest, ClientDisconnected, DetectionFailed, PayloadTooLarge, PolicyBlocked, ProxyError
 from proxy.exchange import Decision, Exchange, Finding, JSONPath
+from proxy.governance.capture import bounded_capture, requested_capture
 from proxy.hashing import Hasher
 from proxy.metrics import Metrics
 from proxy.policy.bundle import PolicySet, detectors_of, entities_of
@@ -78,6 +79,8 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
     deferred = False
     try:
         exchange.caller = services.keys.authenticate(request.headers, request.client.host if request.client else None)
+        requested = requested_capture(request.headers)
+        exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
         exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
         exchange.model, exchange.stream = dialect.model(exchange.body), dialect.is_stream(exchange.body)
         upstream = services.upstreams.route(exchange.model)
@@ -93,6 +96,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
         exchange.policy_digest = policy_set.digest
         policies = policy_set.select(context)
+        exchange.capture = bounded_capture(requested, policies)
         exchange.policies = [policy.label for policy in policies]
         exchange.findings = await detect(exchange, policies, services.detector)
         exchange.decision = decide(exchange.findings, exchange.slots, policies, context)

@@ -49,6 +49,9 @@ requests = Table(
     Column("upstream_ms", Float),
     Column("total_ms", Float),
     Column("error", Text),
+    # full | redacted | metadata | none: which payloads this record was allowed to keep
+    Column("capture", String(16), nullable=False, server_default="full"),
+    Column("erased_at", DateTime(timezone=True)),  # when erasure removed its payloads (and maybe subject)
     Index("ix_requests_created_at", "created_at"),
     Index("ix_requests_team_created_at", "team", "created_at"),
     Index("ix_requests_subject", "subject"),
