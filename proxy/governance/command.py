@@ -10,7 +10,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -35,15 +36,15 @@ def purge(dry_run: bool, config_path: Path | None) -> None:
     """Delete what is older than `retention` allows, a few hundred rows per transaction."""
     from proxy.governance.retention import run_purge
 
-    config, engine = _open(config_path)
-    counts = run_purge(engine, config.retention, _actor(), dry_run=dry_run)
-    if not counts:
-        click.echo("no retention is configured: everything is kept")
-    verb = "would be deleted" if dry_run else "deleted"
-    for data_class, count in counts.items():
-        unit = "records" if data_class == "metadata" else "payloads"
-        kept = format_duration(getattr(config.retention, data_class))
-        click.echo(f"{data_class:<10} kept {kept:<5} {count} {unit} {verb}")
+    with _open(config_path) as (config, engine):
+        counts = run_purge(engine, config.retention, _actor(), dry_run=dry_run)
+        if not counts:
+            click.echo("no retention is configured: everything is kept")
+        verb = "would be deleted" if dry_run else "deleted"
+        for data_class, count in counts.items():
+            unit = "records" if data_class == "metadata" else "payloads"
+            kept = format_duration(getattr(config.retention, data_class))
+            click.echo(f"{data_class:<10} kept {kept:<5} {count} {unit} {verb}")
 
 
 @click.command()
@@ -58,17 +59,17 @@ def erase(subject: str | None, value: str | None, yes: bool, config_path: Path |
 
     if (subject is None) == (value is None):
         raise click.UsageError("give exactly one of --subject or --value")
-    config, engine = _open(config_path)
-    hasher = _guarded(lambda: hasher_for(config))
-    target = Target("subject", subject) if subject is not None else Target.value(str(value), hasher)
-    result = run_erase(engine, target, hasher, _actor(), dry_run=not yes)
-    what = f"{result.requests} records name this {target.kind}"
-    if not yes:
-        click.echo(f"dry run: {what}; {result.payloads} payloads and {result.findings} findings would be deleted")
-        click.echo("run again with --yes to erase them")
-        return
-    click.echo(f"erased: {what}; deleted {result.payloads} payloads and {result.findings} findings")
-    click.echo("their request rows remain (time, key, model, usage), marked erased" + _remains(target.kind))
+    with _open(config_path) as (config, engine):
+        hasher = _guarded(lambda: hasher_for(config))
+        target = Target("subject", subject) if subject is not None else Target.value(str(value), hasher)
+        result = run_erase(engine, target, hasher, _actor(), dry_run=not yes)
+        what = f"{result.requests} records name this {target.kind}"
+        if not yes:
+            click.echo(f"dry run: {what}; {result.payloads} payloads and {result.findings} findings would be deleted")
+            click.echo("run again with --yes to erase them")
+            return
+        click.echo(f"erased: {what}; deleted {result.payloads} payloads and {result.findings} findings")
+        click.echo("their request rows remain (time, key, model, usage), marked erased" + _remains(target.kind))
 
 
 def _remains(kind: str) -> str:
@@ -100,10 +101,10 @@ def _set_opt_out(subject: str, opted_out: bool, config_path: Path | None) -> Non
     from proxy.governance.consent import set_training_opt_out
     from proxy.hashing import hasher_for
 
-    config, engine = _open(config_path)
-    hasher = _guarded(lambda: hasher_for(config))
-    set_training_opt_out(engine, subject, opted_out, actor=_actor(), hasher=hasher)
-    click.echo(f"{'opted out of' if opted_out else 'opted in to'} training: {subject}")
+    with _open(config_path) as (config, engine):
+        hasher = _guarded(lambda: hasher_for(config))
+        set_training_opt_out(engine, subject, opted_out, actor=_actor(), hasher=hasher)
+        click.echo(f"{'opted out of' if opted_out else 'opted in to'} training: {subject}")
 
 
 @subjects.command("list")
@@ -112,10 +113,10 @@ def subjects_list(config_path: Path | None) -> None:
     """Every subject with a recorded choice."""
     from proxy.governance.consent import list_subjects
 
-    _, engine = _open(config_path)
-    for choice in list_subjects(engine):
-        state = "opted-out" if choice.training_opt_out else "opted-in"
-        click.echo(f"{choice.subject}\t{state}\t{choice.updated_at.isoformat()}")
+    with _open(config_path) as (_, engine):
+        for choice in list_subjects(engine):
+            state = "opted-out" if choice.training_opt_out else "opted-in"
+            click.echo(f"{choice.subject}\t{state}\t{choice.updated_at.isoformat()}")
 
 
 @click.group()
@@ -131,10 +132,10 @@ def audit_list(action: str | None, limit: int, config_path: Path | None) -> None
     """The newest audit rows first: id, time, who, what, target and details."""
     from proxy.store.audit import audit_rows
 
-    _, engine = _open(config_path)
-    for row in audit_rows(engine, action=action, limit=limit):
-        fields = [row["id"], row["at"].isoformat(), row["actor"], row["action"], row["target"] or "-"]
-        click.echo("\t".join(map(str, fields)) + "\t" + json.dumps(row["details"], sort_keys=True))
+    with _open(config_path) as (_, engine):
+        for row in audit_rows(engine, action=action, limit=limit):
+            fields = [row["id"], row["at"].isoformat(), row["actor"], row["action"], row["target"] or "-"]
+            click.echo("\t".join(map(str, fields)) + "\t" + json.dumps(row["details"], sort_keys=True))
 
 
 @click.command("rotate-data-key")
@@ -144,32 +145,38 @@ def rotate_data_key(config_path: Path | None) -> None:
     from proxy.governance.rotation import run_rotation
     from proxy.store.sealing import Sealer
 
-    config, engine = _open(config_path)
-    key_ids = [key.id for key in config.storage.data_keys]
-    if not key_ids:
-        raise click.ClickException("storage.data_keys is empty: add the new key first, keep the old ones listed")
-    sealer = _guarded(lambda: Sealer.from_config(config.storage.data_keys))
-    result = run_rotation(engine, sealer, key_ids, _actor())
-    click.echo(f"sealed under {result.key_id}: {result.resealed} from older keys, {result.sealed} unencrypted before")
-    for key_id, count in result.unreadable.items():
-        click.echo(f"warning: {count} payloads are sealed under {key_id}, which is not configured", err=True)
-    if not result.unreadable:
-        click.echo("nothing is left under older keys: they can be removed from storage.data_keys")
+    with _open(config_path) as (config, engine):
+        key_ids = [key.id for key in config.storage.data_keys]
+        if not key_ids:
+            raise click.ClickException("storage.data_keys is empty: add the new key first, keep the old ones listed")
+        sealer = _guarded(lambda: Sealer.from_config(config.storage.data_keys))
+        result = run_rotation(engine, sealer, key_ids, _actor())
+        click.echo(
+            f"sealed under {result.key_id}: {result.resealed} from older keys, {result.sealed} unencrypted before"
+        )
+        for key_id, count in result.unreadable.items():
+            click.echo(f"warning: {count} payloads are sealed under {key_id}, which is not configured", err=True)
+        if not result.unreadable:
+            click.echo("nothing is left under older keys: they can be removed from storage.data_keys")
 
 
 #: registered on the `privacy-proxy` group in proxy/cli.py
 COMMANDS = [purge, erase, subjects, audit]
 
 
-def _open(config_path: Path | None) -> tuple[Config, Engine]:
+@contextmanager
+def _open(config_path: Path | None) -> Iterator[tuple[Config, Engine]]:
     """The config and its database; refuses an outdated schema, as these commands change rows."""
     from proxy.store.database import is_current, make_engine
 
     config = _guarded(lambda: load_config(config_path))
     engine = make_engine(config.database_url)
-    if not is_current(engine):
-        raise click.ClickException("the database schema is not up to date: run `privacy-proxy db upgrade` first")
-    return config, engine
+    try:
+        if not is_current(engine):
+            raise click.ClickException("the database schema is not up to date: run `privacy-proxy db upgrade` first")
+        yield config, engine
+    finally:
+        engine.dispose()
 
 
 def _guarded(build: Callable[[], T]) -> T:
