@@ -109,11 +109,14 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def _short_duration(value: object) -> object:
-    """`30d`, `12h`, `15m`, `90s`, `2w` (a bare number is seconds) as a timedelta; anything else (seconds, ISO 8601 as
-    `model_dump_json` writes it for worker processes) is left to pydantic."""
-    if isinstance(value, str) and (match := re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)):
-        return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
-    return value
+    """`30d`, `12h`, `15m`, `90s`, `2w` (a bare number is seconds) as a timedelta. ISO 8601 (`P30D`,
+    as `model_dump_json` writes it for worker processes) is left to pydantic."""
+    if not isinstance(value, str) or value.lstrip("-").startswith("P"):
+        return value
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
+    if match is None:
+        raise ValueError("a duration is a number and s, m, h, d or w, e.g. 30d")
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
 
 
 Duration = Annotated[timedelta, BeforeValidator(_short_duration)]

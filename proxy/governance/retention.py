@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import Delete, Engine, Select, delete, func, select
+from sqlalchemy import ColumnElement, Delete, Engine, Select, delete, func, select
 
 from proxy.config import RetentionConfig, format_duration
 from proxy.store.audit import record_audit
@@ -45,13 +45,13 @@ def purge(
     counted on a dry run, else deleted. Records go first, so their payloads are not deleted twice."""
     now = now or datetime.now(UTC)
     counts: dict[str, int] = {}
-    if retention.metadata is not None:
-        records = _expired_records(now - retention.metadata, batch_size)
-        counts["metadata"] = _count_or_delete(engine, records, dry_run, stop)
+    floor = None if retention.metadata is None else now - retention.metadata
+    if floor is not None:
+        counts["metadata"] = _count_or_delete(engine, _expired_records(floor, batch_size), dry_run, stop)
     for data_class, kinds in PAYLOAD_CLASSES.items():
         kept_for: timedelta | None = getattr(retention, data_class)
         if kept_for is not None:
-            expired = _expired_payloads(kinds, now - kept_for, batch_size)
+            expired = _expired_payloads(kinds, now - kept_for, floor, batch_size)
             counts[data_class] = _count_or_delete(engine, expired, dry_run, stop)
     return counts
 
@@ -110,10 +110,15 @@ def _expired_records(cutoff: datetime, batch_size: int) -> tuple[Select[Any], De
     return select(func.count()).select_from(requests).where(old), delete(requests).where(requests.c.id.in_(batch))
 
 
-def _expired_payloads(kinds: tuple[str, ...], cutoff: datetime, batch_size: int) -> tuple[Select[Any], Delete]:
-    """(count of, batched delete of) payloads of these kinds whose record is older than `cutoff`."""
+def _expired_payloads(
+    kinds: tuple[str, ...], cutoff: datetime, floor: datetime | None, batch_size: int
+) -> tuple[Select[Any], Delete]:
+    """(count of, batched delete of) payloads of these kinds whose record is older than `cutoff`.
+    Records older than `floor` are the metadata purge's, so a dry run does not count them twice."""
     joined = payloads.join(requests, requests.c.id == payloads.c.request_id)
-    old = (requests.c.created_at < cutoff, payloads.c.kind.in_(kinds))
+    old: list[ColumnElement[bool]] = [requests.c.created_at < cutoff, payloads.c.kind.in_(kinds)]
+    if floor is not None:
+        old.append(requests.c.created_at >= floor)
     batch = select(payloads.c.request_id).select_from(joined).where(*old).limit(batch_size)
     count = select(func.count()).select_from(joined).where(*old)
     return count, delete(payloads).where(payloads.c.kind.in_(kinds), payloads.c.request_id.in_(batch))
