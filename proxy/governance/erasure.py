@@ -58,7 +58,7 @@ class Erasure:
 def erase(engine: Engine, target: Target, *, dry_run: bool = True, batch_size: int = BATCH_SIZE) -> Erasure:
     """Count (dry run) or delete the payloads and findings of every record naming `target`."""
     if dry_run:
-        return _count(engine, target)
+        return _count(engine, target, batch_size)
     totals = Erasure(0, 0, 0)
     while True:
         with engine.begin() as connection:
@@ -90,15 +90,19 @@ def _erase_batch(connection: Connection, target: Target, batch_size: int) -> Era
     return Erasure(len(ids), deleted_payloads, deleted_findings)
 
 
-def _count(engine: Engine, target: Target) -> Erasure:
-    matching = _matching(target).subquery()
-    ids = select(matching.c[0])
+def _count(engine: Engine, target: Target, batch_size: int) -> Erasure:
+    """What `erase` would delete. The ids are fetched first and counted a batch at a time, as
+    the erasure itself goes: a count over a subquery lets PostgreSQL choose a scan of every
+    payload (136 ms at 100,000 records, growing with the table) instead of the index."""
+    totals = Erasure(0, 0, 0)
     with engine.connect() as connection:
-        return Erasure(
-            connection.execute(select(func.count()).select_from(matching)).scalar_one(),
-            connection.execute(select(func.count()).where(payloads.c.request_id.in_(ids))).scalar_one(),
-            connection.execute(select(func.count()).where(_findings_of(target, ids))).scalar_one(),
-        )
+        ids = list(connection.execute(_matching(target)).scalars())
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            payload_rows = connection.execute(select(func.count()).where(payloads.c.request_id.in_(batch)))
+            finding_rows = connection.execute(select(func.count()).where(_findings_of(target, batch)))
+            totals += Erasure(len(batch), payload_rows.scalar_one(), finding_rows.scalar_one())
+    return totals
 
 
 def _matching(target: Target) -> Select[Any]:
