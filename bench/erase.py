@@ -87,10 +87,11 @@ def _exchange(i: int, people: list[tuple[str, str]], n: int, hasher: Hasher) -> 
         "response_received": {"choices": [{"message": {"role": "assistant", "content": "Dear <PERSON_1>, ..."}}]},
         "response_returned": {"choices": [{"message": {"role": "assistant", "content": answer}}]},
     }
+    created_at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i)
     return {
         "request": {
             "id": request_id,
-            "created_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i),
+            "created_at": created_at,
             "key_name": "bench",
             "team": "support",
             "endpoint": "openai-chat",
@@ -105,7 +106,7 @@ def _exchange(i: int, people: list[tuple[str, str]], n: int, hasher: Hasher) -> 
             "unknown_placeholders": 0,
         },
         "payloads": [
-            {"request_id": request_id, "kind": kind, "encoding": "zlib", "key_id": None, "data": _pack(body)}
+            {"request_id": request_id, "kind": kind, "encoding": "zlib", "data": _pack(body), "created_at": created_at}
             for kind, body in bodies.items()
         ],
         "findings": [

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from proxy.config import Config, RetentionConfig
 from proxy.governance.retention import purge
 from proxy.store.audit import audit_rows
-from proxy.store.database import make_engine, upgrade
+from proxy.store.database import downgrade, make_engine, upgrade
 from proxy.store.sealing import Sealer
+from proxy.store.tables import payloads, requests
 
 from .conftest import StartProxy
 from .mock_vendor import MockVendor
@@ -46,6 +48,23 @@ def test_each_class_is_purged_past_its_own_age_and_a_dry_run_counts_the_same(dat
         assert purge(engine, retention) == dict.fromkeys(expected, 0)
     finally:
         engine.dispose()
+
+
+def test_upgrading_dates_the_payloads_already_stored(database_url: str) -> None:
+    """Payload retention finds rows by their own `created_at` (migration 0004): rows stored
+    before it get their request's time."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    write_records(engine, Sealer({}, None), {"req_before_0004": 45})
+    engine.dispose()
+    downgrade(database_url, "0003_keys_and_audit")
+    upgrade(database_url)
+    joined = payloads.join(requests, requests.c.id == payloads.c.request_id)
+    query = select(payloads.c.created_at, requests.c.created_at).select_from(joined)
+    with engine.connect() as connection:
+        times = connection.execute(query.where(requests.c.id == "req_before_0004")).all()
+    engine.dispose()
+    assert len(times) == 4 and all(payload is not None and payload == request for payload, request in times)
 
 
 def test_purge_command_reports_and_audits(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def _matching(target: Target) -> Select[Any]:
     return select(findings.c.request_id).where(findings.c.value_hash == target.key).distinct()
 
 
-def _findings_of(target: Target, ids: Any) -> ColumnElement[bool]:
+def _findings_of(target: Target, ids: list[str]) -> ColumnElement[bool]:
     """A subject's records lose every finding (all of them are about that person); otherwise only
     the value's own findings go."""
     in_records = findings.c.request_id.in_(ids)

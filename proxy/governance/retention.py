@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, Delete, Engine, Select, delete, func, select
+from sqlalchemy import ColumnElement, Delete, Engine, Select, delete, func, select, tuple_
 
 from proxy.config import RetentionConfig, format_duration
 from proxy.store.audit import record_audit
@@ -113,15 +113,15 @@ def _expired_records(cutoff: datetime, batch_size: int) -> tuple[Select[Any], De
 def _expired_payloads(
     kinds: tuple[str, ...], cutoff: datetime, floor: datetime | None, batch_size: int
 ) -> tuple[Select[Any], Delete]:
-    """(count of, batched delete of) payloads of these kinds whose record is older than `cutoff`.
-    Records older than `floor` are the metadata purge's, so a dry run does not count them twice."""
-    joined = payloads.join(requests, requests.c.id == payloads.c.request_id)
-    old: list[ColumnElement[bool]] = [requests.c.created_at < cutoff, payloads.c.kind.in_(kinds)]
+    """(count of, batched delete of) payloads of these kinds older than `cutoff`, found by the
+    (kind, created_at) index: a batch never walks past rows earlier batches or runs deleted.
+    Those older than `floor` are the metadata purge's, so a dry run does not count them twice."""
+    old: list[ColumnElement[bool]] = [payloads.c.kind.in_(kinds), payloads.c.created_at < cutoff]
     if floor is not None:
-        old.append(requests.c.created_at >= floor)
-    batch = select(payloads.c.request_id).select_from(joined).where(*old).limit(batch_size)
-    count = select(func.count()).select_from(joined).where(*old)
-    return count, delete(payloads).where(payloads.c.kind.in_(kinds), payloads.c.request_id.in_(batch))
+        old.append(payloads.c.created_at >= floor)
+    batch = select(payloads.c.request_id, payloads.c.kind).where(*old).limit(batch_size)
+    count = select(func.count()).select_from(payloads).where(*old)
+    return count, delete(payloads).where(tuple_(payloads.c.request_id, payloads.c.kind).in_(batch))
 
 
 def _count_or_delete(

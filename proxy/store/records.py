@@ -28,7 +28,10 @@ class RecordRows:
 
     def to_json(self) -> str:
         request = {**self.request, "created_at": self.request["created_at"].isoformat()}
-        payloads = [{**p, "data": base64.b64encode(p["data"]).decode()} for p in self.payloads]
+        payloads = [
+            {**p, "data": base64.b64encode(p["data"]).decode(), "created_at": request["created_at"]}
+            for p in self.payloads
+        ]
         return json.dumps({"request": request, "payloads": payloads, "findings": self.findings})
 
     @classmethod
@@ -37,6 +40,7 @@ class RecordRows:
         raw["request"]["created_at"] = datetime.fromisoformat(raw["request"]["created_at"])
         for payload in raw["payloads"]:
             payload["data"] = base64.b64decode(payload["data"])
+            payload["created_at"] = raw["request"]["created_at"]  # also for lines spooled before payloads had one
         return cls(raw["request"], raw["payloads"], raw["findings"])
 
 
@@ -107,6 +111,7 @@ def _payload_rows(exchange: Exchange, sealer: Sealer) -> list[dict[str, Any]]:
                     "encoding": encoding,
                     "key_id": key_id,
                     "data": blob,
+                    "created_at": datetime.fromtimestamp(exchange.created_at, UTC),  # retention, by index
                 }
             )
     return rows

@@ -66,6 +66,9 @@ payloads = Table(
     Column("encoding", String(24), nullable=False),  # zlib | zlib+aesgcm
     Column("key_id", String(100)),  # which data key sealed it, for rotation
     Column("data", LargeBinary, nullable=False),
+    # the request's time again, so a purge finds expired payloads of a kind by index alone
+    Column("created_at", DateTime(timezone=True)),
+    Index("ix_payloads_kind_created_at", "kind", "created_at"),
 )
 
 findings = Table(
