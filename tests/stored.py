@@ -22,9 +22,10 @@ from proxy.store.spool import Spool
 from proxy.store.tables import findings, payloads, requests
 
 
-def invoke(args: list[str], database_url: str, **env: str) -> Result:
+def invoke(args: list[str], database_url: str, input: str | None = None) -> Result:
     """A CLI command against `database_url`; fails the test on a non-zero exit."""
-    result = CliRunner().invoke(main, args, env={"DATABASE_URL": database_url, "PRIVACY_PROXY_CONFIG": "", **env})
+    env = {"DATABASE_URL": database_url, "PRIVACY_PROXY_CONFIG": ""}
+    result = CliRunner().invoke(main, args, input=input, env=env)
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result
 

@@ -100,7 +100,7 @@ def test_erase_by_value_finds_it_however_it_is_written_and_keeps_other_values(
         typed = f"  {value.title()} "  # as someone might paste it: other capitals, stray spaces
         dry = invoke(["erase", "--value", typed], database_url)
         assert "dry run: 2 records name this value; 8 payloads and 2 findings would be deleted" in dry.output
-        invoke(["erase", "--value", typed, "--yes"], database_url)
+        invoke(["erase", "--value", "-", "--yes"], database_url, input=typed)  # read from stdin
 
         for rid in named:
             left = stored(engine, rid)

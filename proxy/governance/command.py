@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,7 @@ def purge(dry_run: bool, config_path: Path | None) -> None:
 
 @click.command()
 @click.option("--subject", help="A data subject, as sent in X-Proxy-Subject.")
-@click.option("--value", help="A value the detector found (an e-mail address, a name, ...).")
+@click.option("--value", help="A value the detector found (an e-mail address, a name, ...); '-' reads it from stdin.")
 @click.option("--yes", is_flag=True, help="Really delete (without it: a dry run that only counts).")
 @config_option
 def erase(subject: str | None, value: str | None, yes: bool, config_path: Path | None) -> None:
@@ -59,6 +60,8 @@ def erase(subject: str | None, value: str | None, yes: bool, config_path: Path |
 
     if (subject is None) == (value is None):
         raise click.UsageError("give exactly one of --subject or --value")
+    if value == "-":  # keeps the value out of shell history and the process list
+        value = sys.stdin.read().strip()
     with _open(config_path) as (config, engine):
         hasher = _guarded(lambda: hasher_for(config))
         target = Target("subject", subject) if subject is not None else Target.value(str(value), hasher)
