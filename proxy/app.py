@@ -23,7 +23,8 @@ from proxy.detection import DetectionEngine, build_analyzer
 from proxy.dialects import DIALECTS, Dialect
 from proxy.errors import BadRequest, NotFound, ProxyError
 from proxy.exchange import Slot
-from proxy.hashing import Hasher, load_hash_key
+from proxy.governance.retention import purge_on_schedule
+from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies
@@ -60,6 +61,7 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(watcher.run)
                 tasks.start_soon(services.keys.keep_fresh)
+                tasks.start_soon(purge_on_schedule, services.recorder.engine, config.retention)
                 _reload_on_sighup(watcher)
                 yield
                 tasks.cancel_scope.cancel()
@@ -97,8 +99,7 @@ def build_services(
         upgrade(config.database_url)
     elif not is_current(engine):
         raise ConfigError("the database schema is not up to date: run `privacy-proxy db upgrade` first")
-    key_file = _data_dir(config) / "hash.key" if engine.url.get_backend_name() == "sqlite" else None
-    hasher = Hasher(load_hash_key(config.storage.hash_key_env, key_file))
+    hasher = hasher_for(config)
     sealer = Sealer.from_config(config.storage.data_keys)
     keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
     keys.refresh()
@@ -148,14 +149,6 @@ def policy_directory(configured: Path) -> Path:
         return configured
     log.warning("no ./policies directory; using the built-in default policy")
     return Path(str(files("proxy.policies")))
-
-
-def _data_dir(config: Config) -> Path:
-    """Where local secrets live: beside the SQLite file, else ./data."""
-    url = config.database_url
-    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        return Path(url.removeprefix("sqlite:///")).parent
-    return Path("./data")
 
 
 def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]

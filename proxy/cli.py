@@ -286,3 +286,10 @@ def _detector(config: Config):  # type: ignore[no-untyped-def]
     from proxy.detection import DetectionEngine, build_analyzer
 
     return DetectionEngine(build_analyzer(config.detection), config.detection.language)
+
+
+from proxy.governance.command import COMMANDS, rotate_data_key  # noqa: E402  (kept last: one line per feature)
+
+for _command in COMMANDS:
+    main.add_command(_command)
+keys.add_command(rotate_data_key)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_ENV = "PRIVACY_PROXY_CONFIG"
 DEFAULT_CONFIG_FILE = Path("proxy.yaml")
@@ -144,6 +145,63 @@ class StorageConfig(_Model):
     batch_bytes: int = Field(8 * 1024 * 1024, gt=0)
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _short_duration(value: object) -> object:
+    """`30d`, `12h`, `15m`, `90s`, `2w` (a bare number is seconds) as a timedelta. ISO 8601 (`P30D`,
+    as `model_dump_json` writes it for worker processes) is left to pydantic."""
+    if not isinstance(value, str) or value.lstrip("-").startswith("P"):
+        return value
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
+    if match is None:
+        raise ValueError("a duration is a number and s, m, h, d or w, e.g. 30d")
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+
+
+Duration = Annotated[timedelta, BeforeValidator(_short_duration)]
+
+
+def format_duration(span: timedelta) -> str:
+    """The short form `_short_duration` reads (`30d`, `12h`), for messages and audit rows."""
+    seconds = span.total_seconds()
+    if seconds == 0:
+        return "0"
+    for unit in ("w", "d", "h", "m", "s"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+class RetentionConfig(_Model):
+    """How long each class of stored data is kept (unset: for ever); `purge` deletes the rest."""
+
+    #: the body as the client sent it (raw values)
+    original: Duration | None = None
+    #: the body as the vendor got it
+    forwarded: Duration | None = None
+    #: the answer, as received and as returned
+    response: Duration | None = None
+    #: the whole record: request row, findings and any payloads left
+    metadata: Duration | None = None
+    #: how often `serve` purges; 0 leaves purging to `privacy-proxy purge`
+    purge_interval: Duration = timedelta(hours=1)
+
+    @field_validator("original", "forwarded", "response", "metadata")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("a retention must be longer than 0 (leave it out to keep the data)")
+        return value
+
+    @field_validator("purge_interval")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("the purge interval cannot be negative (0 turns scheduled purging off)")
+        return value
+
+
 def _default_upstreams() -> list[UpstreamConfig]:
     return [UpstreamConfig(name="echo", kind="echo", models=["echo"])]
 
@@ -163,6 +221,7 @@ class Config(_Model):
     detection: DetectionConfig = DetectionConfig()
     storage: StorageConfig = StorageConfig()
     admin: AdminConfig = AdminConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     def check_exposure(self, stored_keys: bool = False) -> None:
         """Without proxy keys anyone who can connect is a client: allow that on loopback only."""

@@ -28,6 +28,8 @@ JSONPath = tuple["str | int | KeyOf", ...]
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,40}$")
 Action = Literal["allow", "mask", "redact", "pseudonymize", "hash", "block"]
 DecisionKind = Literal["allow", "transform", "block"]
+#: how much of a request its record keeps, from most to least (see proxy/governance/capture.py)
+Capture = Literal["full", "redacted", "metadata", "none"]
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ class Exchange:
     subject: str | None = None
     conversation: str | None = None
     tags: list[str] = field(default_factory=list)
+    capture: Capture = "full"  # what the record keeps: X-Proxy-Capture, bounded by the policies
     caller: Caller | None = None
     raw_body: bytes = b""
     body: dict[str, Any] | None = None

@@ -9,7 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-from proxy.config import ConfigError
+from proxy.config import Config, ConfigError
 
 
 class Hasher:
@@ -30,6 +30,19 @@ class Hasher:
 def normalise(value: str) -> str:
     """One form per value, so `Alice@Example.com ` and `alice@example.com` hash alike."""
     return " ".join(value.split()).casefold()
+
+
+def hasher_for(config: Config) -> Hasher:
+    """The hasher `serve` uses; commands that look values up (erasure) need the very same key."""
+    key_file = _data_dir(config.database_url) / "hash.key" if config.database_url.startswith("sqlite") else None
+    return Hasher(load_hash_key(config.storage.hash_key_env, key_file))
+
+
+def _data_dir(database_url: str) -> Path:
+    """Where local secrets live: beside the SQLite file, else ./data."""
+    if database_url.startswith("sqlite:///") and not database_url.endswith(":memory:"):
+        return Path(database_url.removeprefix("sqlite:///")).parent
+    return Path("./data")
 
 
 def load_hash_key(env_var: str, fallback_file: Path | None) -> bytes:

@@ -37,7 +37,8 @@ from proxy.errors import (
     PolicyBlocked,
     ProxyError,
 )
-from proxy.exchange import Decision, Exchange, Finding, JSONPath
+from proxy.exchange import Capture, Decision, Exchange, Finding, JSONPath
+from proxy.governance.capture import bounded_capture, requested_capture
 from proxy.hashing import Hasher
 from proxy.limits import Gate, Limiter
 from proxy.metrics import Metrics
@@ -102,9 +103,11 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         exchange.caller = await services.keys.authenticate(
             request.headers, request.client.host if request.client else None
         )
+        requested = requested_capture(request.headers)
+        exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
         services.admit()
         async with services.gate.enter():
-            response = await _scan_and_forward(request, dialect, services, exchange)
+            response = await _scan_and_forward(request, dialect, services, exchange, requested)
             return response
     except ProxyError as error:
         return error_response(exchange, dialect, error)
@@ -118,7 +121,9 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
             services.record(exchange)
 
 
-async def _scan_and_forward(request: Request, dialect: Dialect, services: Services, exchange: Exchange) -> Response:
+async def _scan_and_forward(
+    request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture
+) -> Response:
     assert exchange.caller is not None
     exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
     exchange.model, exchange.stream = dialect.model(exchange.body), dialect.is_stream(exchange.body)
@@ -136,6 +141,7 @@ async def _scan_and_forward(request: Request, dialect: Dialect, services: Servic
     policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
     exchange.policy_digest = policy_set.digest
     policies = policy_set.select(context)
+    exchange.capture = bounded_capture(requested, policies)
     exchange.policies = [policy.label for policy in policies]
     exchange.findings = await detect(exchange, policies, services.detector)
     exchange.decision = decide(exchange.findings, exchange.slots, policies, context)

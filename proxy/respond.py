@@ -144,6 +144,7 @@ def headers(exchange: Exchange, passed: dict[str, str]) -> dict[str, str]:
     """The vendor's headers worth passing on, plus ours."""
     result = dict(passed)
     result["x-proxy-request-id"] = exchange.id
+    result["x-proxy-capture"] = exchange.capture  # what the record keeps of this request
     if exchange.decision is not None:
         result["x-proxy-decision"] = exchange.decision.kind
     if exchange.policies:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from anthropic import Anthropic
 from openai import OpenAI
@@ -27,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 PROXY_KEY = "pp-test-key-for-the-suite"
 VENDOR_KEY = "sk-vendor-company-secret-0001"
 HASH_KEY = "suite-hash-key"
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 
 
 @pytest.fixture(scope="session")
@@ -145,3 +148,22 @@ def start_proxy(
 def proxy(start_proxy: StartProxy) -> Iterator[RunningProxy]:
     with start_proxy() as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this module, dropped afterwards."""
+    name = f"pp_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES}/{name}"
+    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

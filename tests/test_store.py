@@ -5,11 +5,8 @@ from __future__ import annotations
 import base64
 import os
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -27,27 +24,6 @@ from proxy.store.tables import findings, metadata, payloads, requests
 
 from .conftest import StartProxy
 from .mock_vendor import MockVendor
-
-POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this module, dropped afterwards."""
-    name = f"pp_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES}/{name}"
-    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def test_migrations_upgrade_from_empty_match_the_tables_and_downgrade(database_url: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from proxy.detection.custom import CustomRecognizerSpec
-from proxy.exchange import Action
+from proxy.exchange import Action, Capture
 
 POLICY_ID = r"^[a-z0-9][a-z0-9_.-]*$"
 Mode = Literal["enforce", "monitor"]
@@ -68,6 +68,8 @@ class Settings(_Model):
     unscannable_parts: Literal["block", "allow", "strip"] = "allow"
     #: refuse prompts with more text than this (scanning time grows with length)
     max_scan_chars: int | None = Field(None, gt=0)
+    #: what records keep: full | redacted | metadata | none; the strictest policy in force wins
+    capture: Capture = "full"
 
 
 class Rule(_Model):

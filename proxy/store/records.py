@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from proxy.exchange import Exchange
+from proxy.governance.capture import PAYLOADS
 from proxy.hashing import Hasher
 from proxy.store.sealing import Sealer
 
@@ -27,7 +28,10 @@ class RecordRows:
 
     def to_json(self) -> str:
         request = {**self.request, "created_at": self.request["created_at"].isoformat()}
-        payloads = [{**p, "data": base64.b64encode(p["data"]).decode()} for p in self.payloads]
+        payloads = [
+            {**p, "data": base64.b64encode(p["data"]).decode(), "created_at": request["created_at"]}
+            for p in self.payloads
+        ]
         return json.dumps({"request": request, "payloads": payloads, "findings": self.findings})
 
     @classmethod
@@ -36,6 +40,7 @@ class RecordRows:
         raw["request"]["created_at"] = datetime.fromisoformat(raw["request"]["created_at"])
         for payload in raw["payloads"]:
             payload["data"] = base64.b64decode(payload["data"])
+            payload["created_at"] = raw["request"]["created_at"]  # also for lines spooled before payloads had one
         return cls(raw["request"], raw["payloads"], raw["findings"])
 
 
@@ -54,6 +59,7 @@ def rows_for(exchange: Exchange, sealer: Sealer, hasher: Hasher, policy_digest: 
 
 def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any]:
     caller = exchange.caller
+    anonymous = exchange.capture == "none"  # keep the row, drop what names a person or a thread
     return {
         "id": exchange.id,
         "created_at": datetime.fromtimestamp(exchange.created_at, UTC),
@@ -69,9 +75,9 @@ def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any
         "monitor_decision": exchange.decision.monitor_kind if exchange.decision else None,
         "policies": ",".join(exchange.policies) or None,
         "policy_digest": policy_digest if exchange.policies else None,
-        "subject": exchange.subject,
-        "conversation": exchange.conversation,
-        "tags": ",".join(exchange.tags) or None,
+        "subject": None if anonymous else exchange.subject,
+        "conversation": None if anonymous else exchange.conversation,
+        "tags": None if anonymous else ",".join(exchange.tags) or None,
         "prompt_tokens": exchange.usage.prompt_tokens,
         "completion_tokens": exchange.usage.completion_tokens,
         "total_tokens": exchange.usage.total_tokens,
@@ -81,6 +87,7 @@ def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any
         "upstream_ms": exchange.timings.upstream_ms,
         "total_ms": exchange.timings.total_ms,
         "error": exchange.error,
+        "capture": exchange.capture,
     }
 
 
@@ -95,7 +102,7 @@ def _payload_rows(exchange: Exchange, sealer: Sealer) -> list[dict[str, Any]]:
     }
     rows = []
     for kind, data in bodies.items():
-        if data is not None:
+        if data is not None and kind in PAYLOADS[exchange.capture]:
             blob, encoding, key_id = sealer.seal(data, exchange.id, kind)
             rows.append(
                 {
@@ -104,6 +111,7 @@ def _payload_rows(exchange: Exchange, sealer: Sealer) -> list[dict[str, Any]]:
                     "encoding": encoding,
                     "key_id": key_id,
                     "data": blob,
+                    "created_at": datetime.fromtimestamp(exchange.created_at, UTC),  # retention, by index
                 }
             )
     return rows
@@ -118,7 +126,9 @@ def _encode(body: Any) -> bytes | None:
 
 
 def _finding_rows(exchange: Exchange, hasher: Hasher) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if exchange.capture == "none":
+        return rows
     decision = exchange.decision
     request_side = (
         [(exchange.slots[r.finding.slot], r, "") for r in [*decision.resolutions, *decision.monitored]]

@@ -49,6 +49,9 @@ requests = Table(
     Column("upstream_ms", Float),
     Column("total_ms", Float),
     Column("error", Text),
+    # full | redacted | metadata | none: which payloads this record was allowed to keep
+    Column("capture", String(16), nullable=False, server_default="full"),
+    Column("erased_at", DateTime(timezone=True)),  # when erasure removed its payloads (and maybe subject)
     Index("ix_requests_created_at", "created_at"),
     Index("ix_requests_team_created_at", "team", "created_at"),
     Index("ix_requests_subject", "subject"),
@@ -63,6 +66,9 @@ payloads = Table(
     Column("encoding", String(24), nullable=False),  # zlib | zlib+aesgcm
     Column("key_id", String(100)),  # which data key sealed it, for rotation
     Column("data", LargeBinary, nullable=False),
+    # the request's time again, so a purge finds expired payloads of a kind by index alone
+    Column("created_at", DateTime(timezone=True)),
+    Index("ix_payloads_kind_created_at", "kind", "created_at"),
 )
 
 findings = Table(
