@@ -207,3 +207,8 @@ def _detector(config: Config):  # type: ignore[no-untyped-def]
     from proxy.detection import DetectionEngine, build_analyzer
 
     return DetectionEngine(build_analyzer(config.detection), config.detection.language)
+
+
+from proxy.export.command import export_command  # noqa: E402
+
+main.add_command(export_command)

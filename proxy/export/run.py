@@ -1,0 +1,254 @@
+"""One export, start to finish: read, keep or skip each record, write, then the manifest and audit.
+
+Each record goes read → conversation → (one per conversation) → length → de-duplicate →
+surrogate → residual check → format → split, and either lands in a file or is counted under the
+reason it was skipped.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Engine
+
+from proxy.export.conversation import Conversation, Unreadable
+from proxy.export.formats import JSONL_FORMATS, Weights
+from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
+from proxy.export.readers import read_conversation
+from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualCheck
+from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink
+from proxy.export.source import ContentMode, Filters, SourceRow, stream
+from proxy.export.surrogate import Surrogates
+from proxy.store.audit import record_audit
+from proxy.store.sealing import Sealer
+
+FORMATS = (*JSONL_FORMATS, "parquet")
+Progress = Callable[[int], None]
+
+
+class ExportOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["openai-jsonl", "parquet", "sharegpt", "anthropic-jsonl"]
+    out: Path
+    filters: Filters = Filters()
+    content: ContentMode = "forwarded"
+    purpose: str | None = None
+    residual_check: ResidualAction = "off"
+    residual_entities: tuple[str, ...] = DEFAULT_ENTITIES
+    residual_min_score: float = Field(0.5, ge=0, le=1)
+    dedupe: bool = False
+    one_per_conversation: bool = False
+    split: dict[str, float] = Field(default_factory=dict)  # e.g. {"validation": 0.1}; the rest is train
+    min_length: int | None = Field(None, ge=0)  # characters of message text
+    max_length: int | None = Field(None, ge=0)
+    weights: Weights = "none"
+    rows_per_shard: int = Field(100_000, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExportOptions:
+        if self.content == "original" and not (self.purpose or "").strip():
+            raise ValueError("original content needs a purpose")
+        if sum(self.split.values()) >= 1 or any(share <= 0 for share in self.split.values()) or "train" in self.split:
+            raise ValueError("split shares must be > 0 and add up to less than 1; the rest is train")
+        return self
+
+    def recorded(self) -> dict[str, Any]:
+        """The options a manifest and an audit row record (filters and purpose are recorded apart)."""
+        return self.model_dump(mode="json", exclude={"out", "filters", "purpose", "format", "content"})
+
+
+@dataclass
+class _Tally:
+    counts: Counts = field(default_factory=Counts)
+    skipped: Counter[str] = field(default_factory=Counter)
+    splits: Counter[str] = field(default_factory=Counter)
+    policies: set[str] = field(default_factory=set)
+    first: datetime | None = None
+    last: datetime | None = None
+    seen: set[bytes] = field(default_factory=set)  # digests, for de-duplication
+
+    def exported(self, row: SourceRow, split: str) -> None:
+        self.counts.exported += 1
+        self.splits[split] += 1
+        self.policies.update(row.policies)
+        created = _utc(row.created_at)
+        self.first = created if self.first is None else min(self.first, created)
+        self.last = created if self.last is None else max(self.last, created)
+
+
+def actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def run(
+    engine: Engine,
+    sealer: Sealer,
+    options: ExportOptions,
+    residual: ResidualCheck | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Export, write manifest.json and the dataset card, and audit; returns the manifest."""
+    _prepare(options.out)
+    if options.content == "original":  # audited before a single original is read
+        record_audit(engine, actor=actor(), action="read_original", target=str(options.out), purpose=options.purpose)
+    superseded = _superseded(engine, sealer, options) if options.one_per_conversation else set()
+    sink: Sink = (
+        ParquetSink(options.out, options.rows_per_shard)
+        if options.format == "parquet"
+        else JsonlSink(options.out, options.format, options.weights)
+    )
+    tally_ = _Tally()
+    surrogates = Surrogates() if options.content == "surrogate" else None
+    for row in stream(engine, sealer, options.filters, options.content):
+        tally_.counts.matched += 1
+        reason = _export_one(row, options, sink, tally_, superseded, surrogates, residual)
+        if reason:
+            tally_.skipped[reason] += 1
+        if progress:
+            progress(1)
+    files = sink.close()
+    manifest = _finish(options, tally_, files)
+    record_audit(
+        engine,
+        actor=actor(),
+        action="export",
+        target=str(options.out),
+        format=options.format,
+        content=options.content,
+        purpose=options.purpose,
+        filters=options.filters.model_dump(mode="json", exclude_defaults=True),
+        options=options.recorded(),
+        counts=manifest.counts.model_dump(),
+        files=manifest.files,
+    )
+    return manifest
+
+
+def _prepare(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty; choose a new directory")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _export_one(
+    row: SourceRow,
+    options: ExportOptions,
+    sink: Sink,
+    tally_: _Tally,
+    superseded: set[bytes],
+    surrogates: Surrogates | None,
+    residual: ResidualCheck | None,
+) -> str | None:
+    """Write one record; the reason it was skipped, or None."""
+    try:
+        conversation = _conversation(row)
+    except Unreadable as exc:
+        return str(exc)
+    digest = conversation.digest()
+    if digest in superseded:
+        return "superseded"
+    length = conversation.length()
+    if options.min_length is not None and length < options.min_length:
+        return "too_short"
+    if options.max_length is not None and length > options.max_length:
+        return "too_long"
+    if options.dedupe:
+        if digest in tally_.seen:
+            return "duplicate"
+        tally_.seen.add(digest)
+    ours: set[str] = set()
+    if surrogates is not None:
+        conversation, ours = surrogates.apply(conversation, row.conversation)
+    found = residual.found(conversation, ours) if residual and options.residual_check != "off" else []
+    if found and options.residual_check == "drop":
+        return "residual_pii"
+    try:
+        prepared = sink.prepare(_export_row(row, conversation, found))
+    except Unreadable as exc:
+        return str(exc)
+    split = _split(row.conversation, options.split)
+    sink.write(split, prepared)
+    tally_.counts.flagged += bool(found)
+    tally_.exported(row, split)
+    return None
+
+
+def _conversation(row: SourceRow) -> Conversation:
+    if row.opted_out:
+        raise Unreadable("opted_out")
+    if row.unopened:
+        raise Unreadable("sealed")
+    return read_conversation(row.endpoint, row.request, row.response)
+
+
+def _superseded(engine: Engine, sealer: Sealer, options: ExportOptions) -> set[bytes]:
+    """First pass: every proper prefix of every conversation. A record equal to a prefix of another
+    was resent as that one's history, so only the longer (later) turn is exported."""
+    prefixes: set[bytes] = set()
+    for row in stream(engine, sealer, options.filters, options.content):
+        try:
+            prefixes.update(_conversation(row).prefix_digests()[:-1])
+        except Unreadable:
+            continue
+    return prefixes
+
+
+def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) -> ExportRow:
+    metadata = {
+        "endpoint": row.endpoint,
+        "upstream": row.upstream,
+        "team": row.team,
+        "decision": row.decision,
+        "conversation": row.conversation,
+        "tags": list(row.tags),
+        "policies": list(row.policies),
+        "residual_pii": found,
+    }
+    return ExportRow(row.id, row.model, _utc(row.created_at), conversation, metadata)
+
+
+def _split(key: str, shares: dict[str, float]) -> str:
+    """Deterministic by the conversation, so every turn of one conversation lands in the same split."""
+    point = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8]) / 2**64
+    edge = 0.0
+    for name, share in sorted(shares.items()):
+        edge += share
+        if point < edge:
+            return name
+    return "train"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite returns naive UTC
+
+
+def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manifest:
+    tally_.counts.skipped = tally(tally_.skipped)
+    tally_.counts.splits = tally(tally_.splits)
+    manifest = Manifest(
+        format=options.format,
+        content=options.content,
+        purpose=options.purpose,
+        created_at=datetime.now(UTC),
+        filters=options.filters,
+        options=options.recorded(),
+        counts=tally_.counts,
+        policy_versions=sorted(tally_.policies),
+        first_created_at=tally_.first,
+        last_created_at=tally_.last,
+        files={},
+    )
+    (options.out / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
+    names = [*files, Path("README.md")]
+    manifest.files = {str(name): sha256_file(options.out / name) for name in names}
+    (options.out / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return manifest
