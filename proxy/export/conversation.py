@@ -79,9 +79,18 @@ class Conversation:
         digests, running = [], hashlib.blake2b(digest_size=16)
         running.update(_canonical([tool.__dict__ for tool in self.tools]))
         for message in self.messages:
-            running.update(_canonical(message.__dict__ | {"tool_calls": [c.__dict__ for c in message.tool_calls]}))
+            calls = [c.__dict__ | {"arguments": _parsed(c.arguments)} for c in message.tool_calls]
+            running.update(_canonical(message.__dict__ | {"tool_calls": calls}))
             digests.append(running.copy().digest())
         return digests
+
+
+def _parsed(document: str) -> Any:
+    """Arguments as data: a client resending a call may re-encode its JSON with other spacing."""
+    try:
+        return json.loads(document)
+    except ValueError:
+        return document
 
 
 def _canonical(value: Any) -> bytes:

@@ -93,8 +93,8 @@ def _arguments(document: str) -> dict[str, Any]:
 
 
 def sharegpt_row(conversation: Conversation, weights: Weights = "none") -> dict[str, Any]:
-    """Turns alternate human/observation then gpt/function_call; an assistant turn that calls tools
-    is written as its function_call (the text beside a call has no slot in this format)."""
+    """Turns alternate human/observation then gpt/function_call, and end on the assistant's; an
+    assistant turn that calls tools is its function_call (text beside a call has no slot here)."""
     groups: list[tuple[str, list[Message]]] = []
     for message in conversation.messages:
         if message.role == "system":
@@ -105,7 +105,7 @@ def sharegpt_row(conversation: Conversation, weights: Weights = "none") -> dict[
         else:
             groups.append((kind, [message]))
     turns = [{"from": kind, "value": _sharegpt_value(kind, messages)} for kind, messages in groups]
-    if not turns or turns[0]["from"] != "human" or turns[-1]["from"] != "gpt":
+    if not turns or turns[0]["from"] != "human" or turns[-1]["from"] not in ("gpt", "function_call"):
         raise Unreadable("invalid_for_format")
     row: dict[str, Any] = {"conversations": turns}
     system = "\n".join(m.content for m in conversation.messages if m.role == "system")
