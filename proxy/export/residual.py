@@ -7,11 +7,13 @@ in (surrogate mode) are not residue and are ignored.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from proxy.detection import DetectionEngine
 from proxy.exchange import Slot
 from proxy.export.conversation import Conversation
+
+if TYPE_CHECKING:  # importing Presidio and spaCy costs seconds and memory; only the check needs them
+    from proxy.detection import DetectionEngine
 
 ResidualAction = Literal["off", "flag", "drop"]
 DEFAULT_ENTITIES = (

@@ -153,8 +153,8 @@ def _export_one(
         conversation = _conversation(row)
     except Unreadable as exc:
         return str(exc)
-    digest = conversation.digest()
-    if digest in superseded:
+    digest = conversation.digest() if options.dedupe or superseded else b""
+    if superseded and digest in superseded:
         return "superseded"
     length = conversation.length()
     if options.min_length is not None and length < options.min_length:
@@ -175,7 +175,7 @@ def _export_one(
         prepared = sink.prepare(_export_row(row, conversation, found))
     except Unreadable as exc:
         return str(exc)
-    split = _split(row.conversation, options.split)
+    split = _split(row.conversation, options.split) if options.split else "train"
     sink.write(split, prepared)
     tally_.counts.flagged += bool(found)
     tally_.exported(row, split)
