@@ -22,10 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python bench/export.py` puts bench/, not the repository, on the path
@@ -60,15 +57,10 @@ def main() -> None:
 
 
 def _measure(n: int, formats: list[str]) -> list[dict[str, float | int | str]]:
-    from bench.seed_store import seed
-    from proxy.store.database import make_engine, upgrade
+    from bench.seed_store import fresh_postgres, seed
+    from proxy.store.database import make_engine
 
-    name = f"pp_bench_export_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = f"{POSTGRES}/{name}"
-    try:
-        upgrade(url)
+    with fresh_postgres(POSTGRES, "pp_bench_export") as url:
         engine = make_engine(url)
         started = time.perf_counter()
         seed(engine, n)
@@ -76,9 +68,6 @@ def _measure(n: int, formats: list[str]) -> list[dict[str, float | int | str]]:
         print(f"seeded {n} exchanges in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="pp-bench-export-") as tmp:
             return [{"rows": n, "format": f, **_run_child(url, f, Path(tmp) / f)} for f in formats]
-    finally:
-        with psycopg.connect(POSTGRES + "/postgres", autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _run_child(url: str, format_: str, out: Path) -> dict[str, float]:

@@ -6,20 +6,26 @@ sealing are the real ones; only the HTTP and detection are skipped. Rows go in w
 multi-row inserts. The mix: OpenAI chat, chat with a tool call, Responses and Anthropic Messages,
 each with a name and an e-mail address pseudonymized.
 
-    from bench.seed_store import seed
-    seed(engine, 10_000)
+    from bench.seed_store import fresh_postgres, seed
+    with fresh_postgres("postgresql://postgres@127.0.0.1:5432") as url:
+        seed(make_engine(url), 10_000)
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, insert
 
 from proxy.exchange import Caller, Decision, Exchange, Finding, Resolution, Slot
 from proxy.hashing import Hasher
+from proxy.store.database import upgrade
 from proxy.store.records import RecordRows, rows_for
 from proxy.store.sealing import Sealer
 from proxy.store.tables import findings, payloads, requests
@@ -38,6 +44,20 @@ TOOLS = [
         },
     }
 ]
+
+
+@contextmanager
+def fresh_postgres(server: str, prefix: str = "pp_bench") -> Iterator[str]:
+    """The URL of a new, migrated PostgreSQL database on `server`, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server + "/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(f"{server}/{name}")
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(server + "/postgres", autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def seed(engine: Engine, n: int, *, sealer: Sealer | None = None, start: float | None = None) -> None:

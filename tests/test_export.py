@@ -18,11 +18,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, insert
 
+from bench.seed_store import fresh_postgres, seed
 from proxy.cli import main
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import ExportOptions, run
 from proxy.export.source import Filters
 from proxy.store.audit import audit_rows
+from proxy.store.database import make_engine
 from proxy.store.sealing import Sealer
 from proxy.store.tables import subjects
 
@@ -328,3 +330,40 @@ def test_cli_refuses_originals_without_the_flag_and_exports_quietly(recorded: Re
     assert result.output.startswith(f"exported {EXPORTED} of 12 ") and "opted_out 1" in result.output
     again = CliRunner().invoke(main, ["export", "--format", "openai-jsonl", "--out", str(tmp_path / "o")], env=env)
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+@pytest.fixture(scope="module")
+def postgres_store() -> Iterator[Engine]:
+    """A fresh PostgreSQL database holding 1,200 seeded exchanges (more than one streamed batch)."""
+    with fresh_postgres(
+        os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"), "pp_test_export"
+    ) as url:
+        engine = make_engine(url)
+        seed(engine, 1200)
+        yield engine
+        engine.dispose()
+
+
+def test_a_postgres_store_streams_into_sharded_parquet_and_valid_jsonl(postgres_store: Engine, tmp_path: Path) -> None:
+    sealer = Sealer({}, None)
+    manifest = run(postgres_store, sealer, ExportOptions(format="parquet", out=tmp_path / "p", rows_per_shard=500))
+    assert manifest.counts.exported == 1200 and manifest.counts.skipped == {}
+    assert sorted(f for f in manifest.files if f.startswith("data/")) == [
+        f"data/train-0000{i}-of-00003.parquet" for i in range(3)
+    ]
+    table = pq.read_table(tmp_path / "p" / "data")
+    assert table.num_rows == 1200 and len(set(table.column("id").to_pylist())) == 1200
+    for format_ in SCHEMAS:
+        options = ExportOptions(
+            format=format_, out=tmp_path / format_, filters=Filters(teams=("support",)), content="surrogate"
+        )
+        manifest, lines = _export_lines(postgres_store, sealer, options)
+        assert len(lines) == manifest.counts.exported == 400
+        for line in lines:
+            SCHEMAS[format_].model_validate(line)
+        assert "<PERSON_1>" not in json.dumps(lines)
+
+
+def _export_lines(engine: Engine, sealer: Sealer, options: ExportOptions) -> tuple[Any, list[dict[str, Any]]]:
+    manifest = run(engine, sealer, options)
+    return manifest, [json.loads(line) for line in (options.out / "train.jsonl").read_text().splitlines()]
