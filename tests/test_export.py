@@ -303,6 +303,11 @@ def test_residual_check_drops_or_flags_rows_that_still_name_someone(
         recorded.engine, recorded.sealer, ExportOptions(out=tmp_path / "f", residual_check="flag", **options), check
     )
     assert flagged.counts.flagged == dropped.counts.skipped["residual_pii"] and flagged.counts.exported == EXPORTED
+    flags = [json.loads(line) for line in (tmp_path / "f" / "flagged.jsonl").read_text().splitlines()]
+    assert len(flags) == flagged.counts.flagged and all(
+        "PERSON" in f["entities"] or "EMAIL_ADDRESS" in f["entities"] for f in flags
+    )
+    assert "flagged.jsonl" in flagged.files and NAME not in json.dumps(flags)
 
 
 def test_cli_refuses_originals_without_the_flag_and_exports_quietly(recorded: Recorded, tmp_path: Path) -> None:

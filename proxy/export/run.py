@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
@@ -31,6 +32,7 @@ from proxy.store.audit import record_audit
 from proxy.store.sealing import Sealer
 
 FORMATS = (*JSONL_FORMATS, "parquet")
+FLAGGED = "flagged.jsonl"
 Progress = Callable[[int], None]
 
 
@@ -75,6 +77,13 @@ class _Tally:
     first: datetime | None = None
     last: datetime | None = None
     seen: set[bytes] = field(default_factory=set)  # digests, for de-duplication
+    flags: TextIO | None = None  # flagged.jsonl: which rows the residual check flagged, and for what
+
+    def flag(self, out: Path, row: SourceRow, split: str, found: list[str]) -> None:
+        if self.flags is None:
+            self.flags = (out / FLAGGED).open("w", encoding="utf-8")
+        self.flags.write(json.dumps({"id": row.id, "split": split, "entities": found}) + "\n")
+        self.counts.flagged += 1
 
     def exported(self, row: SourceRow, split: str) -> None:
         self.counts.exported += 1
@@ -177,7 +186,8 @@ def _export_one(
         return str(exc)
     split = _split(row.conversation, options.split) if options.split else "train"
     sink.write(split, prepared)
-    tally_.counts.flagged += bool(found)
+    if found:
+        tally_.flag(options.out, row, split, found)
     tally_.exported(row, split)
     return None
 
@@ -249,6 +259,9 @@ def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manife
     )
     (options.out / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
     names = [*files, Path("README.md")]
+    if tally_.flags is not None:
+        tally_.flags.close()
+        names.append(Path(FLAGGED))
     manifest.files = {str(name): sha256_file(options.out / name) for name in names}
     (options.out / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return manifest
