@@ -20,9 +20,12 @@ from sqlalchemy import Engine, insert
 
 from bench.seed_store import fresh_postgres, seed
 from proxy.cli import main
+from proxy.export.conversation import Conversation, Message, Unreadable
+from proxy.export.readers import read_conversation
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import ExportOptions, run
 from proxy.export.source import Filters
+from proxy.export.surrogate import Surrogates
 from proxy.store.audit import audit_rows
 from proxy.store.database import make_engine
 from proxy.store.sealing import Sealer
@@ -372,3 +375,45 @@ def test_a_postgres_store_streams_into_sharded_parquet_and_valid_jsonl(postgres_
 def _export_lines(engine: Engine, sealer: Sealer, options: ExportOptions) -> tuple[Any, list[dict[str, Any]]]:
     manifest = run(engine, sealer, options)
     return manifest, [json.loads(line) for line in (options.out / "train.jsonl").read_text().splitlines()]
+
+
+def test_surrogates_cover_redacted_and_hashed_values_but_not_markup() -> None:
+    text = "SSN <US_SSN>, host <IP_ADDRESS#3f9a1c2b7d4e>, again <IP_ADDRESS#3f9a1c2b7d4e>, code List<T> and <PERSON_2>"
+    conversation = Conversation([Message("user", text), Message("assistant", "ok <PERSON_2>")])
+    replaced, fakes = Surrogates().apply(conversation, "c1")
+    question, answer = replaced.messages
+    assert "<US_SSN>" not in question.content and "<IP_ADDRESS#" not in question.content
+    assert "List<T>" in question.content  # not one of ours
+    ip = question.content.split("host ")[1].split(",")[0]
+    assert question.content.count(ip) == 2 and ip in fakes
+    assert answer.content.removeprefix("ok ") in question.content  # one fake per token across turns
+    elsewhere, _ = Surrogates().apply(conversation, "c2")
+    assert elsewhere.messages[1].content != answer.content  # another conversation, another fake
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "request_", "reason"),
+    [
+        (
+            "openai-chat",
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "non_text_content",
+        ),
+        ("openai-embeddings", {"input": "hi"}, "no_conversation"),
+        (
+            "anthropic-messages",
+            {"messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}]},
+            "non_text_content",
+        ),
+        ("openai-chat", {"messages": "not a list"}, "unreadable"),
+    ],
+)
+def test_records_that_are_not_text_dialogues_are_skipped_with_a_reason(
+    endpoint: str, request_: dict[str, Any], reason: str
+) -> None:
+    answer = {
+        "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+        "content": [{"type": "text", "text": "ok"}],
+    }
+    with pytest.raises(Unreadable, match=reason):
+        read_conversation(endpoint, request_, answer)

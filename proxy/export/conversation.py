@@ -58,7 +58,7 @@ class Conversation:
         return sum(len(text) for text in self.texts())
 
     def map_texts(self, content: Callable[[str], str], arguments: Callable[[str], str]) -> Conversation:
-        """The same conversation with every content and every tool-call argument document rewritten."""
+        """The same conversation with every content, tool description and tool-call argument document rewritten."""
         messages = [
             replace(
                 message,
@@ -67,7 +67,10 @@ class Conversation:
             )
             for message in self.messages
         ]
-        return Conversation(messages, self.tools)
+        tools = [
+            replace(tool, description=content(tool.description)) if tool.description else tool for tool in self.tools
+        ]
+        return Conversation(messages, tools)
 
     def digest(self) -> bytes:
         """Identifies the whole conversation, for exact de-duplication."""
