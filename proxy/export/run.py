@@ -115,11 +115,12 @@ def run(
         if options.format == "parquet"
         else JsonlSink(options.out, options.format, options.weights)
     )
-    tally_ = _Tally()
     surrogates = Surrogates() if options.content == "surrogate" else None
+    export = _Export(options, sink, superseded, surrogates, residual if options.residual_check != "off" else None)
+    tally_ = export.tally
     for row in stream(engine, sealer, options.filters, options.content):
         tally_.counts.matched += 1
-        reason = _export_one(row, options, sink, tally_, superseded, surrogates, residual)
+        reason = export.one(row)
         if reason:
             tally_.skipped[reason] += 1
         if progress:
@@ -148,48 +149,59 @@ def _prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _export_one(
-    row: SourceRow,
-    options: ExportOptions,
-    sink: Sink,
-    tally_: _Tally,
-    superseded: set[bytes],
-    surrogates: Surrogates | None,
-    residual: ResidualCheck | None,
-) -> str | None:
-    """Write one record; the reason it was skipped, or None."""
-    try:
-        conversation = _conversation(row)
-    except Unreadable as exc:
-        return str(exc)
-    digest = conversation.digest() if options.dedupe or superseded else b""
-    if superseded and digest in superseded:
-        return "superseded"
-    length = conversation.length()
-    if options.min_length is not None and length < options.min_length:
-        return "too_short"
-    if options.max_length is not None and length > options.max_length:
-        return "too_long"
-    if options.dedupe:
-        if digest in tally_.seen:
-            return "duplicate"
-        tally_.seen.add(digest)
-    ours: set[str] = set()
-    if surrogates is not None:
-        conversation, ours = surrogates.apply(conversation, row.conversation)
-    found = residual.found(conversation, ours) if residual and options.residual_check != "off" else []
-    if found and options.residual_check == "drop":
-        return "residual_pii"
-    try:
-        prepared = sink.prepare(_export_row(row, conversation, found))
-    except Unreadable as exc:
-        return str(exc)
-    split = _split(row.conversation, options.split) if options.split else "train"
-    sink.write(split, prepared)
-    if found:
-        tally_.flag(options.out, row, split, found)
-    tally_.exported(row, split)
-    return None
+@dataclass
+class _Export:
+    """One export's steps and state, applied to each record in turn."""
+
+    options: ExportOptions
+    sink: Sink
+    superseded: set[bytes]
+    surrogates: Surrogates | None
+    residual: ResidualCheck | None
+    tally: _Tally = field(default_factory=_Tally)
+
+    def one(self, row: SourceRow) -> str | None:
+        """Write one record; the reason it was skipped, or None."""
+        try:
+            conversation = _conversation(row)
+        except Unreadable as exc:
+            return str(exc)
+        reason = self._unwanted(conversation)
+        if reason:
+            return reason
+        ours: set[str] = set()
+        if self.surrogates is not None:
+            conversation, ours = self.surrogates.apply(conversation, row.conversation)
+        found = self.residual.found(conversation, ours) if self.residual else []
+        if found and self.options.residual_check == "drop":
+            return "residual_pii"
+        try:
+            prepared = self.sink.prepare(_export_row(row, conversation, found))
+        except Unreadable as exc:
+            return str(exc)
+        split = _split(row.conversation, self.options.split) if self.options.split else "train"
+        self.sink.write(split, prepared)
+        if found:
+            self.tally.flag(self.options.out, row, split, found)
+        self.tally.exported(row, split)
+        return None
+
+    def _unwanted(self, conversation: Conversation) -> str | None:
+        """Why the options leave this conversation out, if they do."""
+        options = self.options
+        digest = conversation.digest() if options.dedupe or self.superseded else b""
+        if self.superseded and digest in self.superseded:
+            return "superseded"
+        length = conversation.length()
+        if options.min_length is not None and length < options.min_length:
+            return "too_short"
+        if options.max_length is not None and length > options.max_length:
+            return "too_long"
+        if options.dedupe:
+            if digest in self.tally.seen:
+                return "duplicate"
+            self.tally.seen.add(digest)
+        return None
 
 
 def _conversation(row: SourceRow) -> Conversation:
