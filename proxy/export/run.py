@@ -70,7 +70,8 @@ class ExportOptions(BaseModel):
 
 @dataclass
 class _Tally:
-    counts: Counts = field(default_factory=Counts)
+    matched: int = 0
+    flagged: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
@@ -83,15 +84,22 @@ class _Tally:
         if self.flags is None:
             self.flags = (out / FLAGGED).open("w", encoding="utf-8")
         self.flags.write(json.dumps({"id": row.id, "split": split, "entities": found}) + "\n")
-        self.counts.flagged += 1
+        self.flagged += 1
 
     def exported(self, row: SourceRow, split: str) -> None:
-        self.counts.exported += 1
         self.splits[split] += 1
         self.policies.update(row.policies)
-        created = _utc(row.created_at)
-        self.first = created if self.first is None else min(self.first, created)
-        self.last = created if self.last is None else max(self.last, created)
+        self.first = self.first or _utc(row.created_at)  # rows come oldest first
+        self.last = row.created_at
+
+    def counts(self) -> Counts:
+        return Counts(
+            matched=self.matched,
+            exported=sum(self.splits.values()),
+            skipped=tally(self.skipped),
+            flagged=self.flagged,
+            splits=tally(self.splits),
+        )
 
 
 def actor() -> str:
@@ -119,7 +127,7 @@ def run(
     export = _Export(options, sink, superseded, surrogates, residual if options.residual_check != "off" else None)
     tally_ = export.tally
     for row in stream(engine, sealer, options.filters, options.content):
-        tally_.counts.matched += 1
+        tally_.matched += 1
         reason = export.one(row)
         if reason:
             tally_.skipped[reason] += 1
@@ -254,8 +262,6 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manifest:
-    tally_.counts.skipped = tally(tally_.skipped)
-    tally_.counts.splits = tally(tally_.splits)
     manifest = Manifest(
         format=options.format,
         content=options.content,
@@ -263,10 +269,10 @@ def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manife
         created_at=datetime.now(UTC),
         filters=options.filters,
         options=options.recorded(),
-        counts=tally_.counts,
+        counts=tally_.counts(),
         policy_versions=sorted(tally_.policies),
         first_created_at=tally_.first,
-        last_created_at=tally_.last,
+        last_created_at=_utc(tally_.last) if tally_.last else None,
         files={},
     )
     (options.out / "README.md").write_text(dataset_card(manifest), encoding="utf-8")

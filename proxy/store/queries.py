@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +33,16 @@ def load_record(engine: Engine, sealer: Sealer, request_id: str) -> StoredRecord
             select(findings).where(findings.c.request_id == request_id).order_by(findings.c.id)
         ).mappings()
         sealed = connection.execute(select(payloads).where(payloads.c.request_id == request_id)).mappings()
-        opened = {p["kind"]: open_payload(sealer, request_id, p) for p in sealed}
+        opened = {
+            p["kind"]: open_payload(sealer, request_id, p["kind"], p["data"], p["encoding"], p["key_id"])
+            for p in sealed
+        }
         return StoredRecord(dict(row), [dict(f) for f in found], opened)
 
 
-def open_payload(sealer: Sealer, request_id: str, row: Mapping[Any, Any]) -> Any:
-    """One `payloads` row (data, encoding, key_id, kind) opened and decoded: JSON, else text."""
-    return _decode(sealer.open(row["data"], row["encoding"], row["key_id"], request_id, row["kind"]))
+def open_payload(sealer: Sealer, request_id: str, kind: str, data: bytes, encoding: str, key_id: str | None) -> Any:
+    """One `payloads` row opened and decoded: JSON, else text."""
+    return _decode(sealer.open(data, encoding, key_id, request_id, kind))
 
 
 def _decode(data: bytes) -> Any:
