@@ -32,7 +32,8 @@ def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # in UTC: SQLite keeps times without their zone, so every time compared must be in the same one
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
