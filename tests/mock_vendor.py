@@ -43,6 +43,7 @@ class Script:
     chunk_delay: float = 0.0  # between stream chunks
     garbage: bool = False  # a 200 with a body that is not JSON
     break_after: int | None = None  # drop the connection after this many stream chunks
+    truncate_after: int | None = None  # end the stream cleanly after this many chunks, unfinished
     refusal: bool = False  # stream the reply as a refusal instead of content
 
 
@@ -50,10 +51,12 @@ class Script:
 class MockVendor:
     received: list[Received] = field(default_factory=list)
     script: Script = field(default_factory=Script)
+    abandoned: int = 0  # chat streams whose reader went away before the end
 
     def reset(self) -> None:
         self.received.clear()
         self.script = Script()
+        self.abandoned = 0
 
     @property
     def last(self) -> dict[str, Any]:
@@ -289,12 +292,18 @@ class MockVendor:
                     yield chunk({"tool_calls": [{"index": i, "function": {"arguments": arguments[j : j + size]}}]})
             yield chunk({}, "tool_calls")
         else:
-            for j in range(0, len(text), size):
-                if self.script.chunk_delay:
-                    await asyncio.sleep(self.script.chunk_delay)
-                if self.script.break_after is not None and j >= self.script.break_after * size:
-                    raise ConnectionResetError("scripted break")  # uvicorn drops the connection
-                yield chunk({"refusal" if self.script.refusal else "content": text[j : j + size]})
+            try:
+                for j in range(0, len(text), size):
+                    if self.script.chunk_delay:
+                        await asyncio.sleep(self.script.chunk_delay)
+                    if self.script.break_after is not None and j >= self.script.break_after * size:
+                        raise ConnectionResetError("scripted break")  # uvicorn drops the connection
+                    if self.script.truncate_after is not None and j >= self.script.truncate_after * size:
+                        return  # the body ends, as if the vendor's server stopped writing
+                    yield chunk({"refusal" if self.script.refusal else "content": text[j : j + size]})
+            except (asyncio.CancelledError, GeneratorExit):
+                self.abandoned += 1
+                raise
             yield chunk({}, "stop")
         if include_usage:
             usage = {
