@@ -228,6 +228,8 @@ def test_surrogates_replace_every_placeholder_with_one_fake_per_token(recorded: 
 def test_original_content_needs_a_purpose_decrypts_and_is_audited(recorded: Recorded, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="purpose"):
         ExportOptions(format="openai-jsonl", out=tmp_path, content="original")
+    with pytest.raises(ValueError, match="split names"):
+        ExportOptions(format="openai-jsonl", out=tmp_path, split={"../../etc/x": 0.1})
     manifest, lines = _export(
         recorded, tmp_path, content="original", purpose="eval of support bot", filters=Filters(tags=("case-chat",))
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from proxy.store.sealing import Sealer
 
 FORMATS = (*JSONL_FORMATS, "parquet")
 FLAGGED = "flagged.jsonl"
+SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 Progress = Callable[[int], None]
 
 
@@ -61,6 +63,8 @@ class ExportOptions(BaseModel):
             raise ValueError("original content needs a purpose")
         if sum(self.split.values()) >= 1 or any(share <= 0 for share in self.split.values()) or "train" in self.split:
             raise ValueError("split shares must be > 0 and add up to less than 1; the rest is train")
+        if not all(SPLIT_NAME.match(name) for name in self.split):  # a split name becomes a file name
+            raise ValueError("split names are lowercase letters, digits, '-' and '_'")
         return self
 
     def recorded(self) -> dict[str, Any]:
