@@ -419,3 +419,8 @@ def test_records_that_are_not_text_dialogues_are_skipped_with_a_reason(
     }
     with pytest.raises(Unreadable, match=reason):
         read_conversation(endpoint, request_, answer)
+
+
+def test_residual_check_refuses_entity_types_the_detector_does_not_know(detector: Any) -> None:
+    with pytest.raises(ValueError, match="NOT_A_TYPE"):
+        ResidualCheck(detector, ("PERSON", "NOT_A_TYPE"), 0.5)

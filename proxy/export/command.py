@@ -94,7 +94,9 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
     show_default=True,
     help="Entity types the residual check looks for.",
 )
-@click.option("--rows-per-shard", type=click.IntRange(1), default=100_000, show_default=True, help="Parquet.")
+@click.option(
+    "--rows-per-shard", type=click.IntRange(1), default=100_000, show_default=True, help="Rows per Parquet file."
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="proxy.yaml to use.")
 def export_command(
     format_: str,
@@ -160,11 +162,15 @@ def export_command(
     except ValidationError as exc:
         raise click.UsageError("; ".join(error["msg"] for error in exc.errors())) from None
     config = _config(config_path)
+    residual = _residual(config, options) if options.residual_check != "off" else None
+    try:
+        sealer = Sealer.from_config(config.storage.data_keys)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     engine = make_engine(config.database_url)
     try:
-        residual = _residual(config, options) if options.residual_check != "off" else None
         with _progress(engine, filters, options.one_per_conversation) as progress:
-            manifest = run(engine, Sealer.from_config(config.storage.data_keys), options, residual, progress)
+            manifest = run(engine, sealer, options, residual, progress)
     except FileExistsError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -185,7 +191,10 @@ def _residual(config: Config, options: ExportOptions) -> ResidualCheck:
     from proxy.detection import DetectionEngine, build_analyzer
 
     detector = DetectionEngine(build_analyzer(config.detection), config.detection.language)
-    return ResidualCheck(detector, options.residual_entities, options.residual_min_score)
+    try:
+        return ResidualCheck(detector, options.residual_entities, options.residual_min_score)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @contextmanager

@@ -30,7 +30,10 @@ DEFAULT_ENTITIES = (
 class ResidualCheck:
     def __init__(self, detector: DetectionEngine, entities: tuple[str, ...], min_score: float) -> None:
         self.detector = detector
-        self.entities = set(entities) & detector.supported_entities()
+        unknown = sorted(set(entities) - detector.supported_entities())
+        if unknown:
+            raise ValueError(f"--residual-entities: the detector does not know {', '.join(unknown)}")
+        self.entities = set(entities)
         self.min_score = min_score
 
     def found(self, conversation: Conversation, ours: set[str]) -> list[str]:
