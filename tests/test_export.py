@@ -118,6 +118,11 @@ def _record_anthropic(running: RunningProxy, vendor: MockVendor) -> None:
     client.messages.create(
         model=CLAUDE, max_tokens=50, messages=history, tools=tools, extra_headers=_tag("claude-tools")
     )
+    streamed = _tag("claude-tools-stream")
+    with client.messages.stream(
+        model=CLAUDE, max_tokens=50, messages=history, tools=tools, extra_headers=streamed
+    ) as events:
+        assert events.get_final_message().content[0].input == {"to": EMAIL}  # type: ignore[union-attr]
     vendor.script.tool_calls = None
 
 
@@ -144,7 +149,7 @@ def recorded(start_proxy: StartProxy, session_vendor: MockVendor) -> Iterator[Re
     session_vendor.reset()
 
 
-EXPORTED = 10  # of the 12 sdk exchanges with a conversation: all but the opted-out one and the embedding
+EXPORTED = 11  # of the 13 sdk exchanges with a conversation: all but the opted-out one and the embedding
 
 
 def _export(recorded: Recorded, out: Path, **options: Any) -> tuple[Any, list[dict[str, Any]]]:
@@ -173,7 +178,7 @@ def test_streamed_answers_and_tool_calls_survive_the_round_trip(recorded: Record
     question, answer = stream["messages"]
     assert answer == {"role": "assistant", "content": question["content"]}  # the echo, assembled whole
     assert "<PERSON_1>" in answer["content"] and answer["content"].endswith("at <EMAIL_ADDRESS_1> about the invoice.")
-    for case in ("case-tools", "case-responses-tools", "case-claude-tools"):
+    for case in ("case-tools", "case-responses-tools", "case-claude-tools", "case-claude-tools-stream"):
         (line,) = _export(recorded, tmp_path / case, filters=Filters(tags=(case,)))[1]
         (call,) = line["messages"][-1]["tool_calls"]
         assert call["function"]["name"] == "send_mail" and json.loads(call["function"]["arguments"]) == {
@@ -248,7 +253,7 @@ def test_every_export_is_audited_with_hashes_and_no_values(recorded: Recorded, t
     details = row["details"]
     assert details["format"] == "openai-jsonl" and details["content"] == "surrogate"
     assert details["files"] == manifest.files == json.loads((tmp_path / "manifest.json").read_text())["files"]
-    assert details["filters"] == {"tags": ["sdk"]} and details["counts"]["skipped"]["duplicate"] == 2
+    assert details["filters"] == {"tags": ["sdk"]} and details["counts"]["skipped"]["duplicate"] == 3
     assert NAME not in json.dumps(details) and EMAIL not in json.dumps(details)
 
 
@@ -259,8 +264,8 @@ def test_filters_select_by_tag_policy_model_upstream_and_time(recorded: Recorded
 
     assert exported(tags=("sdk", "case-chat")) == 1
     assert exported(tags=("case",)) == 0  # a tag matches whole, never a part of one
-    assert exported(upstreams=("anthropic",), tags=("sdk",)) == 3
-    assert exported(models=(CLAUDE,)) == 3
+    assert exported(upstreams=("anthropic",), tags=("sdk",)) == 4
+    assert exported(models=(CLAUDE,)) == 4
     assert exported(policies=("default",), tags=("sdk",)) == EXPORTED
     assert exported(policies=("default@999",)) == 0
     assert exported(since=datetime.now(UTC)) == 0
@@ -270,8 +275,9 @@ def test_filters_select_by_tag_policy_model_upstream_and_time(recorded: Recorded
 
 def test_options_dedupe_last_turn_length_and_split(recorded: Recorded, tmp_path: Path) -> None:
     manifest, _ = _export(recorded, tmp_path / "a", dedupe=True)
-    # the second plain chat and the streamed one say exactly what the first said
-    assert manifest.counts.skipped["duplicate"] == 2 and manifest.counts.exported == EXPORTED - 2
+    # the second plain chat and the streamed one say exactly what the first said, and the streamed
+    # Claude tool call exports exactly as the plain one did
+    assert manifest.counts.skipped["duplicate"] == 3 and manifest.counts.exported == EXPORTED - 3
     manifest, lines = _export(recorded, tmp_path / "b", one_per_conversation=True)
     assert manifest.counts.skipped["superseded"] == 1  # the tool-call turn: its history was resent
     assert not any(len(line["messages"]) == 2 and line["messages"][-1].get("tool_calls") for line in lines[:5])
@@ -337,7 +343,7 @@ def test_cli_refuses_originals_without_the_flag_and_exports_quietly(recorded: Re
         env=env,
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"exported {EXPORTED} of 12 ") and "opted_out 1" in result.output
+    assert result.output.startswith(f"exported {EXPORTED} of 13 ") and "opted_out 1" in result.output
     again = CliRunner().invoke(main, ["export", "--format", "openai-jsonl", "--out", str(tmp_path / "o")], env=env)
     assert again.exit_code == 1 and "not empty" in again.output
 
