@@ -95,9 +95,10 @@ class Services:
 
 async def handle(request: Request, dialect: Dialect, services: Services) -> Response:
     """Run one request through every stage; always returns a response and always records."""
-    exchange = Exchange(endpoint=dialect.name, **_context_headers(request))
+    exchange = Exchange(endpoint=dialect.name)
     response: Response | None = None
     try:
+        read_context_headers(request, exchange)
         exchange.caller = await services.keys.authenticate(
             request.headers, request.client.host if request.client else None
         )
@@ -153,13 +154,18 @@ async def _scan_and_forward(request: Request, dialect: Dialect, services: Servic
     return await whole_response(exchange, dialect, reply, guard)
 
 
-def _context_headers(request: Request) -> dict[str, Any]:
+CONTEXT_HEADER_LIMITS = {"x-proxy-subject": 200, "x-proxy-conversation": 200, "x-proxy-tags": 1000}  # column sizes
+
+
+def read_context_headers(request: Request, exchange: Exchange) -> None:
+    """The optional `X-Proxy-*` headers, refused when longer than the record can hold."""
+    for name, limit in CONTEXT_HEADER_LIMITS.items():
+        if len(request.headers.get(name, "")) > limit:
+            raise BadRequest(f"The {name} header is longer than {limit} characters.", code="invalid_header")
+    exchange.subject = request.headers.get("x-proxy-subject")
+    exchange.conversation = request.headers.get("x-proxy-conversation")
     tags = request.headers.get("x-proxy-tags", "")
-    return {
-        "subject": request.headers.get("x-proxy-subject"),
-        "conversation": request.headers.get("x-proxy-conversation"),
-        "tags": [tag.strip() for tag in tags.split(",") if tag.strip()],
-    }
+    exchange.tags = [tag.strip() for tag in tags.split(",") if tag.strip()]
 
 
 async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]]:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from proxy.exchange import Exchange
 from proxy.store.records import RecordRows
@@ -125,7 +126,7 @@ class Recorder:
             return
         try:
             for chunk in self._chunks(records):
-                self.write(chunk)
+                self.write_or_reject(chunk)
             self.database_ok = True
         except Exception as exc:
             # The exception text can quote a row (values included), so log its type only.
@@ -154,6 +155,28 @@ class Recorder:
             size += weight
         return chunks
 
+    def write_or_reject(self, records: list[RecordRows]) -> None:
+        """Write; if the database refuses the data itself (not the connection), write one by
+        one and set aside the records it refuses, so one bad record never holds up the rest."""
+        try:
+            self.write(records)
+        except DBAPIError as exc:
+            if _unreachable(exc):
+                raise
+            for record in records:
+                try:
+                    self.write([record])
+                except DBAPIError as single:
+                    if _unreachable(single):
+                        raise
+                    self.lost += 1
+                    self.spool.reject(record)
+                    log.error(
+                        "record %s refused by the database (%s); kept in the rejected file",
+                        record.id,
+                        type(single.orig).__name__,
+                    )
+
     def write(self, records: list[RecordRows]) -> None:
         """Insert in one transaction, skipping ids already stored (a replay after a partial write)."""
         if not records:
@@ -179,7 +202,7 @@ class Recorder:
             return
         self._last_attempt = time.monotonic()
         try:
-            while moved := self.spool.drain(self.write, self.batch_rows):
+            while moved := self.spool.drain(self.write_or_reject, self.batch_rows):
                 self.replayed += moved
                 log.info("replayed %d spooled records", moved)
         except Exception as exc:
@@ -187,3 +210,8 @@ class Recorder:
             self.database_ok = False
             return
         self.database_ok = True
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    """The database could not be reached or the connection broke: worth retrying later."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)

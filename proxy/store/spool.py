@@ -50,6 +50,15 @@ class Spool:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def reject(self, record: RecordRows) -> None:
+        """Keep a record the database refused in `<spool>.rejected`, for a person to look at.
+        No lock: it is called while `drain` holds it, and each record is one appended line."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".rejected"), "a", encoding="utf-8") as handle:
+            handle.write(record.to_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def has_records(self) -> bool:
         return self.path.exists()
 
