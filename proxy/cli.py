@@ -288,8 +288,9 @@ def _detector(config: Config):  # type: ignore[no-untyped-def]
     return DetectionEngine(build_analyzer(config.detection), config.detection.language)
 
 
-from proxy.governance.command import COMMANDS, rotate_data_key  # noqa: E402  (kept last: one line per feature)
+from proxy.export.command import export_command  # noqa: E402  (kept last: one line per feature)
+from proxy.governance.command import COMMANDS, rotate_data_key  # noqa: E402
 
-for _command in COMMANDS:
+for _command in (*COMMANDS, export_command):
     main.add_command(_command)
 keys.add_command(rotate_data_key)

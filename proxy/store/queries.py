@@ -36,10 +36,15 @@ def load_record(engine: Engine, sealer: Sealer, request_id: str) -> StoredRecord
         ).mappings()
         sealed = connection.execute(select(payloads).where(payloads.c.request_id == request_id)).mappings()
         opened = {
-            p["kind"]: _decode(sealer.open(p["data"], p["encoding"], p["key_id"], request_id, p["kind"]))
+            p["kind"]: open_payload(sealer, request_id, p["kind"], p["data"], p["encoding"], p["key_id"])
             for p in sealed
         }
         return StoredRecord(dict(row), [dict(f) for f in found], opened)
+
+
+def open_payload(sealer: Sealer, request_id: str, kind: str, data: bytes, encoding: str, key_id: str | None) -> Any:
+    """One `payloads` row opened and decoded: JSON, else text."""
+    return _decode(sealer.open(data, encoding, key_id, request_id, kind))
 
 
 def _decode(data: bytes) -> Any:

@@ -1,0 +1,209 @@
+"""`privacy-proxy export`: stored conversations as a training dataset, with a manifest."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from proxy.config import Config, ConfigError, load_config
+from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
+from proxy.export.run import FORMATS, ExportOptions, Progress, run
+from proxy.export.source import Filters, count
+from proxy.store.database import make_engine
+from proxy.store.sealing import Sealer
+
+
+def _many(name: str, help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(name, multiple=True, help=help_ + " Repeat for more.")
+
+
+def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
+    # in UTC: SQLite keeps times without their zone, so every time compared must be in the same one
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
+    shares = {}
+    for value in values:
+        name, _, share = value.partition("=")
+        try:
+            shares[name.strip()] = float(share)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: use NAME=SHARE, e.g. validation=0.1") from None
+    return shares
+
+
+@click.command("export")
+@click.option("--format", "format_", type=click.Choice(FORMATS), required=True, help="Dataset format.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output directory (new or empty).")
+@click.option(
+    "--content",
+    type=click.Choice(["forwarded", "surrogate", "original"]),
+    default="forwarded",
+    show_default=True,
+    help="forwarded: what the vendor saw; surrogate: placeholders become fakes; original: needs --include-original.",
+)
+@click.option("--include-original", is_flag=True, help="Required with --content original.")
+@click.option("--purpose", help="Why originals are exported (required with --content original; audited).")
+@click.option("--since", callback=_when, help="Records created at or after this time (ISO 8601, UTC if no zone).")
+@click.option("--until", callback=_when, help="Records created before this time.")
+@_many("--team", "Only this team.")
+@_many("--key", "Only this proxy key name.")
+@_many("--upstream", "Only this upstream.")
+@_many("--model", "Only this model.")
+@_many("--decision", "Only this decision (allow, transform, block).")
+@click.option("--status", multiple=True, default=["ok"], show_default=True, help="Record status. Repeat for more.")
+@_many("--tag", "Only records carrying this X-Proxy-Tags tag (all given tags must be present).")
+@_many("--policy", "Only records a policy applied to: ID or ID@VERSION.")
+@click.option("--dedupe", is_flag=True, help="Drop exact duplicate conversations.")
+@click.option("--one-per-conversation", is_flag=True, help="Keep only the last turn of a resent history.")
+@click.option("--split", multiple=True, callback=_shares, help="NAME=SHARE, e.g. validation=0.1; the rest is train.")
+@click.option("--min-length", type=click.IntRange(0), help="Skip conversations with fewer characters of text.")
+@click.option("--max-length", type=click.IntRange(0), help="Skip conversations with more characters of text.")
+@click.option(
+    "--weights",
+    type=click.Choice(["none", "last"]),
+    default="none",
+    show_default=True,
+    help="openai-jsonl: last = train on the final assistant turn only (weight 0 on earlier ones).",
+)
+@click.option(
+    "--residual-check",
+    type=click.Choice(["off", "flag", "drop"]),
+    default="off",
+    show_default=True,
+    help="Run the detector over what is written; flag or drop rows still holding personal data.",
+)
+@click.option(
+    "--residual-entities",
+    default=",".join(DEFAULT_ENTITIES),
+    show_default=True,
+    help="Entity types the residual check looks for.",
+)
+@click.option(
+    "--rows-per-shard", type=click.IntRange(1), default=100_000, show_default=True, help="Rows per Parquet file."
+)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="proxy.yaml to use.")
+def export_command(
+    format_: str,
+    out: Path,
+    content: str,
+    include_original: bool,
+    purpose: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    team: tuple[str, ...],
+    key: tuple[str, ...],
+    upstream: tuple[str, ...],
+    model: tuple[str, ...],
+    decision: tuple[str, ...],
+    status: tuple[str, ...],
+    tag: tuple[str, ...],
+    policy: tuple[str, ...],
+    dedupe: bool,
+    one_per_conversation: bool,
+    split: dict[str, float],
+    min_length: int | None,
+    max_length: int | None,
+    weights: str,
+    residual_check: str,
+    residual_entities: str,
+    rows_per_shard: int,
+    config_path: Path | None,
+) -> None:
+    """Export stored conversations as a training dataset, with manifest.json and a dataset card."""
+    if content == "original" and not include_original:
+        raise click.UsageError("--content original exports raw personal data: add --include-original and --purpose")
+    filters = Filters(
+        since=since,
+        until=until,
+        teams=team,
+        keys=key,
+        upstreams=upstream,
+        models=model,
+        decisions=decision,
+        statuses=status,
+        tags=tag,
+        policies=policy,
+    )
+    try:
+        options = ExportOptions.model_validate(
+            {
+                "format": format_,
+                "out": out,
+                "filters": filters,
+                "content": content,
+                "purpose": purpose,
+                "residual_check": residual_check,
+                "residual_entities": tuple(e.strip() for e in residual_entities.split(",") if e.strip()),
+                "dedupe": dedupe,
+                "one_per_conversation": one_per_conversation,
+                "split": split,
+                "min_length": min_length,
+                "max_length": max_length,
+                "weights": weights,
+                "rows_per_shard": rows_per_shard,
+            }
+        )
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(error["msg"] for error in exc.errors())) from None
+    config = _config(config_path)
+    residual = _residual(config, options) if options.residual_check != "off" else None
+    try:
+        sealer = Sealer.from_config(config.storage.data_keys)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    engine = make_engine(config.database_url)
+    try:
+        with _progress(engine, filters, options.one_per_conversation) as progress:
+            manifest = run(engine, sealer, options, residual, progress)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    counts = manifest.counts
+    skipped = ", ".join(f"{reason} {n}" for reason, n in counts.skipped.items()) or "none"
+    click.echo(f"exported {counts.exported} of {counts.matched} to {out} (skipped: {skipped})")
+
+
+def _config(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _residual(config: Config, options: ExportOptions) -> ResidualCheck:
+    from proxy.detection import DetectionEngine, build_analyzer
+
+    detector = DetectionEngine(build_analyzer(config.detection), config.detection.language)
+    try:
+        return ResidualCheck(detector, options.residual_entities, options.residual_min_score)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@contextmanager
+def _progress(engine: Engine, filters: Filters, two_passes: bool) -> Iterator[Progress | None]:
+    """A progress bar on stderr when a person is watching; nothing at all in scripts."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    total = count(engine, filters)
+    label = "exporting (after a first pass over the history)" if two_passes else "exporting"
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update

@@ -1,0 +1,100 @@
+"""One neutral conversation, whatever dialect it was recorded in.
+
+Every export format is written from this shape, so a format never needs to know a vendor's wire
+format, and a dialect reader never needs to know an export format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class Unreadable(Exception):
+    """A record that cannot become a training conversation; the message is a skip reason."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # a JSON document, as OpenAI sends it
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None  # on a tool message: the call it answers
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class Conversation:
+    messages: list[Message]
+    tools: list[Tool] = field(default_factory=list)
+
+    def texts(self) -> Iterator[str]:
+        """Every text a format writes: contents and tool-call arguments."""
+        for message in self.messages:
+            if message.content:
+                yield message.content
+            for call in message.tool_calls:
+                yield call.arguments
+
+    def length(self) -> int:
+        return sum(len(text) for text in self.texts())
+
+    def map_texts(self, content: Callable[[str], str], arguments: Callable[[str], str]) -> Conversation:
+        """The same conversation with every content, tool description and tool-call argument document rewritten."""
+        messages = [
+            replace(
+                message,
+                content=content(message.content) if message.content else message.content,
+                tool_calls=tuple(replace(call, arguments=arguments(call.arguments)) for call in message.tool_calls),
+            )
+            for message in self.messages
+        ]
+        tools = [
+            replace(tool, description=content(tool.description)) if tool.description else tool for tool in self.tools
+        ]
+        return Conversation(messages, tools)
+
+    def digest(self) -> bytes:
+        """Identifies the whole conversation, for exact de-duplication."""
+        prefixes = self.prefix_digests()
+        return prefixes[-1] if prefixes else b""
+
+    def prefix_digests(self) -> list[bytes]:
+        """Digest of messages[:1], [:2], ... [:n]: a later turn that resent this history has them all."""
+        digests, running = [], hashlib.blake2b(digest_size=16)
+        running.update(_canonical([tool.__dict__ for tool in self.tools]))
+        for message in self.messages:
+            calls = [c.__dict__ | {"arguments": _parsed(c.arguments)} for c in message.tool_calls]
+            running.update(_canonical(message.__dict__ | {"tool_calls": calls}))
+            digests.append(running.copy().digest())
+        return digests
+
+
+def _parsed(document: str) -> Any:
+    """Arguments as data: a client resending a call may re-encode its JSON with other spacing."""
+    try:
+        return json.loads(document)
+    except ValueError:
+        return document
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\x1e"

@@ -1,0 +1,175 @@
+"""Where exported rows go: one JSONL file per split, or sharded Parquet files per split.
+
+Both write as rows arrive and keep at most one row group in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from proxy.export.conversation import Conversation
+from proxy.export.formats import JSONL_FORMATS, Weights, openai_row
+
+
+@dataclass
+class ExportRow:
+    id: str
+    model: str | None
+    created_at: datetime
+    conversation: Conversation
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    def prepare(self, row: ExportRow) -> Any:
+        """The row as this sink writes it; raises `Unreadable` when the format cannot express it."""
+
+    def write(self, split: str, prepared: Any) -> None:
+        """Add one prepared row to a split."""
+
+    def close(self) -> list[Path]:
+        """Finish every file; the paths written, relative to the output directory."""
+
+
+class JsonlSink:
+    """`<split>.jsonl`, one training example per line, in the chosen format."""
+
+    def __init__(self, out: Path, format_name: str, weights: Weights) -> None:
+        self.out = out
+        self.render = JSONL_FORMATS[format_name]
+        self.weights = weights
+        self._files: dict[str, Any] = {}
+
+    def prepare(self, row: ExportRow) -> str:
+        return json.dumps(self.render(row.conversation, self.weights), ensure_ascii=False)
+
+    def write(self, split: str, line: str) -> None:
+        if split not in self._files:
+            self._files[split] = (self.out / f"{split}.jsonl").open("w", encoding="utf-8")
+        self._files[split].write(line + "\n")
+
+    def close(self) -> list[Path]:
+        for handle in self._files.values():
+            handle.close()
+        return [Path(f"{split}.jsonl") for split in sorted(self._files)]
+
+
+_CALL = pa.struct(
+    [
+        ("id", pa.string()),
+        ("type", pa.string()),
+        ("function", pa.struct([("name", pa.string()), ("arguments", pa.string())])),
+    ]
+)
+_MESSAGE = pa.struct(
+    [("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(_CALL)), ("tool_call_id", pa.string())]
+)
+_METADATA = pa.struct(
+    [
+        ("endpoint", pa.string()),
+        ("upstream", pa.string()),
+        ("team", pa.string()),
+        ("decision", pa.string()),
+        ("conversation", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("policies", pa.list_(pa.string())),
+        ("residual_pii", pa.list_(pa.string())),
+    ]
+)
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("model", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("messages", pa.list_(_MESSAGE)),
+        ("tools", pa.string()),  # JSON: parameter schemas differ per tool, so no one column type fits
+        ("metadata", _METADATA),
+    ]
+)
+
+
+class ParquetSink:
+    """Hugging Face layout: `data/<split>-00000-of-00002.parquet`, `rows_per_shard` rows per file.
+
+    The number of shards is known only at the end, so shards are written under a temporary name
+    and renamed on close."""
+
+    def __init__(self, out: Path, rows_per_shard: int, row_group: int = 1000) -> None:
+        self.data = out / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.rows_per_shard = rows_per_shard
+        self.row_group = row_group
+        self._shards: dict[str, list[Path]] = {}
+        self._writers: dict[str, tuple[pq.ParquetWriter, int]] = {}
+        self._buffers: dict[str, list[dict[str, Any]]] = {}
+
+    def prepare(self, row: ExportRow) -> dict[str, Any]:
+        return _record(row)
+
+    def write(self, split: str, record: dict[str, Any]) -> None:
+        buffer = self._buffers.setdefault(split, [])
+        buffer.append(record)
+        if len(buffer) >= self.row_group:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        rows = self._buffers.pop(split, [])
+        while rows:
+            writer, written = self._writer(split)
+            room = self.rows_per_shard - written
+            writer.write_table(pa.Table.from_pylist(rows[:room], schema=SCHEMA))
+            self._writers[split] = (writer, written + len(rows[:room]))
+            rows = rows[room:]
+
+    def _writer(self, split: str) -> tuple[pq.ParquetWriter, int]:
+        current = self._writers.get(split)
+        if current is not None and current[1] < self.rows_per_shard:
+            return current
+        if current is not None:
+            current[0].close()
+        shards = self._shards.setdefault(split, [])
+        shards.append(self.data / f"{split}-{len(shards):05d}.parquet.partial")
+        self._writers[split] = (pq.ParquetWriter(shards[-1], SCHEMA, compression="zstd"), 0)
+        return self._writers[split]
+
+    def close(self) -> list[Path]:
+        for split in list(self._buffers):
+            self._flush(split)
+        for writer, _ in self._writers.values():
+            writer.close()
+        names = []
+        for split, shards in sorted(self._shards.items()):
+            for index, partial in enumerate(shards):
+                final = self.data / f"{split}-{index:05d}-of-{len(shards):05d}.parquet"
+                partial.rename(final)
+                names.append(final.relative_to(self.data.parent))
+        return names
+
+
+def _record(row: ExportRow) -> dict[str, Any]:
+    rendered = openai_row(row.conversation)
+    messages = [
+        {
+            "role": m["role"],
+            "content": m["content"],
+            "tool_calls": m.get("tool_calls") or [],
+            "tool_call_id": m.get("tool_call_id"),
+        }
+        for m in rendered["messages"]
+    ]
+    tools = json.dumps(rendered["tools"], ensure_ascii=False) if "tools" in rendered else None
+    return {
+        "id": row.id,
+        "model": row.model,
+        "created_at": row.created_at,
+        "messages": messages,
+        "tools": tools,
+        "metadata": row.metadata,
+    }
