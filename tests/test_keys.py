@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,8 +27,18 @@ from .mock_vendor import MockVendor
 HELLO = [{"role": "user", "content": "hello"}]
 
 
-def _client(proxy: RunningProxy, key: str) -> OpenAI:
-    return OpenAI(base_url=proxy.url + "/v1", api_key=key, max_retries=0)
+@pytest.fixture
+def clients() -> Iterator[Callable[[RunningProxy, str], OpenAI]]:
+    """OpenAI clients for a given key, all closed when the test ends."""
+    made: list[OpenAI] = []
+
+    def make(proxy: RunningProxy, key: str) -> OpenAI:
+        made.append(OpenAI(base_url=proxy.url + "/v1", api_key=key, max_retries=0))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
 
 
 def _config_file(proxy: RunningProxy, tmp_path: Path) -> Path:
@@ -37,7 +48,7 @@ def _config_file(proxy: RunningProxy, tmp_path: Path) -> Path:
 
 
 def test_a_key_created_on_the_command_line_works_at_once_and_stops_when_revoked(
-    start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path
+    clients: Callable[[RunningProxy, str], OpenAI], start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path
 ) -> None:
     with start_proxy(key_refresh_seconds=0.2) as proxy:
         config = str(_config_file(proxy, tmp_path))
@@ -49,7 +60,7 @@ def test_a_key_created_on_the_command_line_works_at_once_and_stops_when_revoked(
         key = created.stdout.strip().splitlines()[0]
         assert key.startswith("pp-")
 
-        raw = _client(proxy, key).chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HELLO)
+        raw = clients(proxy, key).chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HELLO)
         record = proxy.record(raw.headers["x-proxy-request-id"])
         assert (record.request["key_name"], record.request["team"]) == ("ci-bot", "research")
 
@@ -63,7 +74,7 @@ def test_a_key_created_on_the_command_line_works_at_once_and_stops_when_revoked(
         refused = False
         while not refused and time.monotonic() < deadline:
             try:
-                _client(proxy, key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+                clients(proxy, key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)
                 time.sleep(0.1)
             except openai.AuthenticationError as error:
                 refused = "Invalid proxy API key" in error.message
@@ -77,20 +88,22 @@ def test_config_keys_keep_working_beside_stored_keys(proxy: RunningProxy, vendor
     assert completion.choices[0].message.content == "hello"
 
 
-def test_an_expired_key_is_refused(proxy: RunningProxy, vendor: MockVendor) -> None:
+def test_an_expired_key_is_refused(
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
+) -> None:
     past = datetime.now(UTC) - timedelta(minutes=1)
     key = create_key(proxy.services.recorder.engine, "expired-key", "ops", KeyLimits(), past)
     with pytest.raises(openai.AuthenticationError) as caught:
-        _client(proxy, key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+        clients(proxy, key).chat.completions.create(model="gpt-4o-mini", messages=HELLO)
     assert "expired" in caught.value.message and key not in caught.value.message
     assert not vendor.received
 
 
 def test_a_key_limited_to_some_models_gets_403_for_others_and_lists_only_its_own(
-    proxy: RunningProxy, vendor: MockVendor
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
 ) -> None:
     key = create_key(proxy.services.recorder.engine, "mini-only", "ops", KeyLimits(models=["gpt-4o-mini", "echo"]))
-    client = _client(proxy, key)
+    client = clients(proxy, key)
     assert client.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content == "hello"
     with pytest.raises(openai.PermissionDeniedError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
@@ -100,10 +113,10 @@ def test_a_key_limited_to_some_models_gets_403_for_others_and_lists_only_its_own
 
 
 def test_requests_per_minute_answer_429_with_retry_after_in_both_shapes(
-    proxy: RunningProxy, vendor: MockVendor
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
 ) -> None:
     key = create_key(proxy.services.recorder.engine, "two-a-minute", "ops", KeyLimits(requests_per_minute=2))
-    client = _client(proxy, key)
+    client = clients(proxy, key)
     for _ in range(2):
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
     with pytest.raises(openai.RateLimitError) as caught:
@@ -113,16 +126,18 @@ def test_requests_per_minute_answer_429_with_retry_after_in_both_shapes(
     record = proxy.record(caught.value.response.headers["x-proxy-request-id"])
     assert (record.request["status"], record.request["http_status"]) == ("rate_limited", 429)
 
-    claude = anthropic.Anthropic(base_url=proxy.url, api_key=key, max_retries=0)
-    with pytest.raises(anthropic.RateLimitError) as refused:
-        claude.messages.create(model="claude-3-5-haiku-latest", max_tokens=10, messages=HELLO)  # type: ignore[arg-type]
+    with anthropic.Anthropic(base_url=proxy.url, api_key=key, max_retries=0) as claude:
+        with pytest.raises(anthropic.RateLimitError) as refused:
+            claude.messages.create(model="claude-3-5-haiku-latest", max_tokens=10, messages=HELLO)  # type: ignore[arg-type]
     assert refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
     assert len(vendor.received) == 2
 
 
-def test_tokens_per_day_count_what_the_vendor_reported(proxy: RunningProxy, vendor: MockVendor) -> None:
+def test_tokens_per_day_count_what_the_vendor_reported(
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
+) -> None:
     key = create_key(proxy.services.recorder.engine, "small-budget", "ops", KeyLimits(tokens_per_day=5))
-    client = _client(proxy, key)
+    client = clients(proxy, key)
     first = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "one two three"}])
     assert first.usage is not None and first.usage.total_tokens >= 5  # the mock counts words
     with pytest.raises(openai.RateLimitError) as caught:
