@@ -11,21 +11,26 @@ from pathlib import Path
 import anyio
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine, build_analyzer
 from proxy.dialects import DIALECTS, Dialect
-from proxy.errors import NotFound, ProxyError
+from proxy.errors import BadRequest, NotFound, ProxyError
+from proxy.exchange import Slot
 from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
+from proxy.limits import Gate, Limiter
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies
 from proxy.policy.reload import PolicyWatcher
 from proxy.store.database import is_current, make_engine, upgrade
+from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
 from proxy.store.sealing import Sealer
@@ -43,7 +48,6 @@ def create_app(
 ) -> FastAPI:
     """The proxy as an ASGI app. Tests pass a ready `detector` (spaCy loads once per session)
     and may pass an httpx `transport`."""
-    config.check_exposure()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,9 +56,11 @@ def create_app(
         watcher = services.watcher
         assert watcher is not None
         services.recorder.start()
+        await _warm_up(services)
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(watcher.run)
+                tasks.start_soon(services.keys.keep_fresh)
                 tasks.start_soon(purge_on_schedule, services.recorder.engine, config.retention)
                 _reload_on_sighup(watcher)
                 yield
@@ -71,7 +77,10 @@ def create_app(
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
+    app.include_router(admin_router)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
+    app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_parameter)  # type: ignore[arg-type]
     return app
 
 
@@ -92,14 +101,25 @@ def build_services(
         raise ConfigError("the database schema is not up to date: run `privacy-proxy db upgrade` first")
     hasher = hasher_for(config)
     sealer = Sealer.from_config(config.storage.data_keys)
+    keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
+    keys.refresh()
+    config.check_exposure(stored_keys=not keys.open)
+    storage = config.storage
     recorder = Recorder(
         engine,
         lambda exchange: rows_for(exchange, sealer, hasher, exchange.policy_digest),
-        Spool(config.storage.spool_path),
-        config.storage.queue_size,
+        Spool(storage.spool_path),
+        storage.queue_size,
+        batch_rows=storage.batch_rows,
+        batch_bytes=storage.batch_bytes,
+        spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    services = Services(config, KeyRing(config.keys), policies, detector, upstreams, recorder, hasher, sealer)
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
+    services = Services(
+        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
+    )
     reloads = services.metrics.policy_reloads
     services.watcher = PolicyWatcher(
         directory,
@@ -145,7 +165,7 @@ async def list_models(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     anthropic = "anthropic-version" in request.headers
     try:
-        services.keys.authenticate(request.headers, request.client.host if request.client else None)
+        caller = await services.keys.authenticate(request.headers, request.client.host if request.client else None)
     except ProxyError as error:
         body = DIALECTS["anthropic-messages" if anthropic else "openai-chat"].error_body(error)
         return JSONResponse(body, error.status_code)
@@ -153,7 +173,7 @@ async def list_models(request: Request) -> JSONResponse:
         (model, upstream.name)
         for upstream in services.config.upstreams
         for model in upstream.models
-        if not any(char in model for char in "*?[")
+        if not any(char in model for char in "*?[") and caller.may_use(model)
     ]
     if anthropic:
         data = [{"type": "model", "id": m, "display_name": m, "created_at": "1970-01-01T00:00:00Z"} for m, _ in listed]
@@ -171,16 +191,27 @@ async def unknown_route(request: Request, exc: StarletteHTTPException) -> JSONRe
     return _openai_error(error)
 
 
+async def proxy_error(request: Request, error: ProxyError) -> JSONResponse:
+    """Errors raised outside a dialect's route (the admin API) in OpenAI's shape."""
+    return _openai_error(error)
+
+
+async def invalid_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A bad query parameter: name it, never echo its value (FastAPI's default would)."""
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"][1:]) or "request"
+    return _openai_error(BadRequest(f"Invalid parameter '{name}': {first['msg']}."))
+
+
 def _openai_error(error: ProxyError) -> JSONResponse:
     return JSONResponse(DIALECTS["openai-chat"].error_body(error), error.status_code)
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text format; queue depth and spool state are read at scrape time."""
+    """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    services.metrics.queue_depth.set(services.recorder.queue_depth())
-    services.metrics.spooled.set(int(services.recorder.spool.has_records()))
-    return Response(services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    body = services.metrics.scrape(services.recorder, services.gate)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 async def healthz() -> JSONResponse:
@@ -188,7 +219,8 @@ async def healthz() -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database answers or records are safely spooling."""
+    """200 when requests can be served and recorded: policies loaded, detector warm, and the
+    database answering or records safely spooling; 503 (with the reason) otherwise."""
     services: Services = request.app.state.services
 
     def ping() -> None:
@@ -200,17 +232,33 @@ async def readyz(request: Request) -> JSONResponse:
         database = "ok"
     except Exception:
         database = "spooling"
+    problems = [
+        problem
+        for problem, present in (
+            ("detector not warmed up", not services.warm),
+            ("no policies loaded", not services.policies.policies),
+            ("record queue and spool are full", services.recorder.full()),
+        )
+        if present
+    ]
     watcher = services.watcher
-    return JSONResponse(
-        {
-            "status": "ready",
-            "database": database,
-            "policies": [p.label for p in services.policies.policies],
-            "policy_digest": services.policies.digest,
-            "policy_reloads": watcher.reloads if watcher else 0,
-            "policy_reload_failures": watcher.failures if watcher else 0,
-        }
-    )
+    body = {
+        "status": "not ready: " + "; ".join(problems) if problems else "ready",
+        "database": database,
+        "detector": "warm" if services.warm else "cold",
+        "policies": [p.label for p in services.policies.policies],
+        "policy_digest": services.policies.digest,
+        "policy_reloads": watcher.reloads if watcher else 0,
+        "policy_reload_failures": watcher.failures if watcher else 0,
+    }
+    return JSONResponse(body, 503 if problems else 200)
+
+
+async def _warm_up(services: Services) -> None:
+    """One detection before the first request, so it does not pay for lazy loading."""
+    sample = [Slot(path=("warm-up",), text="Warm-up: Jane Doe, jane.doe@example.net, +1 202 555 0143.")]
+    await services.detector.detect(sample, services.detector.supported_entities(), [])
+    services.warm = True
 
 
 def app_from_environment() -> FastAPI:

@@ -6,15 +6,18 @@ import asyncio
 import json
 import logging.config
 import os
-import secrets
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from proxy.config import CONFIG_ENV, Config, ConfigError, hash_api_key, load_config
 from proxy.logs import log_config
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 config_option = click.option(
     "--config",
@@ -49,10 +52,14 @@ def serve(config_path: Path | None, host: str | None, port: int | None, workers:
     config = _load(config_path)
     server = config.server.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
     config = config.model_copy(update={"server": server})
+    from proxy.store.keys import stored_keys
+
+    engine = _engine(config)  # migrates SQLite once here, before any worker process starts
     try:
-        config.check_exposure()
+        config.check_exposure(stored_keys=bool(stored_keys(engine)))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    engine.dispose()
     logging.config.dictConfig(log_config())
     # Workers are separate processes: they rebuild the app from the same config file and overrides.
     os.environ["PRIVACY_PROXY_SERVE"] = config.model_dump_json()
@@ -192,15 +199,87 @@ def keys() -> None:
     """Proxy API keys."""
 
 
+@keys.command("create")
+@config_option
+@click.option("--name", required=True, help="A unique name for the key, as shown in records.")
+@click.option("--team", default="default", show_default=True, help="The team the key belongs to (selects policies).")
+@click.option("--expires", type=click.DateTime(), help="When the key stops working (UTC), e.g. 2027-01-31.")
+@click.option("--model", "models", multiple=True, help="A model glob the key may call; repeat for more (default: any).")
+@click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute (per proxy process).")
+@click.option("--tokens-per-day", type=click.IntRange(min=1), help="Prompt plus completion tokens per UTC day.")
+def keys_create(
+    config_path: Path | None,
+    name: str,
+    team: str,
+    expires: datetime | None,
+    models: tuple[str, ...],
+    rpm: int | None,
+    tokens_per_day: int | None,
+) -> None:
+    """Make a new proxy key kept in the database; prints the key once (only its hash is stored)."""
+    from proxy.config import KeyLimits
+    from proxy.store.keys import KeyExists, create_key
+
+    limits = KeyLimits(models=list(models) or None, requests_per_minute=rpm, tokens_per_day=tokens_per_day)
+    when = expires.replace(tzinfo=UTC) if expires else None
+    try:
+        key = create_key(_engine(_load(config_path)), name, team, limits, when)
+    except KeyExists as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(key)
+    click.echo(f"key {name!r} for team {team!r} created; it is shown only now", err=True)
+
+
+@keys.command("list")
+@config_option
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+def keys_list(config_path: Path | None, include_revoked: bool) -> None:
+    """The keys kept in the database (names and limits; keys themselves are not stored)."""
+    from proxy.store.keys import stored_keys
+
+    rows = stored_keys(_engine(_load(config_path)), include_revoked=include_revoked)
+    click.echo("name\tteam\texpires\tmodels\trpm\ttokens_per_day\trevoked")
+    for key, revoked in rows:
+        cells = [key.name, key.team, key.expires, ",".join(key.models or []) or "*", key.requests_per_minute]
+        cells += [key.tokens_per_day, revoked]
+        click.echo("\t".join("-" if cell is None else str(cell) for cell in cells))
+
+
+@keys.command("revoke")
+@config_option
+@click.argument("name")
+def keys_revoke(config_path: Path | None, name: str) -> None:
+    """Stop a stored key from working (within `key_refresh_seconds` on every running proxy)."""
+    from proxy.store.keys import revoke_key
+
+    if not revoke_key(_engine(_load(config_path)), name):
+        raise click.ClickException(f"no live stored key named {name!r}")
+    click.echo(f"key {name!r} revoked")
+
+
 @keys.command("generate")
 @click.option("--name", required=True, help="A name for the key, as shown in records.")
 @click.option("--team", default="default", show_default=True, help="The team the key belongs to.")
 def keys_generate(name: str, team: str) -> None:
-    """Make a new proxy key; prints it once, with the entry to add under `keys:` in proxy.yaml."""
-    key = "pp-" + secrets.token_urlsafe(32)
+    """Make a key for the config file instead: prints it once, with the entry for `keys:` in proxy.yaml."""
+    from proxy.store.keys import new_key
+
+    key = new_key()
     click.echo(f"key (give this to the client; it is not stored anywhere):\n  {key}\n")
     entry = {"name": name, "team": team, "sha256": hash_api_key(key)}
     click.echo("add to proxy.yaml under `keys:`:\n  - " + json.dumps(entry))
+
+
+def _engine(config: Config) -> Engine:
+    """The configured database, migrated if it is SQLite (as `serve` would), else checked."""
+    from proxy.store.database import is_current, make_engine, upgrade
+
+    engine = make_engine(config.database_url)
+    if engine.url.get_backend_name() == "sqlite":
+        upgrade(config.database_url)
+    elif not is_current(engine):
+        raise click.ClickException("the database schema is not up to date: run `privacy-proxy db upgrade` first")
+    return engine
 
 
 def _detector(config: Config):  # type: ignore[no-untyped-def]

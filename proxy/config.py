@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 import os
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -35,6 +35,22 @@ class ServerConfig(_Model):
     port: int = Field(8080, ge=0, le=65535)
     #: largest request body accepted, in bytes (413 above it)
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    #: requests detected and forwarded at once per process; others wait in line (0: no limit)
+    max_concurrency: int = Field(64, ge=0)
+    #: seconds a request waits in that line before a 503
+    queue_timeout: float = Field(10.0, gt=0)
+
+
+class AdminConfig(_Model):
+    """Who may use `/admin/*`: the key in `key_env`, or a key whose SHA-256 is `sha256`.
+    With neither set, the admin API is off."""
+
+    key_env: str = "PRIVACY_PROXY_ADMIN_KEY"
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+    def key_hashes(self) -> set[str]:
+        from_env = os.environ.get(self.key_env)
+        return {h for h in (self.sha256, hash_api_key(from_env) if from_env else None) if h}
 
 
 class UpstreamConfig(_Model):
@@ -72,12 +88,29 @@ class UpstreamConfig(_Model):
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
-class ApiKeyConfig(_Model):
+class KeyLimits(_Model):
+    """What one proxy key may do; unset means no limit."""
+
+    #: model globs the key may call (as the client names them)
+    models: list[str] | None = None
+    requests_per_minute: int | None = Field(None, gt=0)
+    #: prompt plus completion tokens per UTC day, as the vendor reports them
+    tokens_per_day: int | None = Field(None, gt=0)
+
+
+class ApiKeyConfig(KeyLimits):
     """A proxy key a client may present; only its SHA-256 is written down."""
 
     name: str
     team: str = "default"
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    #: after this moment the key is refused; a date or time without a zone is UTC
+    expires: datetime | None = None
+
+    @field_validator("expires")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class DetectionConfig(_Model):
@@ -103,6 +136,13 @@ class StorageConfig(_Model):
     queue_size: int = Field(10_000, gt=0)
     #: where records go while the database is unreachable
     spool_path: Path = Path("./data/spool.jsonl")
+    #: the spool's size limit in bytes; beyond it `when_full` applies
+    spool_max_bytes: int = Field(1024**3, gt=0)
+    #: with queue and spool both full: `refuse` new requests with 503, or `serve` them unrecorded
+    when_full: Literal["refuse", "serve"] = "refuse"
+    #: one insert transaction holds at most this many records and about this many payload bytes
+    batch_rows: int = Field(200, gt=0)
+    batch_bytes: int = Field(8 * 1024 * 1024, gt=0)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -176,17 +216,20 @@ class Config(_Model):
     policy_reload_seconds: float = Field(2.0, ge=0)
     upstreams: list[UpstreamConfig] = Field(default_factory=_default_upstreams)
     keys: list[ApiKeyConfig] = []
+    #: how often each process rereads the keys kept in the database (`privacy-proxy keys create`)
+    key_refresh_seconds: float = Field(5.0, gt=0)
     detection: DetectionConfig = DetectionConfig()
     storage: StorageConfig = StorageConfig()
+    admin: AdminConfig = AdminConfig()
     retention: RetentionConfig = RetentionConfig()
 
-    def check_exposure(self) -> None:
+    def check_exposure(self, stored_keys: bool = False) -> None:
         """Without proxy keys anyone who can connect is a client: allow that on loopback only."""
-        if self.keys or is_loopback_host(self.server.host):
+        if self.keys or stored_keys or is_loopback_host(self.server.host):
             return
         raise ConfigError(
             f"server.host {self.server.host!r} is not a loopback address and no proxy keys are "
-            "configured: add `keys:` to proxy.yaml (see `privacy-proxy keys generate`) or bind to 127.0.0.1"
+            "configured: run `privacy-proxy keys create`, add `keys:` to proxy.yaml, or bind to 127.0.0.1"
         )
 
 

@@ -2,15 +2,19 @@
 
     ProxyError                      500 internal_error
     ├── AuthenticationError         401 invalid_api_key
+    ├── PermissionDenied            403 model_not_allowed (the key may not use this model)
     ├── NotFound                    404 not_found
     ├── BadRequest                  400 invalid_request_error
     │   └── UnknownModel            404 model_not_found
     ├── PayloadTooLarge             413 request_too_large
     ├── PolicyBlocked               400 policy_violation
+    ├── RateLimited                 429 rate_limit_exceeded (with Retry-After)
+    ├── Overloaded                  503 overloaded (concurrency queue or record store full)
     ├── DetectionFailed             503 detection_unavailable
     ├── ClientDisconnected          499 client_disconnected (nobody is left to read it)
     └── UpstreamError               502 upstream_error
         ├── UpstreamUnavailable     502 upstream_unavailable
+        ├── UpstreamIncomplete      502 upstream_incomplete (a stream ended without its final event)
         └── UpstreamTimeout         504 upstream_timeout
 
 `pipeline.handle` catches the root (so that the failed request is still recorded) and the
@@ -37,12 +41,49 @@ class ProxyError(Exception):
         if code is not None:
             self.code = code
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers the client's SDK acts on (e.g. Retry-After)."""
+        return {}
+
 
 class AuthenticationError(ProxyError):
     status_code = 401
     type = "invalid_request_error"  # what OpenAI itself answers for a bad key
     code = "invalid_api_key"
     record_status = "unauthenticated"
+
+
+class PermissionDenied(ProxyError):
+    status_code = 403
+    type = "invalid_request_error"
+    code = "model_not_allowed"
+    record_status = "forbidden"
+
+
+class RateLimited(ProxyError):
+    """A key's limit is used up; `retry_after` seconds until it frees up (the SDKs wait that long)."""
+
+    status_code = 429
+    type = "requests"
+    code = "rate_limit_exceeded"
+    record_status = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, kind: str = "requests") -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.type = kind  # OpenAI says which limit: "requests" or "tokens"
+
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(max(1, round(self.retry_after)))}
+
+
+class Overloaded(ProxyError):
+    """Too much at once: the concurrency queue timed out, or records could not be kept."""
+
+    status_code = 503
+    type = "server_error"
+    code = "overloaded"
+    record_status = "overloaded"
 
 
 class NotFound(ProxyError):
@@ -110,6 +151,10 @@ class UpstreamError(ProxyError):
 
 class UpstreamUnavailable(UpstreamError):
     code = "upstream_unavailable"
+
+
+class UpstreamIncomplete(UpstreamError):
+    code = "upstream_incomplete"
 
 
 class UpstreamTimeout(UpstreamError):

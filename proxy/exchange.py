@@ -11,7 +11,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any, Literal
+
+from proxy.config import KeyLimits
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class Caller:
 
     key_name: str
     team: str
+    limits: KeyLimits = KeyLimits()
+
+    def may_use(self, model: str) -> bool:
+        allowed = self.limits.models
+        return allowed is None or any(fnmatchcase(model, glob) for glob in allowed)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from proxy.exchange import Exchange
+from proxy.limits import Gate
+from proxy.store.recorder import Recorder
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -41,11 +43,28 @@ class Metrics:
         self.queue_depth = Gauge(
             "privacy_proxy_record_queue_depth", "Records waiting for the database writer.", registry=self.registry
         )
-        self.spooled = Gauge(
-            "privacy_proxy_spool_present",
-            "1 while records wait in the spool file for the database.",
+        self.spool_bytes = Gauge(
+            "privacy_proxy_spool_bytes",
+            "Size of the spool file holding records that wait for the database.",
             registry=self.registry,
         )
+        self.replayed = Counter(
+            "privacy_proxy_spool_replayed_records",
+            "Records moved from the spool to the database.",
+            registry=self.registry,
+        )
+        self.lost = Counter(
+            "privacy_proxy_records_lost",
+            "Records neither written nor spooled (database and spool both failed, or full).",
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "privacy_proxy_requests_in_flight", "Requests being detected and forwarded now.", registry=self.registry
+        )
+        self.waiting = Gauge(
+            "privacy_proxy_requests_waiting", "Requests waiting for a concurrency slot.", registry=self.registry
+        )
+        self._seen = {"replayed": 0, "lost": 0}
 
     def observe(self, exchange: Exchange) -> None:
         """Count one finished exchange (called by the recorder as it takes the record)."""
@@ -62,5 +81,13 @@ class Metrics:
             if millis is not None:
                 self.seconds.labels(stage).observe(millis / 1000)
 
-    def render(self) -> bytes:
+    def scrape(self, recorder: Recorder, gate: Gate) -> bytes:
+        """Read the writer's and the gate's state, then render the Prometheus text format."""
+        self.queue_depth.set(recorder.queue_depth())
+        self.spool_bytes.set(recorder.spool.size_bytes())
+        for name, counter, now in (("replayed", self.replayed, recorder.replayed), ("lost", self.lost, recorder.lost)):
+            counter.inc(now - self._seen[name])
+            self._seen[name] = now
+        self.in_flight.set(gate.in_use)
+        self.waiting.set(gate.waiting)
         return generate_latest(self.registry)

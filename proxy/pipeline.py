@@ -1,7 +1,7 @@
 """One request, start to finish. Read `handle` top to bottom to learn the product:
 
-    authenticate → read → route → extract → select → detect → decide → transform → forward
-    → restore → record
+    authenticate → admit → read → route → extract → select → detect → decide → transform
+    → forward → restore → record
 
 Each stage is a function in its own module and writes its part of the `Exchange`. Any error
 before `forward` ends the request with a vendor-shaped error, so nothing unscanned leaves;
@@ -28,10 +28,19 @@ from proxy.config import Config
 from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect
 from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
-from proxy.errors import BadRequest, ClientDisconnected, DetectionFailed, PayloadTooLarge, PolicyBlocked, ProxyError
+from proxy.errors import (
+    BadRequest,
+    ClientDisconnected,
+    DetectionFailed,
+    Overloaded,
+    PayloadTooLarge,
+    PolicyBlocked,
+    ProxyError,
+)
 from proxy.exchange import Decision, Exchange, Finding, JSONPath
 from proxy.governance.capture import bounded_capture, requested_capture
 from proxy.hashing import Hasher
+from proxy.limits import Gate, Limiter
 from proxy.metrics import Metrics
 from proxy.policy.bundle import PolicySet, detectors_of, entities_of
 from proxy.policy.decide import decide
@@ -60,13 +69,25 @@ class Services:
     recorder: Recorder
     hasher: Hasher
     sealer: Sealer
+    limiter: Limiter
+    gate: Gate
     metrics: Metrics = field(default_factory=Metrics)
     watcher: PolicyWatcher | None = None
+    warm: bool = False  # one detection has run (readyz waits for it)
 
     def record(self, exchange: Exchange) -> None:
         """The `record` stage: count the finished exchange and hand it to the writer."""
         self.metrics.observe(exchange)
+        self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
         self.recorder.submit(exchange)
+
+    def admit(self) -> None:
+        """Back-pressure: with queue and spool full, refuse rather than serve unrecorded."""
+        if self.config.storage.when_full == "refuse" and self.recorder.full():
+            raise Overloaded(
+                "The proxy cannot record requests right now (its database is unreachable and its spool is "
+                "full); retry later."
+            )
 
     def install_policies(self, policies: PolicySet) -> None:
         """Swap in a reloaded policy set; requests in flight keep the set they started with."""
@@ -75,45 +96,17 @@ class Services:
 
 async def handle(request: Request, dialect: Dialect, services: Services) -> Response:
     """Run one request through every stage; always returns a response and always records."""
-    exchange = Exchange(endpoint=dialect.name, **_context_headers(request))
-    deferred = False
+    exchange = Exchange(endpoint=dialect.name)
+    response: Response | None = None
     try:
-        exchange.caller = services.keys.authenticate(request.headers, request.client.host if request.client else None)
-        requested = requested_capture(request.headers)
-        exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
-        exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
-        exchange.model, exchange.stream = dialect.model(exchange.body), dialect.is_stream(exchange.body)
-        upstream = services.upstreams.route(exchange.model)
-        exchange.upstream = upstream.name
-        exchange.slots = dialect.request_slots(exchange.body)
-        context = RequestContext(
-            team=exchange.caller.team,
-            key=exchange.caller.key_name,
-            upstream=upstream.name,
-            model=exchange.model,
-            endpoint=dialect.name,
+        read_context_headers(request, exchange)
+        exchange.caller = await services.keys.authenticate(
+            request.headers, request.client.host if request.client else None
         )
-        policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
-        exchange.policy_digest = policy_set.digest
-        policies = policy_set.select(context)
-        exchange.capture = bounded_capture(requested, policies)
-        exchange.policies = [policy.label for policy in policies]
-        exchange.findings = await detect(exchange, policies, services.detector)
-        exchange.decision = decide(exchange.findings, exchange.slots, policies, context)
-        refuse_if_blocked(exchange.decision)
-        vendor_model = upstream.rename.get(exchange.model, exchange.model)
-        forwarded = apply_transform(exchange, dialect, services.hasher, policies, vendor_model)
-        guard = ResponseGuard.for_policies(policies, context, services.detector, services.hasher)
-        started = time.perf_counter()
-        reply = await unless_client_leaves(
-            request,
-            services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
-        )
-        if reply.events is not None:
-            deferred = True  # the stream records itself when it ends
-            return StreamRelay(exchange, dialect, reply, services.record, started, guard)
-        exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
-        return await whole_response(exchange, dialect, reply, guard)
+        services.admit()
+        async with services.gate.enter():
+            response = await _scan_and_forward(request, dialect, services, exchange)
+            return response
     except ProxyError as error:
         return error_response(exchange, dialect, error)
     except Exception as exc:
@@ -121,18 +114,63 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         log.error("unexpected %s in request %s at %s", type(exc).__name__, exchange.id, _where(exc))
         return error_response(exchange, dialect, ProxyError("The proxy failed to handle this request."))
     finally:
-        if not deferred:
+        if not isinstance(response, StreamRelay):  # a stream records itself when it ends
             exchange.timings.total_ms = exchange.timings.since_start_ms()
             services.record(exchange)
 
 
-def _context_headers(request: Request) -> dict[str, Any]:
+async def _scan_and_forward(request: Request, dialect: Dialect, services: Services, exchange: Exchange) -> Response:
+    assert exchange.caller is not None
+    requested = exchange.capture  # the client's X-Proxy-Capture, read with the other headers
+    exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
+    exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
+    exchange.model, exchange.stream = dialect.model(exchange.body), dialect.is_stream(exchange.body)
+    await services.limiter.admit(exchange.caller, exchange.model)
+    upstream = services.upstreams.route(exchange.model)
+    exchange.upstream = upstream.name
+    exchange.slots = dialect.request_slots(exchange.body)
+    context = RequestContext(
+        team=exchange.caller.team,
+        key=exchange.caller.key_name,
+        upstream=upstream.name,
+        model=exchange.model,
+        endpoint=dialect.name,
+    )
+    policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
+    exchange.policy_digest = policy_set.digest
+    policies = policy_set.select(context)
+    exchange.capture = bounded_capture(requested, policies)
+    exchange.policies = [policy.label for policy in policies]
+    exchange.findings = await detect(exchange, policies, services.detector)
+    exchange.decision = decide(exchange.findings, exchange.slots, policies, context)
+    refuse_if_blocked(exchange.decision)
+    vendor_model = upstream.rename.get(exchange.model, exchange.model)
+    forwarded = apply_transform(exchange, dialect, services.hasher, policies, vendor_model)
+    guard = ResponseGuard.for_policies(policies, context, services.detector, services.hasher)
+    started = time.perf_counter()
+    reply = await unless_client_leaves(
+        request,
+        services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
+    )
+    if reply.events is not None:
+        return StreamRelay(exchange, dialect, reply, services.record, started, guard)
+    exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
+    return await whole_response(exchange, dialect, reply, guard)
+
+
+CONTEXT_HEADER_LIMITS = {"x-proxy-subject": 200, "x-proxy-conversation": 200, "x-proxy-tags": 1000}  # column sizes
+
+
+def read_context_headers(request: Request, exchange: Exchange) -> None:
+    """The optional `X-Proxy-*` headers, refused when longer than the record can hold."""
+    for name, limit in CONTEXT_HEADER_LIMITS.items():
+        if len(request.headers.get(name, "")) > limit:
+            raise BadRequest(f"The {name} header is longer than {limit} characters.", code="invalid_header")
+    exchange.subject = request.headers.get("x-proxy-subject")
+    exchange.conversation = request.headers.get("x-proxy-conversation")
     tags = request.headers.get("x-proxy-tags", "")
-    return {
-        "subject": request.headers.get("x-proxy-subject"),
-        "conversation": request.headers.get("x-proxy-conversation"),
-        "tags": [tag.strip() for tag in tags.split(",") if tag.strip()],
-    }
+    exchange.tags = [tag.strip() for tag in tags.split(",") if tag.strip()]
+    exchange.capture = requested_capture(request.headers)
 
 
 async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]]:

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.dialects import Dialect
 from proxy.dialects.sse import SSEEvent
-from proxy.errors import ProxyError, UpstreamError
+from proxy.errors import ProxyError, UpstreamError, UpstreamIncomplete
 from proxy.exchange import Exchange
 from proxy.response_guard import ResponseGuard
 from proxy.restore import StreamRestorer, restore_body, unknown_placeholders
@@ -56,7 +56,7 @@ def error_response(exchange: Exchange, dialect: Dialect, error: ProxyError) -> R
     """Our error in the dialect's shape; the exchange notes status and message."""
     exchange.status, exchange.http_status, exchange.error = error.record_status, error.status_code, error.message
     body = json.dumps(dialect.error_body(error)).encode()
-    return Response(body, error.status_code, headers(exchange, {}), "application/json")
+    return Response(body, error.status_code, headers(exchange, error.headers()), "application/json")
 
 
 class StreamRelay(StreamingResponse):
@@ -91,14 +91,18 @@ class StreamRelay(StreamingResponse):
 
     async def _relay(self) -> AsyncIterator[bytes]:
         assert self.reply.events is not None
+        finished = False
         try:
             async for batch in self.reply.events:
+                finished = finished or any(self.dialect.stream_is_end(event) for event in batch)
                 out = await self._outgoing([sse for event in batch for sse in self.restorer.event(event)])
                 if out:
                     yield out
             tail = await self._outgoing(self.restorer.end(), last=True)
             if tail:
                 yield tail
+            if not finished:
+                raise UpstreamIncomplete("The vendor's stream ended before its final event; the answer is incomplete.")
             self.exchange.status = "ok"
         except ProxyError as error:  # the upstream broke off mid-stream: say so in the stream
             self.exchange.status, self.exchange.error = error.record_status, error.message

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class Script:
     chunk_delay: float = 0.0  # between stream chunks
     garbage: bool = False  # a 200 with a body that is not JSON
     break_after: int | None = None  # drop the connection after this many stream chunks
+    truncate_after: int | None = None  # end the stream cleanly after this many chunks, unfinished
     refusal: bool = False  # stream the reply as a refusal instead of content
 
 
@@ -50,10 +52,12 @@ class Script:
 class MockVendor:
     received: list[Received] = field(default_factory=list)
     script: Script = field(default_factory=Script)
+    abandoned: int = 0  # chat streams whose reader went away before the end
 
     def reset(self) -> None:
         self.received.clear()
         self.script = Script()
+        self.abandoned = 0
 
     @property
     def last(self) -> dict[str, Any]:
@@ -62,12 +66,12 @@ class MockVendor:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/v1/chat/completions", self.chat, methods=["POST"]),
-                Route("/openai/deployments/{deployment}/chat/completions", self.chat, methods=["POST"]),  # Azure
-                Route("/v1/messages", self.messages, methods=["POST"]),
-                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
-                Route("/v1/completions", self.completions, methods=["POST"]),
-                Route("/v1/responses", self.responses, methods=["POST"]),
+                Route("/v1/chat/completions", _rejecting(self.chat), methods=["POST"]),
+                Route("/openai/deployments/{deployment}/chat/completions", _rejecting(self.chat), methods=["POST"]),
+                Route("/v1/messages", _rejecting(self.messages), methods=["POST"]),
+                Route("/v1/embeddings", _rejecting(self.embeddings), methods=["POST"]),
+                Route("/v1/completions", _rejecting(self.completions), methods=["POST"]),
+                Route("/v1/responses", _rejecting(self.responses), methods=["POST"]),
             ]
         )
 
@@ -289,12 +293,18 @@ class MockVendor:
                     yield chunk({"tool_calls": [{"index": i, "function": {"arguments": arguments[j : j + size]}}]})
             yield chunk({}, "tool_calls")
         else:
-            for j in range(0, len(text), size):
-                if self.script.chunk_delay:
-                    await asyncio.sleep(self.script.chunk_delay)
-                if self.script.break_after is not None and j >= self.script.break_after * size:
-                    raise ConnectionResetError("scripted break")  # uvicorn drops the connection
-                yield chunk({"refusal" if self.script.refusal else "content": text[j : j + size]})
+            try:
+                for j in range(0, len(text), size):
+                    if self.script.chunk_delay:
+                        await asyncio.sleep(self.script.chunk_delay)
+                    if self.script.break_after is not None and j >= self.script.break_after * size:
+                        raise ConnectionResetError("scripted break")  # uvicorn drops the connection
+                    if self.script.truncate_after is not None and j >= self.script.truncate_after * size:
+                        return  # the body ends, as if the vendor's server stopped writing
+                    yield chunk({"refusal" if self.script.refusal else "content": text[j : j + size]})
+            except (asyncio.CancelledError, GeneratorExit):
+                self.abandoned += 1
+                raise
             yield chunk({}, "stop")
         if include_usage:
             usage = {
@@ -304,6 +314,18 @@ class MockVendor:
             }
             yield f"data: {json.dumps(usage)}\n\n".encode()
         yield b"data: [DONE]\n\n"
+
+
+def _rejecting(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A body this mock cannot read is the client's fault, as at a real vendor: 400, never 500."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+            return _error(400, "the request body does not match the API's schema", "invalid_request_error")
+
+    return guarded
 
 
 def _validate_chat(body: dict[str, Any]) -> str | None:

@@ -63,7 +63,10 @@ def test_serve_on_embedded_defaults_answers_the_openai_sdk(tmp_path: Path) -> No
     assert "built-in default policy" in output
 
 
-def test_serve_refuses_a_public_address_without_keys(runner: CliRunner, tmp_path: Path) -> None:
+def test_serve_refuses_a_public_address_without_keys(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli.main, ["serve", "--host", "0.0.0.0"], env={"PRIVACY_PROXY_CONFIG": ""})
     assert result.exit_code == 1
     assert "no proxy keys are configured" in result.output

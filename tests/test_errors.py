@@ -208,6 +208,10 @@ def test_client_disconnect_mid_stream_is_recorded(proxy: RunningProxy, vendor: M
     record = proxy.record(request_id)
     assert record.status == "client_disconnected"
     assert record.payloads["response_received"]["choices"][0]["message"]["content"].startswith("word")
+    deadline = time.monotonic() + 5
+    while not vendor.abandoned and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert vendor.abandoned == 1  # the proxy hung up on the vendor too, long before the 200 words
 
 
 def test_upstream_breaking_mid_stream_ends_the_stream_with_an_error_and_is_recorded(

@@ -28,3 +28,26 @@ def test_metrics_count_requests_findings_and_stages_without_any_value(proxy: Run
     assert "privacy_proxy_record_queue_depth" in text
     for value in ("peter@dailybugle.com", "4111", "dailybugle"):
         assert value not in text
+
+
+def test_metrics_show_the_spool_replays_and_concurrency(proxy: RunningProxy, vendor: MockVendor) -> None:
+    text = httpx.get(proxy.url + "/metrics").text
+    for name in (
+        "privacy_proxy_spool_bytes",
+        "privacy_proxy_spool_replayed_records_total",
+        "privacy_proxy_records_lost_total",
+        "privacy_proxy_requests_in_flight",
+        "privacy_proxy_requests_waiting",
+        "privacy_proxy_policy_reloads_total",
+    ):
+        assert name in text
+
+
+def test_readyz_reports_a_warm_detector_and_turns_503_when_records_cannot_be_kept(
+    proxy: RunningProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ready = httpx.get(proxy.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["detector"] == "warm" and ready.json()["database"] == "ok"
+    monkeypatch.setattr(proxy.services.recorder, "full", lambda: True)
+    full = httpx.get(proxy.url + "/readyz")
+    assert full.status_code == 503 and "spool are full" in full.json()["status"]

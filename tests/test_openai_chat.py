@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import PROXY_KEY, RunningProxy
+from .conftest import PROXY_KEY, VENDOR_KEY, RunningProxy
 from .mock_vendor import MockVendor
 
 EMAIL = "peter@dailybugle.com"
@@ -110,17 +110,23 @@ def test_only_safe_client_headers_reach_the_vendor(proxy: RunningProxy, vendor: 
         "OpenAI-Project": "proj-client",
         "X-Forwarded-For": "203.0.113.9",
         "Cookie": "session=abc",
+        "Proxy-Authorization": "Basic Y2xpZW50OnNlY3JldA==",
+        "Keep-Alive": "timeout=5",
         "X-Stainless-OS": "Linux",
         "X-Proxy-Subject": "user-1",
         "OpenAI-Beta": "assistants=v2",
     }
-    _post(proxy, {"messages": [USER]}, **headers)
+    response = _post(proxy, {"messages": [USER]}, **headers)
+    assert VENDOR_KEY not in response.text and VENDOR_KEY not in str(response.headers)
+    assert vendor.received[-1].headers["authorization"] == f"Bearer {VENDOR_KEY}"
     sent = {k.lower() for k in vendor.received[-1].headers}
     assert not sent & {
         "openai-organization",
         "openai-project",
         "x-forwarded-for",
         "cookie",
+        "proxy-authorization",
+        "keep-alive",
         "x-stainless-os",
         "x-proxy-subject",
     }

@@ -223,3 +223,23 @@ def test_hash_key_file_is_created_once_and_an_empty_one_is_refused(
         load_hash_key("NO_SUCH_HASH_KEY", tmp_path / "hash.key")
     with pytest.raises(ConfigError, match="every replica"):
         load_hash_key("NO_SUCH_HASH_KEY", None)  # a shared database: the env var is required
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_rest_of_its_batch_written(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    spool = Spool(tmp_path / "spool.jsonl")
+    recorder = Recorder(engine, lambda e: rows_for(e, sealer, hasher, None), spool)
+    bad = _exchange("req_too_long")
+    bad.model = "m" * 300  # the column holds 200: PostgreSQL refuses the row, not the connection
+    spool.append([rows_for(e, sealer, hasher, None) for e in (_exchange("req_ok_1"), bad, _exchange("req_ok_2"))])
+    assert spool.drain(recorder.write_or_reject, 10) == 3
+    with engine.connect() as connection:
+        mine = requests.c.id.in_(["req_ok_1", "req_too_long", "req_ok_2"])  # the module shares its database
+        stored = sorted(connection.execute(select(requests.c.id).where(mine)).scalars())
+    engine.dispose()
+    assert stored == ["req_ok_1", "req_ok_2"] and not spool.has_records()
+    assert "req_too_long" in (tmp_path / "spool.jsonl.rejected").read_text() and recorder.lost == 1

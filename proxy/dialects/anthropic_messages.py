@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.paths import other_slots, text_slot, tree_slots
+from proxy.dialects.paths import kind_of, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
@@ -77,7 +77,7 @@ class AnthropicMessages:
             )
         slots: list[Slot] = []
         for j, block in enumerate(content):
-            kind = block.get("type")
+            kind = kind_of(block)
             if kind in SIGNED_BLOCKS:
                 continue
             if kind == "tool_use":
@@ -210,7 +210,7 @@ def _binary_blocks(at: JSONPath, content: Any) -> list[JSONPath]:
         return []
     parts: list[JSONPath] = []
     for j, block in enumerate(content):
-        if isinstance(block, dict) and block.get("type") in BINARY_BLOCKS and not _text_source(block):
+        if kind_of(block) in BINARY_BLOCKS and not _text_source(block):
             parts.append((*at, j))
         elif isinstance(block, dict) and block.get("type") == "tool_result":
             parts += _binary_blocks((*at, j, "content"), block.get("content"))

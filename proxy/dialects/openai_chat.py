@@ -17,7 +17,7 @@ from proxy.dialects.openai_shapes import (
     echo_usage,
     envelope,
 )
-from proxy.dialects.paths import json_string_slots, other_slots, text_slot, tree_slots
+from proxy.dialects.paths import json_string_slots, kind_of, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
@@ -87,7 +87,7 @@ class OpenAIChat(OpenAISurface):
             for i, message in enumerate(_objects(body, "messages"))
             if isinstance(message.get("content"), list)
             for j, part in enumerate(message["content"])
-            if isinstance(part, dict) and part.get("type") in BINARY_PARTS
+            if kind_of(part) in BINARY_PARTS
         ]
 
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import OpenAISurface, envelope
-from proxy.dialects.paths import json_string_slots, other_slots, text_slot, tree_slots
+from proxy.dialects.paths import json_string_slots, kind_of, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
@@ -136,7 +136,7 @@ class OpenAIResponses(OpenAISurface):
         if not any(kind in sse.data[:80] for kind in FINAL_EVENTS):  # cheap test before parsing
             return False
         try:
-            return json.loads(sse.data).get("type") in FINAL_EVENTS  # servers that send no `event:` line
+            return kind_of(json.loads(sse.data)) in FINAL_EVENTS  # servers that send no `event:` line
         except (ValueError, AttributeError):
             return False
 

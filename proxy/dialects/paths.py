@@ -122,3 +122,9 @@ def write_slots(body: dict[str, Any], updates: list[tuple[Slot, str]]) -> dict[s
     for path, document in documents.items():
         set_at(result, path, json.dumps(document, ensure_ascii=False))
     return result
+
+
+def kind_of(node: Any) -> str | None:
+    """A block's or part's `type`, when it is a string: client bodies can hold anything there."""
+    kind = node.get("type") if isinstance(node, dict) else None
+    return kind if isinstance(kind, str) else None

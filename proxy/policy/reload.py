@@ -34,6 +34,7 @@ class PolicyWatcher:
         self.on_result = on_result
         self.reloads = 0
         self.failures = 0
+        self.last_error: str | None = None  # of the last failed reload: file:line messages, no request data
         self._fingerprint = self.fingerprint()
         self._wake = anyio.Event()
 
@@ -63,17 +64,19 @@ class PolicyWatcher:
         try:
             policy_set = load_policies(self.directory, known_entities=self.known_entities)
         except PolicyError as exc:
-            self.failures += 1
-            self.on_result(False)
-            log.error("policy reload failed; the previous policies stay in force:\n%s", exc)
-            return False
+            return self._failed(str(exc))
         except Exception as exc:  # whatever a half-saved file does, the watcher must live on
-            self.failures += 1
-            self.on_result(False)
-            log.error("policy reload failed (%s); the previous policies stay in force", type(exc).__name__)
-            return False
+            return self._failed(f"could not load the policies ({type(exc).__name__})")
+        self.last_error = None
         self.install(policy_set)
         self.reloads += 1
         self.on_result(True)
         log.info("policies reloaded: %s", ", ".join(p.label for p in policy_set.policies))
         return True
+
+    def _failed(self, message: str) -> bool:
+        self.failures += 1
+        self.last_error = message
+        self.on_result(False)
+        log.error("policy reload failed; the previous policies stay in force:\n%s", message)
+        return False

@@ -22,6 +22,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+POOL_SIZE, POOL_OVERFLOW = 2, 3
+
+
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine; SQLite gets WAL and foreign keys."""
     url = normalise_url(url)
@@ -32,7 +35,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # One writer thread plus the occasional admin read, key lookup or readiness ping: a small
+    # pool per process keeps replicas x workers within PostgreSQL's max_connections.
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

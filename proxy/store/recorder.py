@@ -1,9 +1,11 @@
 """The `record` stage, and the only writer to the database.
 
 Requests hand their finished exchange to `submit`, which never blocks: a writer thread turns
-exchanges into rows and inserts them in batches. When the database fails, the batch goes to the
-spool file instead, and the writer replays the spool once the database answers again. Inserts
-skip ids already present, so a replay after a half-finished write cannot duplicate a record.
+exchanges into rows and inserts them in batches (bounded by rows and by payload bytes). When the
+database fails, the batch goes to the spool file instead, and the writer replays the spool, oldest
+first, once the database answers again; while the spool holds records, new ones queue behind them
+in the spool, so records reach the database in the order they were made. Inserts skip ids already
+present, so a replay after a half-finished write cannot duplicate a record.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from proxy.exchange import Exchange
 from proxy.store.records import RecordRows
@@ -24,7 +27,6 @@ from proxy.store.tables import findings, payloads, requests
 log = logging.getLogger(__name__)
 
 _STOP = object()
-BATCH_SIZE = 200
 RETRY_SECONDS = 2.0
 
 
@@ -32,15 +34,26 @@ class Recorder:
     """The one writer: a bounded queue, a writer thread, batched inserts, and the spool."""
 
     def __init__(
-        self, engine: Engine, build: Callable[[Exchange], RecordRows], spool: Spool, queue_size: int = 10_000
+        self,
+        engine: Engine,
+        build: Callable[[Exchange], RecordRows],
+        spool: Spool,
+        queue_size: int = 10_000,
+        *,
+        batch_rows: int = 200,
+        batch_bytes: int = 8 * 1024 * 1024,
+        spool_max_bytes: int = 1024**3,
     ) -> None:
         self.engine = engine
         self.build = build
         self.spool = spool
+        self.batch_rows, self.batch_bytes, self.spool_max_bytes = batch_rows, batch_bytes, spool_max_bytes
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._last_attempt = 0.0  # of a database write that failed, or of a replay
         self.database_ok = True
+        self.replayed = 0  # records moved from the spool to the database
+        self.lost = 0  # records neither written nor spooled
 
     def start(self) -> None:
         self._thread.start()
@@ -51,9 +64,16 @@ class Recorder:
             self._queue.put_nowait(exchange)
         except queue.Full:
             try:
+                if self.spool.size_bytes() >= self.spool_max_bytes:
+                    raise OSError("spool is at its size limit")
                 self.spool.append([self.build(exchange)])
             except Exception as exc:  # never let recording break the response
+                self.lost += 1
                 log.error("record %s lost: queue full and spool failed (%s)", exchange.id, type(exc).__name__)
+
+    def full(self) -> bool:
+        """Queue and spool both full: a new request's record could not be kept."""
+        return self._queue.full() and self.spool.size_bytes() >= self.spool_max_bytes
 
     def queue_depth(self) -> int:
         return self._queue.qsize()
@@ -84,7 +104,7 @@ class Recorder:
         except queue.Empty:
             return [], 0
         items = [first]
-        while len(items) < BATCH_SIZE and items[-1] is not _STOP:
+        while len(items) < self.batch_rows and items[-1] is not _STOP:
             try:
                 items.append(self._queue.get_nowait())
             except queue.Empty:
@@ -96,24 +116,66 @@ class Recorder:
         try:
             return self.build(exchange)
         except Exception as exc:  # a bug, not a database fault: say so loudly, without values
+            self.lost += 1
             log.error("could not build the record of %s (%s)", exchange.id, type(exc).__name__)
             return None
 
     def _save(self, records: list[RecordRows]) -> None:
+        if self.spool.has_records():
+            self._to_spool(records)  # behind the older records, to keep their order
+            return
         try:
-            self.write(records)
+            for chunk in self._chunks(records):
+                self.write_or_reject(chunk)
             self.database_ok = True
         except Exception as exc:
             # The exception text can quote a row (values included), so log its type only.
             log.error("database write failed (%s); spooling %d records", type(exc).__name__, len(records))
             self.database_ok = False
             self._last_attempt = time.monotonic()
-            try:
-                self.spool.append(records)
-            except Exception as spool_exc:
-                log.critical(
-                    "%d records lost: database and spool both failed (%s)", len(records), type(spool_exc).__name__
-                )
+            self._to_spool(records)  # ids already written are skipped when replayed
+
+    def _to_spool(self, records: list[RecordRows]) -> None:
+        try:
+            self.spool.append(records)
+        except Exception as exc:
+            self.lost += len(records)
+            log.critical("%d records lost: database and spool both failed (%s)", len(records), type(exc).__name__)
+
+    def _chunks(self, records: list[RecordRows]) -> list[list[RecordRows]]:
+        """Split a batch so no transaction carries much more than `batch_bytes` of payloads."""
+        chunks: list[list[RecordRows]] = [[]]
+        size = 0
+        for record in records:
+            weight = sum(len(payload["data"]) for payload in record.payloads)
+            if chunks[-1] and size + weight > self.batch_bytes:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(record)
+            size += weight
+        return chunks
+
+    def write_or_reject(self, records: list[RecordRows]) -> None:
+        """Write; if the database refuses the data itself (not the connection), write one by
+        one and set aside the records it refuses, so one bad record never holds up the rest."""
+        try:
+            self.write(records)
+        except DBAPIError as exc:
+            if _unreachable(exc):
+                raise
+            for record in records:
+                try:
+                    self.write([record])
+                except DBAPIError as single:
+                    if _unreachable(single):
+                        raise
+                    self.lost += 1
+                    self.spool.reject(record)
+                    log.error(
+                        "record %s refused by the database (%s); kept in the rejected file",
+                        record.id,
+                        type(single.orig).__name__,
+                    )
 
     def write(self, records: list[RecordRows]) -> None:
         """Insert in one transaction, skipping ids already stored (a replay after a partial write)."""
@@ -134,17 +196,22 @@ class Recorder:
                 connection.execute(insert(findings), finding_rows)
 
     def _replay_spool(self) -> None:
-        """Every few seconds while the spool has records, also under steady traffic."""
+        """Every few seconds while the spool has records (also under steady traffic), move
+        them to the database oldest first, until the spool is empty or the database fails."""
         if not self.spool.has_records() or time.monotonic() - self._last_attempt < RETRY_SECONDS:
             return
         self._last_attempt = time.monotonic()
         try:
-            records = self.spool.peek(BATCH_SIZE)
-            self.write(records)
-            self.spool.drop({record.id for record in records})
+            while moved := self.spool.drain(self.write_or_reject, self.batch_rows):
+                self.replayed += moved
+                log.info("replayed %d spooled records", moved)
         except Exception as exc:
             log.warning("spool replay failed (%s); will retry", type(exc).__name__)
             self.database_ok = False
             return
         self.database_ok = True
-        log.info("replayed %d spooled records", len(records))
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    """The database could not be reached or the connection broke: worth retrying later."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,8 +50,35 @@ class Spool:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def reject(self, record: RecordRows) -> None:
+        """Keep a record the database refused in `<spool>.rejected`, for a person to look at.
+        No lock: it is called while `drain` holds it, and each record is one appended line."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".rejected"), "a", encoding="utf-8") as handle:
+            handle.write(record.to_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def has_records(self) -> bool:
         return self.path.exists()
+
+    def size_bytes(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def drain(self, write: Callable[[list[RecordRows]], None], limit: int) -> int:
+        """Write the oldest records and remove them, all under the lock, so two processes
+        sharing the spool never replay the same records at once. Returns how many moved."""
+        with self._locked():
+            records = self._peek(limit)
+            if not records:
+                return 0
+            write(records)
+            ids = {record.id for record in records}
+            self._rewrite([line for line in self._lines() if _record_id(line) not in ids])
+        return len(records)
 
     def pending(self) -> int:
         with self._locked():
@@ -61,18 +88,21 @@ class Spool:
         """The oldest records. A line that does not parse (a crash mid-append) is moved to
         `<spool>.corrupt` for a person to look at, instead of blocking every record behind it."""
         with self._locked():
-            lines = self._lines()
-            good, bad = [], []
-            for line in lines[:limit]:
-                try:
-                    good.append(RecordRows.from_json(line))
-                except (ValueError, KeyError, TypeError):
-                    bad.append(line)
-            if bad:
-                log.error("moving %d unreadable spool lines to %s.corrupt", len(bad), self.path.name)
-                with open(self.path.with_name(self.path.name + ".corrupt"), "a", encoding="utf-8") as handle:
-                    handle.writelines(line + "\n" for line in bad)
-                self._rewrite([line for line in lines if line not in bad])
+            return self._peek(limit)
+
+    def _peek(self, limit: int) -> list[RecordRows]:
+        lines = self._lines()
+        good, bad = [], []
+        for line in lines[:limit]:
+            try:
+                good.append(RecordRows.from_json(line))
+            except (ValueError, KeyError, TypeError):
+                bad.append(line)
+        if bad:
+            log.error("moving %d unreadable spool lines to %s.corrupt", len(bad), self.path.name)
+            with open(self.path.with_name(self.path.name + ".corrupt"), "a", encoding="utf-8") as handle:
+                handle.writelines(line + "\n" for line in bad)
+            self._rewrite([line for line in lines if line not in bad])
         return good
 
     def drop(self, ids: set[str]) -> None:

@@ -1,0 +1,133 @@
+"""`/admin/*`: browse what was recorded and operate the proxy, behind the admin key.
+
+Reading a request shows its metadata, findings (types, spans, actions; never values), what the
+vendor saw and what the vendor answered. The original request and the answer as returned to the
+client (pseudonyms restored) hold the raw personal data: they come only with
+`?include_original=true`, and every such read leaves an `audit_events` row naming the admin key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from proxy.auth import presented_key
+from proxy.config import hash_api_key
+from proxy.errors import AuthenticationError, BadRequest, NotFound
+from proxy.pipeline import Services
+from proxy.store.audit import record_audit
+from proxy.store.queries import RequestFilter, list_requests, load_record
+
+ORIGINAL_KINDS = ("original", "response_returned")
+MAX_PAGE = 500
+
+
+def admin_actor(request: Request) -> str:
+    """The admin key's name for the audit trail: a short fingerprint of its hash."""
+    services: Services = request.app.state.services
+    allowed = services.config.admin.key_hashes()
+    if not allowed:
+        raise AuthenticationError("The admin API is off: set PRIVACY_PROXY_ADMIN_KEY (or admin.sha256) to use it.")
+    token = presented_key(request.headers)
+    digest = hash_api_key(token) if token else None
+    if digest not in allowed:
+        raise AuthenticationError("Missing or invalid admin key.")
+    return "admin:" + hashlib.sha256(digest.encode()).hexdigest()[:12]
+
+
+router = APIRouter(prefix="/admin")
+
+
+@router.get("/requests")
+async def requests_page(
+    request: Request,
+    actor: str = Depends(admin_actor),
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
+    cursor: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    team: str | None = None,
+    key: str | None = None,
+    model: str | None = None,
+    decision: str | None = None,
+    status: str | None = None,
+) -> JSONResponse:
+    """One page of recorded requests, newest first; pass `next_cursor` back for the next page."""
+    services: Services = request.app.state.services
+    try:
+        where = RequestFilter(
+            since=since, until=until, team=team, key=key, model=model, decision=decision, status=status
+        )
+    except ValidationError as exc:
+        field = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        raise BadRequest(f"Invalid filter '{field}': expected an ISO 8601 date or time.") from None
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await anyio.to_thread.run_sync(list_requests, services.recorder.engine, where, limit, after)
+    last = rows[-1] if len(rows) == limit else None
+    return JSONResponse(
+        {
+            "data": [_jsonable(row) for row in rows],
+            "next_cursor": _encode_cursor(last["created_at"], last["id"]) if last else None,
+        }
+    )
+
+
+@router.get("/requests/{request_id}")
+async def one_request(
+    request: Request, request_id: str, actor: str = Depends(admin_actor), include_original: bool = False
+) -> JSONResponse:
+    services: Services = request.app.state.services
+    engine = services.recorder.engine
+    record = await anyio.to_thread.run_sync(load_record, engine, services.sealer, request_id)
+    if record is None:
+        raise NotFound(f"No recorded request with id '{request_id}'.")
+    payloads = {k: v for k, v in record.payloads.items() if include_original or k not in ORIGINAL_KINDS}
+    if include_original:
+        shown = sorted(set(record.payloads) & set(ORIGINAL_KINDS))
+        await anyio.to_thread.run_sync(
+            lambda: record_audit(engine, actor=actor, action="read_original", target=request_id, payloads=shown)
+        )
+    findings = [{k: v for k, v in f.items() if k not in ("value_hash", "request_id")} for f in record.findings]
+    return JSONResponse(
+        {"request": _jsonable(record.request), "findings": [_jsonable(f) for f in findings], "payloads": payloads}
+    )
+
+
+@router.post("/policies/reload")
+async def reload_policies(request: Request, actor: str = Depends(admin_actor)) -> JSONResponse:
+    """Reload now and say how it went; a failed reload keeps the policies in force."""
+    services: Services = request.app.state.services
+    watcher = services.watcher
+    assert watcher is not None
+    ok = await anyio.to_thread.run_sync(watcher.reload)
+    body = {
+        "reloaded": ok,
+        "policies": [p.label for p in services.policies.policies],
+        "policy_digest": services.policies.digest,
+        "error": None if ok else watcher.last_error,
+    }
+    return JSONResponse(body, 200 if ok else 422)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def _encode_cursor(created_at: datetime, request_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{request_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, _, request_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), request_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("Invalid 'cursor': pass back the next_cursor of the previous page.") from None
