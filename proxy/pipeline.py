@@ -125,6 +125,8 @@ async def _scan_and_forward(
     request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture
 ) -> Response:
     assert exchange.caller is not None
+    requested = exchange.capture  # the client's X-Proxy-Capture, read with the other headers
+    exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
     exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
     exchange.model, exchange.stream = dialect.model(exchange.body), dialect.is_stream(exchange.body)
     await services.limiter.admit(exchange.caller, exchange.model)
@@ -172,6 +174,7 @@ def read_context_headers(request: Request, exchange: Exchange) -> None:
     exchange.conversation = request.headers.get("x-proxy-conversation")
     tags = request.headers.get("x-proxy-tags", "")
     exchange.tags = [tag.strip() for tag in tags.split(",") if tag.strip()]
+    exchange.capture = requested_capture(request.headers)
 
 
 async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]]:

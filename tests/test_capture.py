@@ -122,3 +122,24 @@ def test_policy_check_refuses_an_unknown_capture_level(detector: DetectionEngine
     (tmp_path / "p.yaml").write_text("id: p\nsettings:\n  capture: everything\n")
     report = check(tmp_path, detector)
     assert len(report.errors) == 1 and "settings.capture" in str(report.errors[0])
+
+
+def test_a_stream_is_recorded_at_the_level_asked_for(proxy: RunningProxy, vendor: MockVendor) -> None:
+    """Streams are recorded when their last event has gone out, by another path than whole answers."""
+    with proxy.client().chat.completions.with_streaming_response.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": TEXT}],
+        stream=True,
+        extra_headers={"X-Proxy-Capture": "redacted"},
+    ) as response:
+        request_id = response.headers["x-proxy-request-id"]
+        assert response.headers["x-proxy-capture"] == "redacted"
+        for _ in response.iter_lines():
+            pass
+    record = proxy.record(request_id)
+    assert (record.request["stream"], record.request["capture"]) == (True, "redacted")
+    assert set(record.payloads) == {"forwarded", "response_received"}
+    assert (
+        record.payloads["response_received"]["choices"][0]["message"]["content"]
+        == "Ask <PERSON_1> at <EMAIL_ADDRESS_1>"
+    )
