@@ -207,3 +207,8 @@ def _detector(config: Config):  # type: ignore[no-untyped-def]
     from proxy.detection import DetectionEngine, build_analyzer
 
     return DetectionEngine(build_analyzer(config.detection), config.detection.language)
+
+
+from proxy.evaluation.command import eval_command  # noqa: E402  (last: it reuses the helpers above)
+
+main.add_command(eval_command)
