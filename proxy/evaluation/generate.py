@@ -149,7 +149,11 @@ class World:
         return {"plain": number, "spaced": ids.group(number), "dashed": ids.group(number, sep="-")}[style]
 
     def iban(self) -> str:
-        iban = str(self.fake.iban())
+        fake = self.fake
+        if self.locale in ("en_US", "en_IN", "ja_JP"):  # no IBANs there (and Faker makes GB ones of the wrong length)
+            fake = Faker("en_GB")
+            fake.seed_instance(self.rng.randrange(2**32))
+        iban = str(fake.iban())
         return ids.group(iban) if self.rng.random() < 0.5 else iban
 
     def national_id(self) -> tuple[str, str]:
@@ -174,9 +178,9 @@ class World:
         if loc == "pt_BR":
             return str(f.cpf()), "CPF"
         if loc == "en_IN":
-            aadhaar = str(f.aadhaar_id())
+            aadhaar = ids.aadhaar(self.rng)  # Faker's lack the Verhoeff check digit real ones carry
             return ids.group(aadhaar) if self.rng.random() < 0.5 else aadhaar, "Aadhaar"
-        return str(self.fake.bothify("??######")).upper(), "passport number"
+        return str(self.fake.bothify("??#######")).upper(), "passport number"
 
     def city(self) -> str:
         if self.locale == "it_IT":  # Faker's Italian city list is built from a set: its order varies per process
