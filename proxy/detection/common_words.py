@@ -17,6 +17,8 @@ OFFICE = (
     "thanks hello dear regards best kind bank card number code key token password user admin "
     "convert parse clean validate explain summarise summarize write translate compare rank fix "
     "grace hope joy faith honor honour summer autumn winter spring dawn sky star sterling major "
+    "info sales billing noreply contact jobs careers press marketing legal hr it ops dev mail web "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun "
     "king queen prince princess lord lady baron duke bishop pope saint chase bond banks price cash"
 ).split()
 COMMON_WORDS = frozenset(w.casefold() for w in (*EnglishWords.word_list, *CALENDAR, *OFFICE))
