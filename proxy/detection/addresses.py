@@ -24,6 +24,7 @@ _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 NAME = rf"[{_UPPER}][\w'’.-]*"
 PARTICLE = r"(?:de|del|della|delle|dei|di|da|das|do|dos|du|des|la|le|les|van|von|der|den|am|an|im|e|y|of|the)"
 STREET_NAME = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)*{NAME}){{0,4}}"
+PARTICLES = rf"(?:{PARTICLE}[ \t]+)*"
 NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
 
 
@@ -36,13 +37,14 @@ _ROMANCE_PREFIXES = _words(
     [
         *SpanishAddresses.street_prefixes, *ItalianAddresses.street_suffixes, *BrazilianAddresses.street_prefixes,
         "Calle", "C/", "Avda.", "Av.", "Paseo", "Carrer", "Rua", "Travessa", "Largo", "Corso", "Vicolo",
-        "Ulica", "ulica", "ul.", "Aleja", "aleja", "al.", "Plac", "plac", "Osiedle", "os.",
+        "Ulica", "ulica", "ul.", "Aleja", "aleja", "al.", "Plac", "plac", "pl.", "Osiedle", "os.",
+        "Cuesta", "Pátio", "Morro",
     ]
 )  # fmt: skip
 _FRENCH_TYPES = "rue|avenue|boulevard|bd|chemin|allée|place|impasse|route|quai|cours|square|passage|faubourg"
 _COMPOUND_SUFFIXES = (
     "straße|strasse|str\\.|gasse|platz|weg|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
-    "straat|laan|gracht|plein|kade|singel|dreef|baan|hof|pad|steeg|plantsoen"
+    "boulevard|straat|laan|gracht|plein|kade|singel|dreef|baan|hof|pad|steeg|plantsoen"
 )
 UNIT = (
     r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Appartamento|Piano|Piso|Apto\.?|Bloco|Casa)[ \t]+\w{1,5})?"
@@ -60,12 +62,15 @@ STREET_LINES = {
     # 221B Baker Street / 391 Johnson Burg Apt. 636
     "number, name, street type": rf"\b{NUMBER}[ \t]+{STREET_NAME}[ \t]+(?:{_EN_SUFFIXES})\b\.?",
     # Calle de Ema Abril 44 / Via Roma, 5 / ul. Pocztowa 867 / Rua das Flores, 12
-    "street type, name, number": rf"(?<!\w)(?:{_ROMANCE_PREFIXES})[ \t]+{STREET_NAME},?[ \t]+{NUMBER}\b",
+    "street type, name, number": rf"(?<!\w)(?:{_ROMANCE_PREFIXES})[ \t]+{PARTICLES}{STREET_NAME},?[ \t]+{NUMBER}\b",
+    # rue Pascal, 22673 Diaz: a French street without a number needs its postcode
+    "French street type, name, postcode": rf"(?<!\w)(?:{_FRENCH_TYPES})[ \t]+{PARTICLES}{STREET_NAME}"
+    rf"(?=,[ \t]*\d{{5}}[ \t]+{NAME})",
     # 20, avenue Jean Robert / 12 rue de la Paix
     "number, French street type, name": rf"\b\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:{_FRENCH_TYPES})[ \t]+"
     rf"(?:{PARTICLE}[ \t]+)*{STREET_NAME}",
     # Lindenstraße 23 / Evibaan 743 / Karl-Marx-Allee 7
-    "compound street name, number": rf"\b[{_UPPER}][\w'-]*(?:{_COMPOUND_SUFFIXES})\b[ \t]+{NUMBER}\b",
+    "compound street name, number": rf"\b[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)[ \t]+{NUMBER}\b",
     # Am Markt 3 / An der Kirche 12a
     "German preposition street, number": rf"\b(?:Am|An der|Auf dem|Im|In der|Zum|Zur)[ \t]+{NAME}[ \t]+{NUMBER}\b",
     # Studio 7, Pearson Court / Flat 3, Wilson Alley

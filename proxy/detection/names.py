@@ -113,6 +113,10 @@ class NameListRecognizer(EntityRecognizer):
                 yield start, words[run][1], 0.85, "a given name followed by a family name"
             if i + 1 < len(words) and _last_first(text, words[i], words[i + 1], given, family):
                 yield start, words[i + 1][1], 0.85, "Last, First"
+            elif i + 1 < len(words) and _unknown_last_first(text, words[i], words[i + 1], given):
+                yield start, words[i + 1][1], 0.6, "a capitalised word, a comma and a given name"
+            if run is None and i + 1 < len(words) and _given_then_unknown(text, words[i], words[i + 1], given):
+                yield start, words[i + 1][1], 0.6, "a given name followed by a capitalised word"
             if (
                 _style(word) == "title"
                 and len(word) > 2
@@ -179,6 +183,35 @@ def _last_first(
         and right[2].casefold() in given
         and _style(left[2]) in ("title", "upper")
         and _style(right[2]) in ("title", "upper")
+        and not is_common(left[2])
+        and not is_common(right[2])
+    )
+
+
+def _unknown_last_first(
+    text: str, left: tuple[int, int, str], right: tuple[int, int, str], given: frozenset[str]
+) -> bool:
+    """ "Gamrat, Antoni": a family name the lists lack, before a given name they know."""
+    return (
+        text[left[1] : right[0]] == ", "
+        and right[2].casefold() in given
+        and _style(left[2]) == _style(right[2]) in ("title", "upper")
+        and len(left[2]) > 2
+        and not is_common(left[2])
+        and not is_common(right[2])
+    )
+
+
+def _given_then_unknown(
+    text: str, left: tuple[int, int, str], right: tuple[int, int, str], given: frozenset[str]
+) -> bool:
+    """ "Ignacy Mosur", "ALEX STANIASZEK": a known given name, then a capitalised word that is no
+    common word (family names are far more varied than any list)."""
+    return (
+        _adjacent(text, left, right)
+        and left[2].casefold() in given
+        and _style(left[2]) == _style(right[2]) in ("title", "upper")
+        and len(right[2]) > 2
         and not is_common(left[2])
         and not is_common(right[2])
     )
