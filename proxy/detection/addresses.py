@@ -21,7 +21,7 @@ from presidio_analyzer import Pattern, PatternRecognizer
 
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 # A capitalised word of a street or town name ("O'Connell", "Saint-Denis", "D'Oro").
-NAME = rf"[{_UPPER}][\w'’.-]*"
+NAME = rf"[{_UPPER}][\w'’-]*"
 PARTICLE = r"(?:de|del|della|delle|dei|di|da|das|do|dos|du|des|la|le|les|van|von|der|den|am|an|im|e|y|of|the)"
 STREET_NAME = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)*{NAME}){{0,4}}"
 PARTICLES = rf"(?:{PARTICLE}[ \t]+)*"
