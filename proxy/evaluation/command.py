@@ -55,6 +55,12 @@ async def evaluate(
 @click.option("--team", default="default", show_default=True, help="Evaluate as a request from this team.")
 @click.option("--limit", type=int, help="Run only this many cases, taken in turn from each category.")
 @click.option("--category", help="Run only the cases of this category.")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Another generated set (JSON lines), e.g. a held-out seed; the hand-written cases are still added.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 @click.option("--show-misses", is_flag=True, help="Also list leaked gold values and false alarms (synthetic data).")
 @click.option("--check", is_flag=True, help="Exit 1 when a target is missed.")
@@ -65,6 +71,7 @@ def eval_command(
     team: str,
     limit: int | None,
     category: str | None,
+    cases_path: Path | None,
     as_json: bool,
     show_misses: bool,
     check: bool,
@@ -79,7 +86,7 @@ def eval_command(
     policy_set = _policy_set(path or config.policies, detector)
     if policy_id and policy_set.get(policy_id) is None:
         raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
-    cases = sample(load_cases(GENERATED, HANDWRITTEN), limit, category)
+    cases = sample(load_cases(cases_path or GENERATED, HANDWRITTEN), limit, category)
     context = RequestContext(team=team, model="gpt-4o", endpoint="openai-chat")
     report = asyncio.run(evaluate(cases, policy_set, detector, context, policy_id))
     click.echo(json.dumps(as_dict(report), indent=2) if as_json else render(report))
