@@ -19,6 +19,8 @@ OFFICE = (
     "grace hope joy faith honor honour summer autumn winter spring dawn sky star sterling major "
     "info sales billing noreply contact jobs careers press marketing legal hr it ops dev mail web "
     "jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun "
+    "recipient discloser landlord tenant buyer seller lessor lessee witness plaintiff defendant applicant "
+    "candidate employer attorney beneficiary herr herrn frau "
     "moon sun earth mars mercury venus river mountain ocean island "
     "king queen prince princess lord lady baron duke bishop pope saint chase bond banks price cash"
 ).split()
