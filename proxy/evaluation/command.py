@@ -144,7 +144,7 @@ def render(report: Report) -> str:
     lines += _table("", {"all": report.total})[1:] + ["", "targets (default policy):"]
     for name, (measured, target, met) in report.targets().items():
         relation = ">=" if name == "negatives_untouched" else "<="
-        verdict = "ok" if met else "MISSED"
+        verdict = "n/a" if measured is None else "ok" if met else "MISSED"
         lines.append(f"  {name:<22} {_pct(measured):>7}  target {relation} {_pct(target).strip():<6} {verdict}")
     return "\n".join(lines)
 
