@@ -13,7 +13,8 @@ from proxy.detection.national_ids import national_id_recognizers
 
 # Presidio's phone recognizer parses numbers for US, GB, DE, FR, IL, IN, CA and BR; national
 # formats of these countries are read by a second one (a number is still checked as valid).
-MORE_PHONE_REGIONS = ("ES", "IT", "NL", "PL", "PT", "BE", "AT", "CH", "IE", "SE", "JP", "MX", "AU")
+# Numbers written with their country code (+41 ...) are found for every country either way.
+MORE_PHONE_REGIONS = ("ES", "IT", "NL", "PL", "JP", "AU")  # each region costs a pass of `phonenumbers` over the text
 # Mastercard's 2-series (2221-2720), missing from Presidio's card pattern; Luhn still applies.
 MASTERCARD_2_SERIES = Pattern(
     "Mastercard 2-series", r"\b2(?:2[2-9]\d|[3-6]\d\d|7[01]\d|720)[- ]?\d{4}[- ]?\d{4}[- ]?\d{4}\b", 0.3

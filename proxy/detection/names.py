@@ -227,8 +227,8 @@ def _run_end(words: list[tuple[int, int, str]], i: int, text: str, ok: object, l
 
 
 def _sentence_start(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \t\"'(")
-    return not before or before[-1] in ".!?\n"
+    before = text[max(0, start - 8) : start].rstrip(" \t\"'(")  # a window: the whole prefix would be quadratic
+    return (not before and start <= 8) or (bool(before) and before[-1] in ".!?\n")
 
 
 def _proper_noun_not_place(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
@@ -238,6 +238,4 @@ def _proper_noun_not_place(nlp_artifacts: NlpArtifacts | None, start: int, end: 
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or any(t.pos_ != "PROPN" for t in span):
         return False
-    return not any(
-        e.label_ in ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP") for e in doc.ents if e.start <= span[0].i < e.end
-    )
+    return span[0].ent_type_ not in ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP")
