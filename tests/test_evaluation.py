@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from proxy.cli import main
 from proxy.detection import DetectionEngine
-from proxy.dry_run import dry_run
+from proxy.dry_run import DryRun, dry_run
 from proxy.evaluation.cases import GENERATED, Case, Span, bad_spans, dump_cases, load_cases
 from proxy.evaluation.generate import generate
 from proxy.evaluation.score import score_case
+from proxy.exchange import BlockReason, Decision, Slot
 from proxy.policy.loader import load_policies
 from proxy.policy.schema import RequestContext
 
@@ -84,3 +85,22 @@ def test_eval_command_prints_tables_and_json_for_a_slice() -> None:
     assert report["total"]["cases"] == 12
     assert len(report["by_category"]) == 10
     assert set(report["targets"]) == {"structured_leak", "free_text_leak", "over_redaction", "negatives_untouched"}
+
+
+def _sent(case: Case, forwarded_text: str, block: bool = False) -> DryRun:
+    """What the scorer sees when the vendor would receive `forwarded_text` (or nothing, if blocked)."""
+    reason = BlockReason(rule="r", policy="p", entity_type="X", message="m") if block else None
+    body = {**case.body, "messages": [{"role": "user", "content": forwarded_text}]}
+    return DryRun([], [Slot(("messages", 0, "content"), case.text(0))], Decision(block=reason), body)
+
+
+def test_a_surname_left_beside_a_replaced_first_name_is_a_leak() -> None:
+    case = _case("Write to Anna Kowalski today", ("PERSON", "Anna Kowalski"))
+    assert score_case(case, _sent(case, "Write to <PERSON_1> Kowalski today")).leaked == case.spans
+    assert score_case(case, _sent(case, "Write to <PERSON_1> today")).leaked == []
+
+
+def test_a_number_sent_with_other_separators_is_a_leak_and_a_blocked_request_leaks_nothing() -> None:
+    case = _case("Call +49 30 1234567 now", ("PHONE_NUMBER", "+49 30 1234567"))
+    assert score_case(case, _sent(case, "Call +49-30-1234567 now")).leaked == case.spans
+    assert score_case(case, _sent(case, "Call +49 30 1234567 now", block=True)).leaked == []
