@@ -113,6 +113,7 @@ class NameListRecognizer(EntityRecognizer):
                 yield start, words[run][1], 0.85, "a given name followed by a family name"
             if i + 1 < len(words) and _last_first(text, words[i], words[i + 1], given, family):
                 yield start, words[i + 1][1], 0.85, "Last, First"
+            # These two do not ask spaCy: it calls many foreign names an organisation or a place.
             elif i + 1 < len(words) and _unknown_last_first(text, words[i], words[i + 1], given):
                 yield start, words[i + 1][1], 0.6, "a capitalised word, a comma and a given name"
             if run is None and i + 1 < len(words) and _given_then_unknown(text, words[i], words[i + 1], given):
@@ -238,4 +239,15 @@ def _proper_noun_not_place(nlp_artifacts: NlpArtifacts | None, start: int, end: 
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or any(t.pos_ != "PROPN" for t in span):
         return False
-    return span[0].ent_type_ not in ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP")
+    return not _place(nlp_artifacts, start, end)
+
+
+PLACES = ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP")
+
+
+def _place(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
+    """spaCy calls a word of this span an organisation, a place or a product ("Paris Gare du Nord")."""
+    if nlp_artifacts is None or nlp_artifacts.tokens is None:
+        return False
+    span = nlp_artifacts.tokens.char_span(start, end, alignment_mode="expand")
+    return span is not None and any(t.ent_type_ in PLACES for t in span)
