@@ -30,7 +30,7 @@ def test_shipped_policies_are_valid(detector: object) -> None:
         "default@3",
         "finance@1",
         "healthcare@2",
-        "hr@1",
+        "hr@2",
         "research@1",
         "secrets-baseline@1",
     ]

@@ -57,3 +57,10 @@ def test_the_live_proxy_replaces_a_surname_in_a_later_turn_and_restores_it(
     assert "Wiśniewska" not in sent and "Zofia" not in sent
     assert vendor.last["messages"][2]["content"] == "Draft a retention offer for <PERSON_2>."
     assert "Wiśniewska" in (reply.choices[0].message.content or "")
+
+
+def test_a_mention_another_entity_type_claims_is_still_marked_as_the_person() -> None:
+    slots = [Slot(("a",), "Client Marie Lebrun called."), Slot(("b",), "Lebrun wants a refund.")]
+    location = Finding(1, 0, 6, "LOCATION", 0.85)
+    found = propagate(slots, [Finding(0, 7, 19, "PERSON", 0.85), location])
+    assert Finding(1, 0, 6, "PERSON", 0.85, "propagated") in found and location in found

@@ -21,6 +21,7 @@ from proxy.exchange import Finding, Slot
 SOURCE_MIN_SCORE = 0.5  # only confident names spread, so one false alarm does not multiply
 PART = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 RECOGNIZER = "propagated"
+SOURCES = ("PERSON", "EMAIL_ADDRESS")
 
 
 def propagate(slots: list[Slot], findings: list[Finding]) -> list[Finding]:
@@ -41,7 +42,9 @@ def propagate(slots: list[Slot], findings: list[Finding]) -> list[Finding]:
     )
     added: list[Finding] = []
     for index, slot in enumerate(slots):
-        taken = [(f.start, f.end) for f in findings if f.slot == index]
+        # Only a name or an address already found there makes a mention redundant: a LOCATION a
+        # monitor-mode rule asked for must not hide the name from the rules that enforce.
+        taken = [(f.start, f.end) for f in findings if f.slot == index and f.entity_type in SOURCES]
         for match in pattern.finditer(slot.text):
             if any(start < match.end() and match.start() < end for start, end in taken):
                 continue
