@@ -106,7 +106,7 @@ class NameListRecognizer(EntityRecognizer):
     ) -> Iterator[tuple[int, int, float, str]]:
         for i, (start, end, word) in enumerate(words):
             if TITLE.search(text[max(0, start - 12) : start]) and _capitalised(word):
-                stop = _run_end(words, i, text, lambda w: _capitalised(w) and not is_common(w), limit=2)
+                stop = _title_run_end(words, i, text)
                 yield start, words[stop][1], 0.85, "a capitalised word after a title"
             run = _full_name(words, i, text, given, family)
             if run is not None:
@@ -218,13 +218,12 @@ def _given_then_unknown(
     )
 
 
-def _run_end(words: list[tuple[int, int, str]], i: int, text: str, ok: object, limit: int) -> int:
-    j = i
-    while j + 1 < len(words) and j - i < limit - 1 and _adjacent(text, words[j], words[j + 1]):
-        if not callable(ok) or not ok(words[j + 1][2]):
-            break
-        j += 1
-    return j
+def _title_run_end(words: list[tuple[int, int, str]], i: int, text: str) -> int:
+    """After a title, the name is this word and at most one more capitalised, uncommon word."""
+    following = words[i + 1] if i + 1 < len(words) else None
+    if following and _adjacent(text, words[i], following) and _capitalised(following[2]):
+        return i + 1 if not is_common(following[2]) else i
+    return i
 
 
 def _sentence_start(text: str, start: int) -> bool:
