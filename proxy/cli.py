@@ -288,9 +288,10 @@ def _detector(config: Config):  # type: ignore[no-untyped-def]
     return DetectionEngine(build_analyzer(config.detection), config.detection.language)
 
 
-from proxy.export.command import export_command  # noqa: E402  (kept last: one line per feature)
+from proxy.evaluation.command import eval_command  # noqa: E402  (kept last: one line per feature)
+from proxy.export.command import export_command  # noqa: E402
 from proxy.governance.command import COMMANDS, rotate_data_key  # noqa: E402
 
-for _command in (*COMMANDS, export_command):
+for _command in (*COMMANDS, export_command, eval_command):
     main.add_command(_command)
 keys.add_command(rotate_data_key)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.detection import DetectionEngine
+from proxy.detection.propagate import propagate
 from proxy.dialects import DIALECTS
 from proxy.dialects.paths import write_slots
 from proxy.exchange import Decision, Slot
@@ -47,7 +48,7 @@ async def dry_run(
     slots = dialect.request_slots(body)
     chosen = policy_set.get(policy_id) if policy_id else None
     policies = [chosen] if chosen else policy_set.select(context)
-    findings = await detector.detect(slots, entities_of(policies), detectors_of(policies))
+    findings = propagate(slots, await detector.detect(slots, entities_of(policies), detectors_of(policies)))
     decision = decide(findings, slots, policies, context)
     texts, _ = transform(slots, decision.resolutions, hasher or Hasher(b"dry-run"))
     forwarded = write_slots(body, [(slots[i], text) for i, text in texts.items()]) if texts else body

@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from proxy.auth import KeyRing
 from proxy.config import Config
 from proxy.detection import DetectionEngine
+from proxy.detection.propagate import propagate
 from proxy.dialects import Dialect
 from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
 from proxy.errors import (
@@ -212,7 +213,9 @@ async def detect(exchange: Exchange, policies: list[Policy], detector: Detection
         raise PolicyBlocked(message, rule="settings.max_scan_chars", entity_type="")
     started = time.perf_counter()
     try:
-        return await detector.detect(exchange.slots, entities_of(policies), detectors_of(policies))
+        return propagate(
+            exchange.slots, await detector.detect(exchange.slots, entities_of(policies), detectors_of(policies))
+        )
     except DetectionFailed:
         if not policies or any(p.settings.on_detector_error == "block" for p in policies):
             raise

@@ -94,5 +94,5 @@ def test_policy_explain_as_a_team_shows_which_policies_apply(
     ]
     result = CliRunner().invoke(cli.main, args)
     assert result.exit_code == 0, result.output
-    assert "policies: hr@1, secrets-baseline@1" in result.output
+    assert "policies: hr@2, secrets-baseline@1" in result.output
     assert "Welcome <PERSON>" in result.output

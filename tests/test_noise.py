@@ -31,3 +31,11 @@ def test_when_a_value_is_noise_then_it_is_not_a_finding(
     detector: DetectionEngine, text: str, expected: list[tuple[str, str]]
 ) -> None:
     assert _found(detector, text) == expected
+
+
+@pytest.mark.parametrize("text", ["order 139030 was late", "amount EUR 6473.66 paid", "total 1284.50 due"])
+def test_when_digits_are_an_order_number_or_an_amount_then_they_are_not_a_phone(
+    detector: DetectionEngine, text: str
+) -> None:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
+    assert findings == []

@@ -27,10 +27,10 @@ def _write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
 def test_shipped_policies_are_valid(detector: object) -> None:
     policies = load_policies(REPO / "policies", known_entities=detector.supported_entities())  # type: ignore[attr-defined]
     assert sorted(p.label for p in policies.policies) == [
-        "default@2",
+        "default@3",
         "finance@1",
-        "healthcare@1",
-        "hr@1",
+        "healthcare@2",
+        "hr@2",
         "research@1",
         "secrets-baseline@1",
     ]

@@ -17,6 +17,7 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
 
 from proxy.config import DetectionConfig
+from proxy.detection.builtin import builtin_recognizers
 from proxy.detection.custom import CustomRecognizerSpec
 from proxy.detection.noise import without_noise
 from proxy.detection.recognizers import custom_recognizers
@@ -68,7 +69,10 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
         analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[config.language])
     finally:
         presidio_log.setLevel(logging.WARNING)
-    for recognizer in secret_recognizers(config.language):  # ours, beside Presidio's own
+    for recognizer in [
+        *secret_recognizers(config.language),
+        *builtin_recognizers(config.language),
+    ]:  # ours, beside Presidio's
         analyzer.registry.add_recognizer(recognizer)
     return analyzer
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from proxy.detection.national_ids import NATIONAL_ID_ENTITIES
 from proxy.detection.secrets import SECRET_ENTITIES
 
 PREFIX = "group:"
@@ -16,10 +17,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "secrets": SECRET_ENTITIES,
     "contact": ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"),
     "financial": ("CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER", "CRYPTO"),
-    "government_ids": ("US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS"),
+    "government_ids": ("US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS", *NATIONAL_ID_ENTITIES),
     "health": ("MEDICAL_LICENSE", "UK_NHS"),
     "network": ("IP_ADDRESS", "MAC_ADDRESS", "URL"),
-    "location": ("LOCATION",),
+    "location": ("LOCATION", "STREET_ADDRESS"),
 }
 
 

@@ -6,6 +6,9 @@ Each filter is named and has a reason; a finding dropped here is not personal da
 - `non-public-ip`: private, loopback, link-local and documentation addresses (RFC 1918, 5737)
   name no one; they fill logs and config snippets pasted into prompts.
 - `version-number`: "v1.2.3.4" and "version 10.0.0.1" are versions, not addresses.
+- `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
+  (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
+- `not-a-phone`: fewer than seven digits (an order number), or an amount like "6473.66".
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from proxy.detection.names import is_common
 from proxy.exchange import Finding
 
 RESERVED_DOMAIN = re.compile(
@@ -22,6 +26,7 @@ RESERVED_DOMAIN = re.compile(
 DOCUMENTATION_NETWORKS = [
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 ]
+AMOUNT = re.compile(r"\d+[.,]\d{2}")
 VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 
 
@@ -37,9 +42,20 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
         return inside_email or bool(RESERVED_DOMAIN.search(_host(value)))
     if finding.entity_type == "EMAIL_ADDRESS":
         return bool(RESERVED_DOMAIN.search(value))
+    if finding.entity_type == "PERSON":
+        return _not_a_name(value)
+    if finding.entity_type == "PHONE_NUMBER":
+        return sum(c.isdigit() for c in value) < 7 or bool(AMOUNT.fullmatch(value))
     if finding.entity_type == "IP_ADDRESS":
         return _non_public(value) or bool(VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start]))
     return False
+
+
+def _not_a_name(value: str) -> bool:
+    if any(c.isdigit() or c in "_\n:/@=" for c in value):
+        return True
+    words = value.split()
+    return len(words) == 1 and is_common(words[0].strip(".,;'\""))
 
 
 def _host(url: str) -> str:

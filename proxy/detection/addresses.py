@@ -1,0 +1,97 @@
+"""Street addresses, as STREET_ADDRESS: the small English model has no such label, and a street
+line plus a postcode pins a person to a door.
+
+One pattern per way countries write a street line, from the street-type words of each
+language (USPS suffixes for English, prefixes for Romance languages and Polish, compound
+suffixes for German and Dutch), each optionally followed by a flat or suite number and a
+"postcode town" or "town, ST zip" tail in the country's order. A street word alone is not
+enough: a house number must sit on the expected side, so "Avenue Q" or "the High Street" pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from faker.providers.address.en_US import Provider as UsAddresses
+from faker.providers.address.es_ES import Provider as SpanishAddresses
+from faker.providers.address.it_IT import Provider as ItalianAddresses
+from faker.providers.address.pt_BR import Provider as BrazilianAddresses
+from presidio_analyzer import Pattern, PatternRecognizer
+
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
+# A capitalised word of a street or town name ("O'Connell", "Saint-Denis", "D'Oro").
+NAME = rf"[{_UPPER}][\w'’-]*"
+PARTICLE = r"(?:de|del|della|delle|dei|di|da|das|do|dos|du|des|la|le|les|van|von|der|den|am|an|im|e|y|of|the)"
+STREET_NAME = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)*{NAME}){{0,4}}"
+PARTICLES = rf"(?:{PARTICLE}[ \t]+)*"
+NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
+
+
+def _words(words: Iterable[object]) -> str:
+    return "|".join(sorted({re.escape(str(w)) for w in words if isinstance(w, str)}, key=len, reverse=True))
+
+
+_EN_SUFFIXES = _words([*UsAddresses.street_suffixes, *"St Rd Ave Ln Dr Ct Pl Blvd Sq Cres Gdns Ter Hwy".split()])
+_ROMANCE_PREFIXES = _words(
+    [
+        *SpanishAddresses.street_prefixes, *ItalianAddresses.street_suffixes, *BrazilianAddresses.street_prefixes,
+        "Calle", "C/", "Avda.", "Av.", "Paseo", "Carrer", "Rua", "Travessa", "Largo", "Corso", "Vicolo",
+        "Ulica", "ulica", "ul.", "Aleja", "aleja", "al.", "Plac", "plac", "pl.", "Osiedle", "os.",
+        "Cuesta", "Pátio", "Morro",
+    ]
+)  # fmt: skip
+_FRENCH_TYPES = "rue|avenue|boulevard|bd|chemin|allée|place|impasse|route|quai|cours|square|passage|faubourg"
+_COMPOUND_SUFFIXES = (
+    "straße|strasse|str\\.|gasse|platz|weg|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
+    "boulevard|straat|laan|gracht|plein|kade|singel|dreef|baan|hof|pad|steeg|plantsoen"
+)
+UNIT = (
+    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Appartamento|Piano|Piso|Apto\.?|Bloco|Casa)[ \t]+\w{1,5})?"
+)
+POSTCODE = (
+    r"(?:\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}|\d{8}|\d{4}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2})"
+)
+TOWN = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)?{NAME}){{0,3}}(?:[ \t]+\([A-Z]{{2}}\))?"
+TAIL = (
+    rf"(?:,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN}[ \t]+{POSTCODE}"
+    rf"|{TOWN}(?=[ \t]*[.;)\n]|$)))?"
+)
+STREET_LINES = {
+    # 221B Baker Street / 391 Johnson Burg Apt. 636
+    "number, name, street type": rf"\b{NUMBER}[ \t]+{STREET_NAME}[ \t]+(?:{_EN_SUFFIXES})\b\.?",
+    # Calle de Ema Abril 44 / Via Roma, 5 / ul. Pocztowa 867 / Rua das Flores, 12
+    "street type, name, number": rf"(?<!\w)(?:{_ROMANCE_PREFIXES})[ \t]+{PARTICLES}{STREET_NAME},?[ \t]+{NUMBER}\b",
+    # rue Pascal, 22673 Diaz: a French street without a number needs its postcode
+    "French street type, name, postcode": rf"(?<!\w)(?:{_FRENCH_TYPES})[ \t]+{PARTICLES}{STREET_NAME}"
+    rf"(?=,[ \t]*\d{{5}}[ \t]+{NAME})",
+    # 20, avenue Jean Robert / 12 rue de la Paix
+    "number, French street type, name": rf"\b\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:{_FRENCH_TYPES})[ \t]+"
+    rf"(?:{PARTICLE}[ \t]+)*{STREET_NAME}",
+    # Lindenstraße 23 / Evibaan 743 / Karl-Marx-Allee 7
+    "compound street name, number": rf"\b[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)[ \t]+{NUMBER}\b",
+    # Am Markt 3 / An der Kirche 12a
+    "German preposition street, number": rf"\b(?:Am|An der|Auf dem|Im|In der|Zum|Zur)[ \t]+{NAME}[ \t]+{NUMBER}\b",
+    # Studio 7, Pearson Court / Flat 3, Wilson Alley
+    "flat, street name, type": rf"\b(?:Flat|Studio|Apartment|Unit)[ \t]+\d{{1,4}}[A-Za-z]?,[ \t]+{STREET_NAME}[ \t]+"
+    rf"(?:{_EN_SUFFIXES})\b\.?",
+}
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """STREET_ADDRESS: a street line in one of several countries' orders, with its town when given."""
+
+    ENTITY = "STREET_ADDRESS"
+    CONTEXT = ["address", "street", "lives", "living", "resides", "residing", "ship", "deliver", "delivery", "home"]
+
+    def __init__(self, supported_language: str = "en") -> None:
+        patterns = [Pattern(name, line + UNIT + TAIL, 0.6) for name, line in STREET_LINES.items()]
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name="StreetAddressRecognizer",
+            supported_language=supported_language,
+            patterns=patterns,
+            context=self.CONTEXT,
+            global_regex_flags=re.MULTILINE,  # not Presidio's default IGNORECASE: capitals mark names
+        )

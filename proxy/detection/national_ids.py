@@ -1,0 +1,130 @@
+"""National identifiers, each with its country's check digits: a number that fails the check is
+not reported, so order numbers and amounts of the same length pass untouched.
+
+Presidio ships recognizers for several countries but registers them for their own language
+only ("es", "it", ...); prompts about those people are written in English, so they are built
+again here for the proxy's language. Presidio has none for France, the Netherlands and Brazil:
+those are below, in its own style (class-level patterns and context, `validate_result`).
+"""
+
+from __future__ import annotations
+
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    DeTaxIdRecognizer,
+    EsNieRecognizer,
+    EsNifRecognizer,
+    InAadhaarRecognizer,
+    InPanRecognizer,
+    ItFiscalCodeRecognizer,
+    PlPeselRecognizer,
+    UkNinoRecognizer,
+)
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+class _CheckedRecognizer(PatternRecognizer):
+    """A pattern recognizer whose matches must pass `checksum` to count."""
+
+    ENTITY: str
+    PATTERNS: list[Pattern]
+    CONTEXT: list[str]
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name=type(self).__name__,
+            supported_language=supported_language,
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return self.checksum(_digits(pattern_text))
+
+    def checksum(self, digits: str) -> bool:
+        raise NotImplementedError
+
+
+class FrNirRecognizer(_CheckedRecognizer):
+    """French social security number (NIR): 13 digits and a key, 97 - (number mod 97)."""
+
+    ENTITY = "FR_NIR"
+    PATTERNS = [
+        Pattern(
+            "NIR", r"\b[12][ ]?\d{2}[ ]?(?:0[1-9]|1[0-2]|[2-9]\d)[ ]?(?:\d{2}|2[AB])[ ]?\d{3}[ ]?\d{3}[ ]?\d{2}\b", 0.5
+        )
+    ]
+    CONTEXT = ["sécurité sociale", "securite sociale", "nir", "insee", "social security", "numéro"]
+
+    def validate_result(self, pattern_text: str) -> bool:
+        compact = pattern_text.replace(" ", "").upper().replace("2A", "19").replace("2B", "18")
+        return len(compact) == 15 and compact.isdigit() and 97 - int(compact[:13]) % 97 == int(compact[13:])
+
+
+class NlBsnRecognizer(_CheckedRecognizer):
+    """Dutch citizen service number (BSN): nine digits passing the "11-proof"."""
+
+    ENTITY = "NL_BSN"
+    PATTERNS = [Pattern("BSN", r"\b\d{9}\b|\b\d{4}\.\d{2}\.\d{3}\b", 0.3)]
+    CONTEXT = ["bsn", "burgerservicenummer", "sofinummer", "citizen service number"]
+
+    def checksum(self, digits: str) -> bool:
+        if len(digits) != 9 or digits == "000000000":
+            return False
+        total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+        return total % 11 == 0
+
+
+class BrCpfRecognizer(_CheckedRecognizer):
+    """Brazilian individual taxpayer number (CPF): nine digits and two check digits."""
+
+    ENTITY = "BR_CPF"
+    PATTERNS = [Pattern("CPF", r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b", 0.6), Pattern("CPF digits", r"\b\d{11}\b", 0.2)]
+    CONTEXT = ["cpf", "cadastro de pessoas físicas", "contribuinte"]
+
+    def checksum(self, digits: str) -> bool:
+        if len(digits) != 11 or len(set(digits)) == 1:
+            return False
+        for n in (9, 10):
+            total = sum(int(d) * w for d, w in zip(digits[:n], range(n + 1, 1, -1), strict=True))
+            if (total * 10 % 11) % 10 != int(digits[n]):
+                return False
+        return True
+
+
+class PassportNumberRecognizer(PatternRecognizer):
+    """Passport numbers of the common two-letters-seven-digits shape (Japan and others). The shape
+    alone is weak evidence, so only "passport" nearby lifts it over a policy's threshold."""
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity="PASSPORT_NUMBER",
+            name="PassportNumberRecognizer",
+            supported_language=supported_language,
+            patterns=[Pattern("passport", r"\b[A-Z]{2}\d{7}\b", 0.3)],
+            context=["passport", "reisepass", "passeport", "pasaporte", "passaporto"],
+        )
+
+
+PRESIDIO_COUNTRY_RECOGNIZERS = (
+    UkNinoRecognizer, DeTaxIdRecognizer, EsNifRecognizer, EsNieRecognizer, ItFiscalCodeRecognizer,
+    PlPeselRecognizer, InAadhaarRecognizer, InPanRecognizer,
+)  # fmt: skip
+NATIONAL_ID_ENTITIES = (
+    "UK_NINO", "DE_TAX_ID", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "IN_AADHAAR", "IN_PAN", "FR_NIR",
+    "NL_BSN", "BR_CPF", "PASSPORT_NUMBER",
+)  # fmt: skip
+
+
+def national_id_recognizers(language: str) -> list[EntityRecognizer]:
+    ours: list[EntityRecognizer] = [
+        FrNirRecognizer(language),
+        NlBsnRecognizer(language),
+        BrCpfRecognizer(language),
+        PassportNumberRecognizer(language),
+    ]
+    return [*(cls(supported_language=language) for cls in PRESIDIO_COUNTRY_RECOGNIZERS), *ours]

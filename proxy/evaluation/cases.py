@@ -1,0 +1,103 @@
+"""What an evaluation case is: a chat request, where its personal values sit, and what kind they are.
+
+A case is stored as one JSON line. Gold spans point into `body.messages[message].content` by
+character offsets, so a scorer can say exactly which value leaked; `load_cases` refuses a file
+whose offsets do not cut out the recorded value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+DATA = Path(__file__).parent / "data"
+GENERATED = DATA / "eval_set.jsonl"
+HANDWRITTEN = DATA / "handwritten.yaml"
+
+#: Gold types the targets group as structured identifiers (leak <= 1%) and as free text (<= 5%).
+STRUCTURED = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "NATIONAL_ID", "IP_ADDRESS", "SECRET",
+    "EMPLOYEE_ID",
+)  # fmt: skip
+FREE_TEXT = ("PERSON", "STREET_ADDRESS")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(_Model):
+    """One personal value: `body.messages[message].content[start:end] == value`."""
+
+    message: int
+    start: int
+    end: int
+    type: str
+    value: str
+
+
+class Case(_Model):
+    id: str
+    category: str
+    locale: str = "en_US"
+    #: no personal data at all: every change the proxy makes to it is a false alarm
+    hard_negative: bool = False
+    body: dict[str, Any]
+    spans: list[Span] = []
+
+    def text(self, message: int) -> str:
+        content = self.body["messages"][message]["content"]
+        assert isinstance(content, str)
+        return content
+
+
+def bad_spans(case: Case) -> list[str]:
+    """Spans whose offsets do not cut out their value (empty when the case is sound)."""
+    return [
+        f"{case.id}: message {s.message} [{s.start}:{s.end}] is not {s.value!r}"
+        for s in case.spans
+        if case.text(s.message)[s.start : s.end] != s.value
+    ]
+
+
+def load_cases(generated: Path = GENERATED, handwritten: Path = HANDWRITTEN) -> list[Case]:
+    """The whole evaluation set: the generated file, then the hand-written cases."""
+    cases = [Case.model_validate_json(line) for line in generated.read_text().splitlines() if line.strip()]
+    cases += list(_handwritten(handwritten))
+    problems = [problem for case in cases for problem in bad_spans(case)]
+    if problems:
+        raise ValueError("evaluation set has wrong gold offsets: " + "; ".join(problems[:5]))
+    return cases
+
+
+def _handwritten(path: Path) -> Iterator[Case]:
+    """Hand-written cases name their values, not offsets: every whole-word occurrence of a value
+    in its message is gold, so a person can write and review them without counting characters."""
+    for raw in yaml.safe_load(path.read_text()) or []:
+        messages = raw.get("messages") or [{"role": "user", "content": raw["text"]}]
+        spans = []
+        for item in raw.get("spans", []):
+            index = item.get("message", len(messages) - 1)
+            content = messages[index]["content"]
+            hits = list(re.finditer(rf"(?<!\w){re.escape(item['value'])}(?!\w)", content))
+            if not hits:
+                raise ValueError(f"{raw['id']}: {item['value']!r} is not in message {index}")
+            spans += [Span(message=index, start=m.start(), end=m.end(), type=item["type"], value=m[0]) for m in hits]
+        yield Case(
+            id=raw["id"],
+            category=raw["category"],
+            locale=raw.get("locale", "en_US"),
+            hard_negative=not spans,
+            body={"model": "gpt-4o", "messages": messages},
+            spans=spans,
+        )
+
+
+def dump_cases(cases: list[Case]) -> str:
+    return "".join(json.dumps(case.model_dump(mode="json"), ensure_ascii=False) + "\n" for case in cases)

@@ -1,0 +1,157 @@
+"""`privacy-proxy eval`: run the labelled set through the real pipeline and print how it did.
+
+Each case goes through the same extract → select → detect → decide → transform code as a live
+request (`proxy.dry_run`), with the configured policies, as the team given by `--team`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from proxy.detection import DetectionEngine
+from proxy.dry_run import dry_run
+from proxy.evaluation.cases import GENERATED, HANDWRITTEN, Case, load_cases
+from proxy.evaluation.score import Report, Tally, score_case
+from proxy.policy.bundle import PolicySet
+from proxy.policy.schema import RequestContext
+
+
+def sample(cases: list[Case], limit: int | None, category: str | None) -> list[Case]:
+    """The cases to run: one category, and/or the first `limit` taken in turn from each category,
+    so a small smoke run still covers every kind of prompt."""
+    chosen = [c for c in cases if category is None or c.category == category]
+    if limit is None or limit >= len(chosen):
+        return chosen
+    queues: dict[str, list[Case]] = {}
+    for case in chosen:
+        queues.setdefault(case.category, []).append(case)
+    picked: list[Case] = []
+    while len(picked) < limit:
+        for queue in queues.values():
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return picked
+
+
+async def evaluate(
+    cases: list[Case], policy_set: PolicySet, detector: DetectionEngine, context: RequestContext, policy_id: str | None
+) -> Report:
+    report = Report()
+    for case in cases:
+        run = await dry_run(case.body, policy_set, detector, context, policy_id=policy_id)
+        report.add(score_case(case, run), run)
+    return report
+
+
+@click.command("eval")
+@click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
+@click.option("--policy", "policy_id", help="Use only this policy (by id), as if it alone applied.")
+@click.option("--team", default="default", show_default=True, help="Evaluate as a request from this team.")
+@click.option("--limit", type=int, help="Run only this many cases, taken in turn from each category.")
+@click.option("--category", help="Run only the cases of this category.")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Another generated set (JSON lines), e.g. a held-out seed; the hand-written cases are still added.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@click.option("--show-misses", is_flag=True, help="Also list leaked gold values and false alarms (synthetic data).")
+@click.option("--check", is_flag=True, help="Exit 1 when a target is missed.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="proxy.yaml to use.")
+def eval_command(
+    path: Path | None,
+    policy_id: str | None,
+    team: str,
+    limit: int | None,
+    category: str | None,
+    cases_path: Path | None,
+    as_json: bool,
+    show_misses: bool,
+    check: bool,
+    config_path: Path | None,
+) -> None:
+    """Score detection on the labelled set: leak rate per entity type and category, over-redaction,
+    and the share of hard negatives left untouched."""
+    from proxy.cli import _detector, _load, _policy_set  # cli registers this command: import at run time
+
+    config = _load(config_path)
+    detector = _detector(config)
+    policy_set = _policy_set(path or config.policies, detector)
+    if policy_id and policy_set.get(policy_id) is None:
+        raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
+    cases = sample(load_cases(cases_path or GENERATED, HANDWRITTEN), limit, category)
+    context = RequestContext(team=team, model="gpt-4o", endpoint="openai-chat")
+    report = asyncio.run(evaluate(cases, policy_set, detector, context, policy_id))
+    click.echo(json.dumps(as_dict(report), indent=2) if as_json else render(report))
+    if show_misses:
+        click.echo(render_misses(report))
+    if check and not all(met for _, _, met in report.targets().values()):
+        sys.exit(1)
+
+
+def _tally(t: Tally) -> dict[str, Any]:
+    return {
+        "cases": t.cases,
+        "spans": t.spans,
+        "leaked": t.leaked,
+        "leak_rate": t.leak_rate,
+        "over_redaction": t.over_redaction,
+        "negatives": t.negatives,
+        "negatives_untouched": t.negatives_untouched,
+    }
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    return {
+        "total": _tally(report.total),
+        "structured": _tally(report.structured),
+        "free_text": _tally(report.free_text),
+        "by_type": {k: _tally(v) for k, v in sorted(report.by_type.items())},
+        "by_category": {k: _tally(v) for k, v in sorted(report.by_category.items())},
+        "by_locale": {k: _tally(v) for k, v in sorted(report.by_locale.items())},
+        "targets": {k: {"measured": m, "target": t, "met": ok} for k, (m, t, ok) in report.targets().items()},
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:5.1f}%"
+
+
+def _table(title: str, rows: dict[str, Tally]) -> list[str]:
+    header = f"{'cases':>6} {'values':>7} {'leaked':>7} {'leak':>7} {'over-red.':>10} {'neg. untouched':>15}"
+    lines = [f"{title:<22} {header}"]
+    for name, t in sorted(rows.items()):
+        untouched = f"{_pct(t.negatives_untouched)} of {t.negatives}" if t.negatives else "-"
+        lines.append(
+            f"{name:<22} {t.cases:>6} {t.spans:>7} {t.leaked:>7} {_pct(t.leak_rate):>7} "
+            f"{_pct(t.over_redaction):>10} {untouched:>15}"
+        )
+    return lines
+
+
+def render(report: Report) -> str:
+    lines = _table("entity type", report.by_type) + [""]
+    lines += _table("category", report.by_category) + [""]
+    lines += _table("locale", report.by_locale) + [""]
+    lines += _table("total", {"structured ids": report.structured, "names, addresses": report.free_text})
+    lines += _table("", {"all": report.total})[1:] + ["", "targets (default policy):"]
+    for name, (measured, target, met) in report.targets().items():
+        relation = ">=" if name == "negatives_untouched" else "<="
+        verdict = "n/a" if measured is None else "ok" if met else "MISSED"
+        lines.append(f"  {name:<22} {_pct(measured):>7}  target {relation} {_pct(target).strip():<6} {verdict}")
+    return "\n".join(lines)
+
+
+def render_misses(report: Report) -> str:
+    lines = ["", "leaked values:"]
+    lines += [f"  {case:<20} {span.type:<16} {span.value!r}" for case, span in report.misses]
+    lines += ["", "false alarms (altered text outside gold spans):"]
+    lines += [f"  {case:<20} {what}" for case, what in report.false_alarms]
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""Street addresses in several countries' orders, with their postcode and town."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from proxy.detection import DetectionEngine
+from proxy.exchange import Slot
+
+
+def _addresses(detector: DetectionEngine, text: str) -> list[str]:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"STREET_ADDRESS"}, []))
+    return [text[f.start : f.end] for f in findings]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "221B Baker Street, London NW1 6XE",
+        "391 Johnson Burg Apt. 636, New Jeffreymouth, FL 95639",
+        "Lindenstraße 23, 10969 Berlin",
+        "Karl-Marx-Allee 7, 10178 Berlin",
+        "20, avenue Jean Robert, 05444 Pagesboeuf",
+        "Calle de Ema Abril 44, 39741 Guadalajara",
+        "Via Roma, 5, 00184 Roma",
+        "ul. Pocztowa 867, 29-399 Jasło",
+        "Evibaan 743, 1500PI Abbekerk",
+        "Rua das Flores, 12, 50008-063 Recife",
+    ],
+)
+def test_when_a_street_address_is_written_then_the_whole_of_it_is_found(
+    detector: DetectionEngine, address: str
+) -> None:
+    assert _addresses(detector, f"Please ship it to {address}. Thanks") == [address]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Avenue Q is a musical", "the High Street was busy", "we met on Main Street", "version 2 of Street Fighter"],
+)
+def test_when_a_street_word_has_no_house_number_then_it_is_not_an_address(detector: DetectionEngine, text: str) -> None:
+    assert _addresses(detector, text) == []

@@ -1,0 +1,106 @@
+"""The evaluation set and its scorer: gold offsets are exact, the set regenerates byte for byte,
+and `privacy-proxy eval` scores a slice through the real pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+
+from click.testing import CliRunner
+
+from proxy.cli import main
+from proxy.detection import DetectionEngine
+from proxy.dry_run import DryRun, dry_run
+from proxy.evaluation.cases import GENERATED, Case, Span, bad_spans, dump_cases, load_cases
+from proxy.evaluation.generate import generate
+from proxy.evaluation.score import score_case
+from proxy.exchange import BlockReason, Decision, Slot
+from proxy.policy.loader import load_policies
+from proxy.policy.schema import RequestContext
+
+from .conftest import REPO
+
+
+def test_every_gold_span_cuts_out_exactly_its_value() -> None:
+    cases = load_cases()
+    assert len(cases) >= 500
+    assert [problem for case in cases for problem in bad_spans(case)] == []
+
+
+def test_the_set_covers_every_kind_of_prompt_and_has_hard_negatives() -> None:
+    cases = load_cases()
+    categories = Counter(c.category for c in cases)
+    assert len(categories) >= 10 and min(categories.values()) >= 20
+    assert sum(c.hard_negative for c in cases) >= 50
+    assert len({c.locale for c in cases}) >= 10
+
+
+def test_regenerating_writes_the_identical_file() -> None:
+    assert dump_cases(generate()) == GENERATED.read_text()
+
+
+def test_a_wrong_offset_is_reported() -> None:
+    case = Case(
+        id="x",
+        category="support",
+        body={"messages": [{"role": "user", "content": "mail ada@math.org"}]},
+        spans=[Span(message=0, start=4, end=16, type="EMAIL_ADDRESS", value="ada@math.org")],
+    )
+    assert bad_spans(case) == ["x: message 0 [4:16] is not 'ada@math.org'"]
+
+
+def _case(text: str, *spans: tuple[str, str]) -> Case:
+    return Case(
+        id="t",
+        category="support",
+        hard_negative=not spans,
+        body={"model": "gpt-4o", "messages": [{"role": "user", "content": text}]},
+        spans=[Span(message=0, start=text.index(v), end=text.index(v) + len(v), type=t, value=v) for t, v in spans],
+    )
+
+
+def _score(detector: DetectionEngine, case: Case):  # type: ignore[no-untyped-def]
+    policy_set = load_policies(REPO / "policies", known_entities=detector.supported_entities())
+    run = asyncio.run(dry_run(case.body, policy_set, detector, RequestContext()))
+    return score_case(case, run)
+
+
+def test_a_value_the_vendor_would_still_read_is_a_leak_and_a_replaced_one_is_not(detector: DetectionEngine) -> None:
+    score = _score(detector, _case("Ask Peter Parker about version 2.3.1, ticket EMP-X", ("PERSON", "Peter Parker")))
+    assert score.leaked == [] and score.altered_words == 0
+    unknown = _case("the badge code is QX-99-ZZ", ("EMPLOYEE_ID", "QX-99-ZZ"))
+    assert [s.value for s in _score(detector, unknown).leaked] == ["QX-99-ZZ"]
+
+
+def test_a_changed_hard_negative_is_counted(detector: DetectionEngine) -> None:
+    score = _score(detector, _case("mail ada@math.org about the release"))
+    assert score.changed and score.altered_words == 3  # ada, math, org
+
+
+def test_eval_command_prints_tables_and_json_for_a_slice() -> None:
+    result = CliRunner().invoke(main, ["eval", "--limit", "12", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["total"]["cases"] == 12
+    assert len(report["by_category"]) == 10
+    assert set(report["targets"]) == {"structured_leak", "free_text_leak", "over_redaction", "negatives_untouched"}
+
+
+def _sent(case: Case, forwarded_text: str, block: bool = False) -> DryRun:
+    """What the scorer sees when the vendor would receive `forwarded_text` (or nothing, if blocked)."""
+    reason = BlockReason(rule="r", policy="p", entity_type="X", message="m") if block else None
+    body = {**case.body, "messages": [{"role": "user", "content": forwarded_text}]}
+    return DryRun([], [Slot(("messages", 0, "content"), case.text(0))], Decision(block=reason), body)
+
+
+def test_a_surname_left_beside_a_replaced_first_name_is_a_leak() -> None:
+    case = _case("Write to Anna Kowalski today", ("PERSON", "Anna Kowalski"))
+    assert score_case(case, _sent(case, "Write to <PERSON_1> Kowalski today")).leaked == case.spans
+    assert score_case(case, _sent(case, "Write to <PERSON_1> today")).leaked == []
+
+
+def test_a_number_sent_with_other_separators_is_a_leak_and_a_blocked_request_leaks_nothing() -> None:
+    case = _case("Call +49 30 1234567 now", ("PHONE_NUMBER", "+49 30 1234567"))
+    assert score_case(case, _sent(case, "Call +49-30-1234567 now")).leaked == case.spans
+    assert score_case(case, _sent(case, "Call +49 30 1234567 now", block=True)).leaked == []

@@ -1,0 +1,47 @@
+"""Names the small spaCy model misses: case, order, titles, cultures; and common words that are not names."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from proxy.detection import DetectionEngine
+from proxy.exchange import Slot
+
+
+def _people(detector: DetectionEngine, text: str) -> list[str]:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PERSON"}, []))
+    return sorted(text[f.start : f.end] for f in findings if f.score >= 0.4)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hey its maria gonzalez again, still no refund", "maria gonzalez"),
+        ("Escalate to KIMBERLY BURNS before noon", "KIMBERLY BURNS"),
+        ("Reviewer: Kowalczyk, Anna; status open", "Kowalczyk, Anna"),
+        ("Please ask Dr. Adeyemi about the results", "Adeyemi"),
+        ("Schreiben Sie an Frau Weißmüller bitte", "Weißmüller"),
+        ("The tenant Ignacy Mosur signed the lease", "Ignacy Mosur"),
+        ("Landlord Gamrat, Antoni signed as well", "Gamrat, Antoni"),
+    ],
+)
+def test_when_a_name_is_written_the_way_people_write_it_then_it_is_found(
+    detector: DetectionEngine, text: str, name: str
+) -> None:
+    assert any(name in found for found in _people(detector, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Convert this JSON to a table please",
+        "Salary adjustment from 1 April",
+        "will you mark the green items as done",
+        '{"order_id": "A-88213", "status": "shipped"}',
+        "2024-03-02T10:14:22Z INFO Mar 02 login ok",
+    ],
+)
+def test_when_words_are_common_or_identifiers_then_no_person_is_found(detector: DetectionEngine, text: str) -> None:
+    assert _people(detector, text) == []

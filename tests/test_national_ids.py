@@ -1,0 +1,64 @@
+"""National identifiers count only when their check digits are right; birth dates only after a birth word."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from proxy.detection import DetectionEngine
+from proxy.detection.groups import expand
+from proxy.exchange import Slot
+
+
+def _found(detector: DetectionEngine, text: str, entities: set[str]) -> list[tuple[str, str]]:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], entities, []))
+    return sorted((f.entity_type, text[f.start : f.end]) for f in findings if f.score >= 0.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "value"),
+    [
+        ("CPF 275.851.974-70 do cliente", "BR_CPF", "275.851.974-70"),
+        ("BSN 111222333 van de klant", "NL_BSN", "111222333"),
+        ("numéro de sécurité sociale 255081416802538", "FR_NIR", "255081416802538"),
+        ("Steuer-ID 86095742719 liegt vor", "DE_TAX_ID", "86095742719"),
+        ("DNI 12345678Z del titular", "ES_NIF", "12345678Z"),
+        ("Aadhaar 2345 6789 0124 on file", "IN_AADHAAR", "2345 6789 0124"),
+        ("passport number TK1234567 expires soon", "PASSPORT_NUMBER", "TK1234567"),
+    ],
+)
+def test_when_a_national_id_has_valid_check_digits_then_it_is_found(
+    detector: DetectionEngine, text: str, entity: str, value: str
+) -> None:
+    assert (entity, value) in _found(detector, text, expand(["group:government_ids"]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["CPF 275.851.974-71 do cliente", "BSN 111222334 van de klant", "numéro de sécurité sociale 255081416802539"],
+)
+def test_when_the_check_digit_is_wrong_then_it_is_not_an_id(detector: DetectionEngine, text: str) -> None:
+    assert _found(detector, text, {"BR_CPF", "NL_BSN", "FR_NIR"}) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Patient DOB: 03/11/1958, admitted today", [("DATE_OF_BIRTH", "03/11/1958")]),
+        ("She was born on July 4, 1990 in Ohio", [("DATE_OF_BIRTH", "July 4, 1990")]),
+        ("The Moon landing was on July 20, 1969", []),
+        ("Release 4.2.0 shipped on 2024-05-01", []),
+    ],
+)
+def test_a_date_is_a_birth_date_only_after_a_birth_word(
+    detector: DetectionEngine, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert _found(detector, text, {"DATE_OF_BIRTH"}) == expected
+
+
+def test_mastercard_2_series_and_national_phone_formats_are_found(detector: DetectionEngine) -> None:
+    text = "card 2221 0000 0000 0009, móvil 696 863 602"
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"CREDIT_CARD", "PHONE_NUMBER"}, []))
+    found = {(f.entity_type, text[f.start : f.end]) for f in findings}
+    assert {("CREDIT_CARD", "2221 0000 0000 0009"), ("PHONE_NUMBER", "696 863 602")} <= found
