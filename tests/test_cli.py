@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from proxy import cli
 from proxy.config import hash_api_key
 
 from .conftest import REPO
+from .processes import free_port, wait_healthy
 
 
 @pytest.fixture
@@ -28,15 +28,9 @@ def runner(monkeypatch: pytest.MonkeyPatch, detector: object) -> CliRunner:
     return CliRunner()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_on_embedded_defaults_answers_the_openai_sdk(tmp_path: Path) -> None:
     """The Quickstart: no config, no policies directory, no vendor key — the echo model works."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("PRIVACY_PROXY_CONFIG", "DATABASE_URL")}
     process = subprocess.Popen(
         [sys.executable, "-m", "proxy", "serve", "--port", str(port)],
@@ -46,7 +40,7 @@ def test_serve_on_embedded_defaults_answers_the_openai_sdk(tmp_path: Path) -> No
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_healthy(port, process)
+        wait_healthy(port, process)
         with OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="anything") as client:
             completion = client.chat.completions.create(
                 model="echo", messages=[{"role": "user", "content": "Server 81.2.69.160 is down, says Jane Doe."}]
@@ -124,7 +118,7 @@ def test_sighup_reloads_policies_in_a_running_server(tmp_path: Path) -> None:
     policies.mkdir()
     rule = "rules: [{id: names, detect: [PERSON], action: redact}]\n"
     (policies / "p.yaml").write_text("id: p\nversion: 1\n" + rule)
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "proxy.yaml"
     config.write_text(
         f"policies: policies\npolicy_reload_seconds: 0\nserver: {{port: {port}}}\n"  # 0: SIGHUP only
@@ -133,7 +127,7 @@ def test_sighup_reloads_policies_in_a_running_server(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PRIVACY_PROXY_CONFIG", "DATABASE_URL")}
     process = subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--config", str(config)], cwd=tmp_path, env=env)
     try:
-        _wait_healthy(port, process)
+        wait_healthy(port, process)
         (policies / "p.yaml").write_text("id: p\nversion: 2\n" + rule)
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
@@ -146,15 +140,3 @@ def test_sighup_reloads_policies_in_a_running_server(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            assert process.poll() is None, "the server exited"
-            time.sleep(0.2)
-    raise AssertionError("the server did not start")
