@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from proxy.dialects import Dialect
-from proxy.dialects.sse import SSEEvent
+from proxy.dialects.sse import SSEEvent, parse_sse_text
 from proxy.errors import ProxyError, UpstreamError
 from proxy.exchange import Exchange
 from proxy.response_guard import ResponseGuard
@@ -78,6 +78,10 @@ class StreamRelay(StreamingResponse):
         self.exchange, self.dialect, self.reply, self.record = exchange, dialect, reply, record
         self.started, self.guard = started, guard
         self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
+        # Nothing to restore and no response rules: relay the vendor's bytes as they come and
+        # parse them for the record afterwards, off the event loop (see `_assemble`).
+        self.passthrough = not exchange.pseudonyms and guard is None and reply.response is not None
+        self.relayed: list[bytes] = []
         exchange.http_status, exchange.status = reply.status_code, "streaming"
         stream_headers = headers(exchange, reply.headers) | {"cache-control": "no-cache"}
         super().__init__(self._relay(), reply.status_code, stream_headers, media_type="text/event-stream")
@@ -92,6 +96,12 @@ class StreamRelay(StreamingResponse):
     async def _relay(self) -> AsyncIterator[bytes]:
         assert self.reply.events is not None
         try:
+            if self.passthrough:
+                async for chunk in self.reply.raw():
+                    self.relayed.append(chunk)
+                    yield chunk
+                self.exchange.status = "ok"
+                return
             async for batch in self.reply.events:
                 out = await self._outgoing([sse for event in batch for sse in self.restorer.event(event)])
                 if out:
@@ -128,6 +138,10 @@ class StreamRelay(StreamingResponse):
 
     def _assemble(self) -> None:
         exchange = self.exchange
+        if self.relayed:  # relayed unparsed: read the events now, as the restorer would have
+            for sse in parse_sse_text(b"".join(self.relayed).decode("utf-8", "replace")):
+                self.restorer.event(sse)
+            self.restorer.end()
         exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
         exchange.response_returned = self.dialect.assemble(
             self.guard.returned if self.guard else self.restorer.returned

@@ -50,9 +50,19 @@ class UpstreamReply:
     events: AsyncIterator[list[SSEEvent]] | None = None  # batches, as they arrive
     response: httpx.Response | None = None  # kept open while streaming; closed by `aclose`
 
+    upstream: UpstreamConfig | None = None  # names the vendor in errors while streaming
+
     async def aclose(self) -> None:
         if self.response is not None:
             await self.response.aclose()
+
+    async def raw(self) -> AsyncIterator[bytes]:
+        """The stream's bytes exactly as the vendor sent them (decoded from any content
+        encoding), for relaying a stream there is nothing to change in without parsing it."""
+        assert self.response is not None and self.upstream is not None
+        with map_httpx_errors(self.upstream):
+            async for chunk in self.response.aiter_bytes():
+                yield chunk
 
 
 class Upstreams:
@@ -105,6 +115,7 @@ class Upstreams:
             _passed_headers(response.headers),
             events=_events(response, upstream),
             response=response,
+            upstream=upstream,
         )
 
     async def aclose(self) -> None:
