@@ -17,7 +17,10 @@ conversation), so no cache flatters a number. Per row:
 
 * latency: `--requests` sequential requests on one keep-alive connection after `--warmup`;
   p50/p99, and the latency added over the vendor called directly (per percentile, same mode);
-* throughput: `--throughput` requests from `--concurrency` client threads; requests per second.
+* throughput: `--throughput` requests from `--concurrency` client threads; requests per second;
+* CPU ms: CPU time the target's processes (server, its detection processes or workers, and for
+  LiteLLM + Presidio the Presidio services) used per request in the sequential phase, read from
+  /proc: unlike latency, it hardly changes when other programs compete for the cores.
 
 Then the multi-turn run, on the detection proxy: conversations of `--turns` user turns, each turn
 resending the whole history, as chat clients do. The added latency of the last turn (history
@@ -130,6 +133,7 @@ class Row:
     p50_ms: float
     p99_ms: float
     rps: float  # from the concurrent phase
+    cpu_ms: float  # CPU per request of the target's processes (and its helpers), in the sequential phase
     answer: str  # "echoed" when the vendor's echo came back as sent (pseudonyms restored)
     added_p50_ms: float | None = None
     added_p99_ms: float | None = None
@@ -170,11 +174,13 @@ def measure(client: httpx.Client, source: Bodies, server: Server, stream: bool, 
     bodies = [source.chat(stream) for _ in range(args.warmup + args.requests)]
     first = post(client, server, bodies[0], stream)
     answer = "echoed" if answer_text(first, stream) == last_message(bodies[0]) else "changed"
+    cpu_before = server.cpu_seconds()
     latencies = sequential(client, server, bodies, stream, args.warmup)
+    cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / len(bodies)
     rps = throughput(server, [source.chat(stream) for _ in range(args.throughput)], stream, args.concurrency)
     mode = "stream" if stream else "plain"
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    return Row(server.name, mode, len(latencies), p50, p99, rps, answer)
+    return Row(server.name, mode, len(latencies), p50, p99, rps, cpu_ms, answer)
 
 
 def add_overhead(rows: list[Row]) -> None:
@@ -287,12 +293,14 @@ def render(result: dict[str, Any]) -> str:
         f"  machine: {result['cpus']} CPUs; load average before the run {result['load_before']}, "
         f"after {result['load_after']}",
         "",
-        f"{'target':<28}{'mode':<8}{'p50 ms':>9}{'p99 ms':>9}{'added p50':>11}{'added p99':>11}{'req/s':>9}  answer",
+        f"{'target':<28}{'mode':<8}{'p50 ms':>9}{'p99 ms':>9}{'added p50':>11}{'added p99':>11}"
+        f"{'req/s':>9}{'CPU ms':>8}  answer",
     ]
     for row in rows:
         lines.append(
             f"{row.target:<28}{row.mode:<8}{fmt(row.p50_ms)}{fmt(row.p99_ms)}"
-            f"{fmt(row.added_p50_ms, 11)}{fmt(row.added_p99_ms, 11)}{fmt(row.rps, 9, 1)}  {row.answer}"
+            f"{fmt(row.added_p50_ms, 11)}{fmt(row.added_p99_ms, 11)}{fmt(row.rps, 9, 1)}"
+            f"{fmt(row.cpu_ms, 8, 1)}  {row.answer}"
         )
     if not result["litellm"]:
         lines.append(f"{'LiteLLM rows':<28}not run: {result['litellm_note']}")

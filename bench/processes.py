@@ -34,9 +34,44 @@ class Server:
     log: Path
     health: str = "/healthz"
     headers: dict[str, str] = field(default_factory=dict)  # what a client must send (LiteLLM's key)
+    helpers: list[Server] = field(default_factory=list)  # servers it calls on every request (Presidio)
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by this server's process tree (detection processes, uvicorn
+        workers) and its helpers': what a request costs, whatever else the machine is doing."""
+        pids = _descendants(self.process.pid)
+        for helper in self.helpers:
+            pids |= _descendants(helper.process.pid)
+        return sum(_cpu(pid) for pid in pids)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return text[text.rindex(")") + 2 :].split()  # the fields after "pid (name)"
+
+
+def _cpu(pid: int) -> float:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0  # utime + stime
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {
+        int(p.name): int(f[1]) for p in Path("/proc").iterdir() if p.name.isdigit() and (f := _stat(int(p.name)))
+    }
+    found, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in found]
+        found.update(children)
+        frontier.extend(children)
+    return found
 
 
 def free_port() -> int:
@@ -158,4 +193,7 @@ def start_litellm(
     command = [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(config), "--host", HOST, "--port", str(port)]
     log = tmp / f"{name.replace(' ', '-').replace('+', '')}.log"
     headers = {"authorization": f"Bearer {master_key}"}
-    return launch(stack, name, command, port, log, env=env, health="/health/liveliness", headers=headers)
+    helpers = list(presidio or ())
+    return launch(
+        stack, name, command, port, log, env=env, health="/health/liveliness", headers=headers, helpers=helpers
+    )
