@@ -314,7 +314,7 @@ def render(result: dict[str, Any]) -> str:
         f"  its new text alone (2 messages)        added p50 {turns['new_text_alone_added_p50_ms']:8.2f} ms",
         f"  ratio resent / new text alone          {turns['ratio']:.2f}x",
         "",
-        "detect_ms p50 as the detection proxy recorded it: "
+        "detect_ms p50 as the detection proxy recorded it (all its requests, the concurrent phase too): "
         + ", ".join(f"{mode} {fmt(value, 0)} ms" for mode, value in result["recorded_detect_ms"].items()),
         "",
         "targets (from the issue)",
