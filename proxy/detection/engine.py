@@ -1,7 +1,10 @@
-"""The `detect` stage: run Presidio over every slot of a request in one batch.
+"""The `detect` stage: Presidio over every slot of a request, off the event loop, once per text.
 
-The analyzer is built once at start-up (loading spaCy takes seconds) and used from one worker
-thread, so detection never blocks the event loop and spaCy is never entered concurrently.
+The analyzer is built once at start-up (loading spaCy takes seconds). A request's slots go
+through the analysis cache first (a resent history is not analysed again); the rest run either in
+a pool of detection processes (`pool.py`: every core, one spaCy batch per process) or, with
+`detection.processes: 0`, on one worker thread of this process (spaCy is never entered
+concurrently). Both paths call `analyze_texts`, so they give the same findings.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import tldextract
 import tldextract.tldextract
@@ -18,8 +22,10 @@ from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
 
 from proxy.config import DetectionConfig
 from proxy.detection.builtin import builtin_recognizers
+from proxy.detection.cache import AnalysisCache, scope_of
 from proxy.detection.custom import CustomRecognizerSpec
 from proxy.detection.noise import without_noise
+from proxy.detection.pool import DetectionPool, detection_processes
 from proxy.detection.recognizers import custom_recognizers
 from proxy.detection.secrets import secret_recognizers
 from proxy.detection.spacy_model import InstalledSpacyEngine
@@ -77,13 +83,91 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
     return analyzer
 
 
-class DetectionEngine:
-    """Presidio's analyzer behind one worker thread, with the policy's recognizers added per call."""
+def analyze_texts(
+    analyzer: AnalyzerEngine, language: str, texts: list[str], entities: set[str], detectors: Specs
+) -> list[list[Finding]]:
+    """Findings per text (all with slot 0), the texts in one spaCy batch. The one analysis both the
+    worker thread and the pool processes run."""
+    recognizers = custom_recognizers(detectors, language)
+    artifacts = analyzer.nlp_engine.process_batch(texts, language=language)
+    return [
+        without_noise(_analyze(analyzer, language, text, nlp_artifacts, entities, recognizers), text)
+        for text, nlp_artifacts in artifacts
+    ]
 
-    def __init__(self, analyzer: AnalyzerEngine, language: str = "en") -> None:
+
+def _analyze(
+    analyzer: AnalyzerEngine,
+    language: str,
+    text: str,
+    nlp_artifacts: NlpArtifacts,
+    entities: Iterable[str],
+    recognizers: list[EntityRecognizer],
+) -> list[Finding]:
+    results = analyzer.analyze(
+        text=text,
+        language=language,
+        entities=list(entities),
+        nlp_artifacts=nlp_artifacts,
+        ad_hoc_recognizers=recognizers or None,
+    )
+    return [
+        Finding(
+            slot=0,
+            start=r.start,
+            end=r.end,
+            entity_type=r.entity_type,
+            score=float(r.score),
+            recognizer=(r.recognition_metadata or {}).get("recognizer_name", ""),
+        )
+        for r in results
+    ]
+
+
+def balanced_chunks(texts: list[str], count: int) -> list[list[int]]:
+    """Indexes of `texts` in at most `count` groups of similar total length (longest first onto
+    the lightest group), so the processes of a pool finish a request at about the same time."""
+    groups: list[list[int]] = [[] for _ in range(min(count, len(texts)))]
+    sizes = [0] * len(groups)
+    for index in sorted(range(len(texts)), key=lambda i: -len(texts[i])):
+        lightest = sizes.index(min(sizes))
+        groups[lightest].append(index)
+        sizes[lightest] += len(texts[index])
+    return [group for group in groups if group]
+
+
+class DetectionEngine:
+    """Presidio behind the analysis cache, in a process pool or one worker thread, with the
+    policy's recognizers added per call.
+
+    Built directly it has no cache and no pool (the CLI and the test suite use it so);
+    `from_config` gives the server's engine."""
+
+    def __init__(
+        self,
+        analyzer: AnalyzerEngine,
+        language: str = "en",
+        *,
+        pool: DetectionPool | None = None,
+        cache_entries: int = 0,
+    ) -> None:
         self.analyzer = analyzer
         self.language = language
+        self.pool = pool
+        self.cache = AnalysisCache(cache_entries)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
+
+    @classmethod
+    def from_config(cls, config: DetectionConfig) -> DetectionEngine:
+        """The server's engine: `detection.processes` processes (started before this returns)
+        and a cache of `detection.cache_entries` texts."""
+        processes = detection_processes(config)
+        pool = DetectionPool(config, processes) if processes else None
+        warming = ThreadPoolExecutor(max_workers=1).submit(pool.warm_up) if pool else None
+        analyzer = build_analyzer(config)  # while the pool's processes load theirs
+        if warming is not None:
+            log.info("detection: %d processes ready", len(warming.result()))
+        return cls(analyzer, config.language, pool=pool, cache_entries=config.cache_entries)
 
     def supported_entities(self) -> set[str]:
         return set(self.analyzer.get_supported_entities(self.language))
@@ -93,48 +177,51 @@ class DetectionEngine:
         closed, and the message carries no text, since an exception can quote its input."""
         if not entities or not slots:
             return []
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self.detect_sync, slots, entities, detectors)
+            per_slot = await self._per_slot([slot.text for slot in slots], entities, detectors)
         except Exception as exc:
             log.error("detection failed: %s", type(exc).__name__)
             raise DetectionFailed("PII detection failed, so the request was not sent to the vendor.") from None
+        return [replace(f, slot=index) for index, findings in enumerate(per_slot) for f in findings]
+
+    async def _per_slot(self, texts: list[str], entities: set[str], detectors: Specs) -> list[Sequence[Finding]]:
+        """Each text's findings: from the cache, or analysed (and then cached)."""
+        if self.cache.max_entries <= 0:
+            return list(await self._analyze(texts, entities, detectors))
+        scope = scope_of(entities, detectors)
+        keys = [self.cache.key(text, scope) for text in texts]
+        found: list[Sequence[Finding] | None] = [self.cache.get(key) for key in keys]
+        missing = [index for index, findings in enumerate(found) if findings is None]
+        if missing:
+            fresh = await self._analyze([texts[index] for index in missing], entities, detectors)
+            for index, findings in zip(missing, fresh, strict=True):
+                self.cache.put(keys[index], findings)
+                found[index] = findings
+        return [findings or () for findings in found]
+
+    async def _analyze(self, texts: list[str], entities: set[str], detectors: Specs) -> list[list[Finding]]:
+        if self.pool is None:
+            loop = asyncio.get_running_loop()
+            slots = [Slot(("text",), text) for text in texts]
+            findings = await loop.run_in_executor(self._executor, self.detect_sync, slots, entities, detectors)
+            per_text: list[list[Finding]] = [[] for _ in texts]
+            for finding in findings:
+                per_text[finding.slot].append(replace(finding, slot=0))
+            return per_text
+        chunks = balanced_chunks(texts, self.pool.processes)
+        results = await self.pool.analyze([[texts[i] for i in chunk] for chunk in chunks], entities, detectors)
+        out: list[list[Finding]] = [[] for _ in texts]
+        for chunk, chunk_findings in zip(chunks, results, strict=True):
+            for index, findings in zip(chunk, chunk_findings, strict=True):
+                out[index] = findings
+        return out
 
     def detect_sync(self, slots: list[Slot], entities: set[str], detectors: Specs) -> list[Finding]:
-        recognizers = custom_recognizers(detectors, self.language)
-        texts = [slot.text for slot in slots]
-        artifacts = self.analyzer.nlp_engine.process_batch(texts, language=self.language)
-        findings: list[Finding] = []
-        for index, (text, nlp_artifacts) in enumerate(artifacts):
-            findings.extend(without_noise(self._analyze(index, text, nlp_artifacts, entities, recognizers), text))
-        return findings
-
-    def _analyze(
-        self,
-        index: int,
-        text: str,
-        nlp_artifacts: NlpArtifacts,
-        entities: Iterable[str],
-        recognizers: list[EntityRecognizer],
-    ) -> list[Finding]:
-        results = self.analyzer.analyze(
-            text=text,
-            language=self.language,
-            entities=list(entities),
-            nlp_artifacts=nlp_artifacts,
-            ad_hoc_recognizers=recognizers or None,
-        )
-        return [
-            Finding(
-                slot=index,
-                start=r.start,
-                end=r.end,
-                entity_type=r.entity_type,
-                score=float(r.score),
-                recognizer=(r.recognition_metadata or {}).get("recognizer_name", ""),
-            )
-            for r in results
-        ]
+        """Every slot analysed in this thread, no cache: findings name their slot by index."""
+        per_text = analyze_texts(self.analyzer, self.language, [slot.text for slot in slots], entities, detectors)
+        return [replace(f, slot=index) for index, findings in enumerate(per_text) for f in findings]
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.close()

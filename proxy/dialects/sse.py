@@ -37,6 +37,12 @@ async def parse_sse(chunks: AsyncIterator[str]) -> AsyncIterator[list[SSEEvent]]
         yield [tail]
 
 
+def parse_sse_text(text: str) -> list[SSEEvent]:
+    """Every event in a whole stream's text (a relayed stream, parsed afterwards for the record)."""
+    blocks = text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
+    return [event for block in blocks if (event := _parse_block(block.strip("\n"))) is not None]
+
+
 def _parse_block(block: str) -> SSEEvent | None:
     """One event from its lines; comments and unknown fields are dropped, as the spec says."""
     data: list[str] = []

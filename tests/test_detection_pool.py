@@ -1,0 +1,119 @@
+"""Detection in a pool of processes: the same findings as in-thread analysis, and a dead process
+fails the request closed (503, nothing forwarded) before a fresh pool takes over.
+
+One small pool (two processes, each loading spaCy) serves this module; the rest of the suite
+analyses in-thread with the session detector."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from proxy.app import create_app
+from proxy.config import DetectionConfig
+from proxy.detection import DetectionEngine
+from proxy.detection.pool import DetectionPool, detection_processes
+from proxy.exchange import Slot
+from proxy.policy.schema import Detector
+
+from .conftest import RunningProxy, make_config
+from .mock_vendor import MockVendor
+from .servers import serve_in_thread
+
+TEXTS = [
+    "You are a support assistant for Acme Telecom; never ask for card numbers.",
+    "Hi, I am Maria Gonzalez, badge EMP-004211; write to maria.gonzalez@fastmail.com or call (415) 555-0132.",
+    "Thank you Maria. David Chen is on the account too. His card is 4111 1111 1111 1111.",
+    "Paste: export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY from 81.2.69.160",
+]
+ENTITIES = {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IP_ADDRESS", "AWS_SECRET_KEY", "EMPLOYEE_ID"}
+EMPLOYEE = Detector.model_validate(
+    {"entity": "EMPLOYEE_ID", "patterns": [{"regex": r"\bEMP-\d{6}\b", "score": 0.5}], "context": ["badge"]}
+)
+
+
+@pytest.fixture(scope="module")
+def pooled(detector: DetectionEngine) -> Iterator[DetectionEngine]:
+    pool = DetectionPool(DetectionConfig(), 2)
+    pool.warm_up()
+    engine = DetectionEngine(detector.analyzer, pool=pool)  # what `from_config` builds, less a third spaCy
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@pytest.fixture
+def pooled_proxy(
+    pooled: DetectionEngine, session_vendor: MockVendor, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningProxy]:
+    os.environ["TEST_VENDOR_KEY"] = "sk-vendor-company-secret-0001"
+    config = make_config(session_vendor.url, tmp_path_factory.mktemp("pooled"))  # type: ignore[attr-defined]
+    app = create_app(config, detector=pooled)
+    with serve_in_thread(app) as url:
+        running = RunningProxy(url, config, app.state.services)
+        try:
+            yield running
+        finally:
+            running.close()
+
+
+def test_the_pool_finds_exactly_what_in_thread_analysis_finds(
+    pooled: DetectionEngine, detector: DetectionEngine
+) -> None:
+    import asyncio
+
+    slots = [Slot(("messages", i, "content"), text) for i, text in enumerate(TEXTS)]
+    in_pool = asyncio.run(pooled.detect(slots, ENTITIES, [EMPLOYEE]))
+    in_thread = detector.detect_sync(slots, ENTITIES, [EMPLOYEE])
+    assert in_pool == in_thread
+    assert {f.entity_type for f in in_pool} >= {"PERSON", "EMAIL_ADDRESS", "CREDIT_CARD", "EMPLOYEE_ID"}
+    assert pooled.pool is not None and len(set(pooled.pool.pids)) == 2
+
+
+def test_when_a_detection_process_dies_then_the_request_fails_closed_and_the_pool_recovers(
+    pooled_proxy: RunningProxy, pooled: DetectionEngine, vendor: MockVendor
+) -> None:
+    assert pooled.pool is not None
+    messages = [{"role": "user", "content": "Hi, Jane Roe here, mail jane.roe@fastmail.com"}]
+    for pid in pooled.pool.pids:  # every process, so no survivor can take the request
+        os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        pooled_proxy.client().chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+
+    assert caught.value.status_code == 503
+    assert "Jane Roe" not in caught.value.response.text
+    assert vendor.received == []
+    answer = _eventually(lambda: pooled_proxy.client().chat.completions.create(model="gpt-4o", messages=messages))  # type: ignore[arg-type]
+    assert answer.choices[0].message.content is not None
+    assert len(vendor.received) == 1  # only the request after recovery reached the vendor
+    assert "jane.roe@fastmail.com" not in str(vendor.last)  # scanned by the new pool before it left
+
+
+def _eventually(call: object, timeout: float = 120.0) -> openai.types.chat.ChatCompletion:
+    """The fresh pool loads spaCy in the background; requests meanwhile may still fail closed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()  # type: ignore[operator, no-any-return]
+        except openai.APIStatusError as error:
+            if error.status_code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_pool_size_defaults_to_the_cores_shared_among_server_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("PRIVACY_PROXY_WORKERS", raising=False)
+    assert detection_processes(DetectionConfig()) == cores
+    monkeypatch.setenv("PRIVACY_PROXY_WORKERS", str(cores * 2))
+    assert detection_processes(DetectionConfig()) == 1
+    assert detection_processes(DetectionConfig(processes=0)) == 0
+    with pytest.raises(ValueError):
+        DetectionPool(DetectionConfig(), 0)
