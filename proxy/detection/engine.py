@@ -107,7 +107,7 @@ def _analyze(
     results = analyzer.analyze(
         text=text,
         language=language,
-        entities=list(entities),
+        entities=sorted(entities),  # a set iterates differently in every process: keep ties stable
         nlp_artifacts=nlp_artifacts,
         ad_hoc_recognizers=recognizers or None,
     )
