@@ -75,6 +75,7 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
         analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=[config.language])
     finally:
         presidio_log.setLevel(logging.WARNING)
+    analyzer.registry.remove_recognizer("PhoneRecognizer")  # replaced by its gated twin below
     for recognizer in [
         *secret_recognizers(config.language),
         *builtin_recognizers(config.language),
