@@ -79,7 +79,16 @@ class Services:
     def record(self, exchange: Exchange) -> None:
         """The `record` stage: count the finished exchange and hand it to the writer."""
         self.metrics.observe(exchange)
-        self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
+        assemble = exchange.finalize
+        if assemble is None:
+            self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
+        else:  # a stream's usage is known once the recorder's thread has assembled the answer
+
+            def assemble_then_charge() -> None:
+                assemble()
+                self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
+
+            exchange.finalize = assemble_then_charge
         self.recorder.submit(exchange)
 
     def admit(self) -> None:
@@ -101,11 +110,11 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
     response: Response | None = None
     try:
         read_context_headers(request, exchange)
+        requested = exchange.capture  # the client's X-Proxy-Capture
+        exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
         exchange.caller = await services.keys.authenticate(
             request.headers, request.client.host if request.client else None
         )
-        requested = requested_capture(request.headers)
-        exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
         services.admit()
         async with services.gate.enter():
             response = await _scan_and_forward(request, dialect, services, exchange, requested)
@@ -126,10 +135,11 @@ async def _scan_and_forward(
     request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture
 ) -> Response:
     assert exchange.caller is not None
-    requested = exchange.capture  # the client's X-Proxy-Capture, read with the other headers
-    exchange.capture = bounded_capture(requested, services.policies.policies)  # strictest until we know which apply
     exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
-    exchange.model, exchange.stream = dialect.model(exchange.body), dialect.is_stream(exchange.body)
+    model = dialect.model(exchange.body)
+    if len(model) > MAX_MODEL_CHARS:
+        raise BadRequest(f"The model name is longer than {MAX_MODEL_CHARS} characters.", code="invalid_model")
+    exchange.model, exchange.stream = model, dialect.is_stream(exchange.body)
     await services.limiter.admit(exchange.caller, exchange.model)
     upstream = services.upstreams.route(exchange.model)
     exchange.upstream = upstream.name
@@ -163,6 +173,7 @@ async def _scan_and_forward(
     return await whole_response(exchange, dialect, reply, guard)
 
 
+MAX_MODEL_CHARS = 200  # the column's size
 CONTEXT_HEADER_LIMITS = {"x-proxy-subject": 200, "x-proxy-conversation": 200, "x-proxy-tags": 1000}  # column sizes
 
 

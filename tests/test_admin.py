@@ -4,6 +4,7 @@ on request, and audited), reload policies; refused without the admin key."""
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,13 @@ def test_requests_are_listed_newest_first_in_keyset_pages_with_filters(
     assert none == {"data": [], "next_cursor": None}
     later = _admin(admin_proxy, "/admin/requests", since="2999-01-01").json()
     assert later["data"] == []
+    newest = _admin(admin_proxy, "/admin/requests", limit=1).json()["data"][0]["created_at"]
+    moment = datetime.fromisoformat(newest).replace(tzinfo=UTC)
+    for zone in (timezone(timedelta(hours=5)), timezone(timedelta(hours=-7))):  # the same instant, other zones
+        local = (moment - timedelta(seconds=1)).astimezone(zone).isoformat()
+        assert newest in [r["created_at"] for r in _admin(admin_proxy, "/admin/requests", since=local).json()["data"]]
+        after = (moment + timedelta(seconds=1)).astimezone(zone).isoformat()
+        assert _admin(admin_proxy, "/admin/requests", since=after).json()["data"] == []
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,20 @@ def keeps_less(start_proxy: StartProxy, tmp_path_factory: pytest.TempPathFactory
         yield running
 
 
+def test_a_policy_for_another_team_does_not_bound_this_teams_capture(
+    start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    (policies / "hr-keeps-less.yaml").write_text(
+        "id: hr-keeps-less\napplies_to: {teams: [hr]}\nsettings:\n  capture: none\n"
+    )
+    with start_proxy(policies=str(policies)) as running:  # the suite's key belongs to team "qa"
+        request_id, applied = _send(running, None)
+        record = running.record(request_id)
+    assert applied == record.request["capture"] == "full" and set(record.payloads) == ALL
+
+
 @pytest.mark.parametrize(("asked", "applied"), [(None, "redacted"), ("full", "redacted"), ("none", "none")])
 def test_a_client_cannot_capture_more_than_the_policies_allow(
     keeps_less: RunningProxy, vendor: MockVendor, asked: str | None, applied: str

@@ -185,3 +185,25 @@ def test_with_queue_and_spool_full_new_requests_are_refused_not_served_unrecorde
 def test_models_endpoint_needs_a_key_too(proxy: RunningProxy) -> None:
     response = httpx.get(proxy.url + "/v1/models", headers={"authorization": "Bearer nope"})
     assert response.status_code == 401
+
+
+def test_streamed_answers_count_against_the_daily_tokens_too(
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
+) -> None:
+    key = create_key(proxy.services.recorder.engine, "streaming-budget", "ops", KeyLimits(tokens_per_day=5))
+    client = clients(proxy, key)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=HELLO, stream=True, stream_options={"include_usage": True}
+    )
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices) == "hello"
+    proxy.services.recorder.flush()  # the answer (and its usage) is assembled on the writer's thread
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+
+
+def test_a_model_name_longer_than_the_record_holds_is_refused(proxy: RunningProxy, vendor: MockVendor) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy.client().chat.completions.create(model="gpt-" + "x" * 300, messages=HELLO)
+    assert caught.value.code == "invalid_model" and "x" * 20 not in caught.value.message
+    record = proxy.record(caught.value.response.headers["x-proxy-request-id"])
+    assert record.request["status"] == "bad_request" and record.request["model"] is None

@@ -95,9 +95,9 @@ def list_requests(
         if value is not None:
             query = query.where(column == value)
     if where.since is not None:
-        query = query.where(requests.c.created_at >= where.since)
+        query = query.where(requests.c.created_at >= _as_stored(engine, where.since))
     if where.until is not None:
-        query = query.where(requests.c.created_at < where.until)
+        query = query.where(requests.c.created_at < _as_stored(engine, where.until))
     if after is not None:
         created, request_id = after
         query = query.where(
@@ -108,3 +108,10 @@ def list_requests(
         )
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _as_stored(engine: Engine, moment: datetime) -> datetime:
+    """A filter time as the column holds it: UTC (a time without a zone is taken as UTC), and
+    without a zone on SQLite, which stores none and compares the text."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.replace(tzinfo=None) if engine.url.get_backend_name() == "sqlite" else utc

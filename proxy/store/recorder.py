@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _STOP = object()
 RETRY_SECONDS = 2.0
+REPLAY_BATCHES_PER_TURN = 10
 
 
 class Recorder:
@@ -160,22 +161,18 @@ class Recorder:
         one and set aside the records it refuses, so one bad record never holds up the rest."""
         try:
             self.write(records)
-        except DBAPIError as exc:
+        except Exception as exc:
             if _unreachable(exc):
                 raise
             for record in records:
                 try:
                     self.write([record])
-                except DBAPIError as single:
+                except Exception as single:
                     if _unreachable(single):
                         raise
                     self.lost += 1
                     self.spool.reject(record)
-                    log.error(
-                        "record %s refused by the database (%s); kept in the rejected file",
-                        record.id,
-                        type(single.orig).__name__,
-                    )
+                    log.error("record %s refused by the database (%s); set aside", record.id, type(single).__name__)
 
     def write(self, records: list[RecordRows]) -> None:
         """Insert in one transaction, skipping ids already stored (a replay after a partial write)."""
@@ -196,13 +193,18 @@ class Recorder:
                 connection.execute(insert(findings), finding_rows)
 
     def _replay_spool(self) -> None:
-        """Every few seconds while the spool has records (also under steady traffic), move
-        them to the database oldest first, until the spool is empty or the database fails."""
-        if not self.spool.has_records() or time.monotonic() - self._last_attempt < RETRY_SECONDS:
+        """Move spooled records to the database oldest first, a few batches per turn of the
+        writer (so the queue keeps moving); after a failure, wait RETRY_SECONDS before trying."""
+        if not self.spool.has_records():
             return
+        if not self.database_ok and time.monotonic() - self._last_attempt < RETRY_SECONDS:
+            return  # the database failed a moment ago: give it time
         self._last_attempt = time.monotonic()
         try:
-            while moved := self.spool.drain(self.write_or_reject, self.batch_rows):
+            for _ in range(REPLAY_BATCHES_PER_TURN):  # then back to the queue, so it keeps moving
+                moved = self.spool.drain(self.write_or_reject, self.batch_rows)
+                if not moved:
+                    break
                 self.replayed += moved
                 log.info("replayed %d spooled records", moved)
         except Exception as exc:
@@ -212,6 +214,9 @@ class Recorder:
         self.database_ok = True
 
 
-def _unreachable(error: DBAPIError) -> bool:
-    """The database could not be reached or the connection broke: worth retrying later."""
-    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+def _unreachable(error: Exception) -> bool:
+    """The database could not be reached or the connection broke: worth retrying later. Any
+    other failure is about the data, and retrying the same record would fail for ever."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return isinstance(error, OSError)
