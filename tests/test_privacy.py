@@ -75,7 +75,7 @@ def test_values_never_reach_logs_or_errors_on_any_path(
     monkeypatch.undo()
     assert "Peter Parker" in _send(proxy, "Peter Parker asks: is the badge EMP-004211 valid?")  # success, restored
     monkeypatch.setattr(proxy.services.recorder, "write", explode)
-    _send(proxy, prompt)  # the database write fails: spooled, logged by type only
+    _send(proxy, prompt)  # the database refuses the record: set aside, logged by type only
     proxy.services.recorder.flush()
     monkeypatch.undo()
     metrics = httpx.get(proxy.url + "/metrics").text
@@ -85,7 +85,7 @@ def test_values_never_reach_logs_or_errors_on_any_path(
     assert [e.count('"error"') for e in errors] == [1] * len(errors)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "unexpected ValueError" in logged and "detection failed: ValueError" in logged
-    assert "database write failed (ValueError)" in logged
+    assert "refused by the database (ValueError); set aside" in logged
     for value in VALUES:
         assert value not in logged
         assert value not in metrics
