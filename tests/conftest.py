@@ -131,9 +131,10 @@ def start_proxy(
     os.environ["PRIVACY_PROXY_HASH_KEY"] = HASH_KEY
 
     @contextmanager
-    def start(**overrides: Any) -> Iterator[RunningProxy]:
+    def start(engine: DetectionEngine | None = None, **overrides: Any) -> Iterator[RunningProxy]:
+        """A proxy with `overrides` in its config, on the session's detector unless `engine`."""
         config = make_config(session_vendor.url, tmp_path_factory.mktemp("proxy"), **overrides)  # type: ignore[attr-defined]
-        app = create_app(config, detector=detector)
+        app = create_app(config, detector=engine or detector)
         with serve_in_thread(app) as url:
             running = RunningProxy(url, config, app.state.services)
             try:

@@ -14,16 +14,14 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from proxy.app import create_app
 from proxy.config import DetectionConfig
 from proxy.detection import DetectionEngine
 from proxy.detection.pool import DetectionPool, detection_processes
 from proxy.exchange import Finding, Slot
 from proxy.policy.schema import Detector
 
-from .conftest import RunningProxy, make_config
+from .conftest import RunningProxy, StartProxy
 from .mock_vendor import MockVendor
-from .servers import serve_in_thread
 
 TEXTS = [
     "You are a support assistant for Acme Telecom; never ask for card numbers.",
@@ -49,18 +47,9 @@ def pooled(detector: DetectionEngine) -> Iterator[DetectionEngine]:
 
 
 @pytest.fixture
-def pooled_proxy(
-    pooled: DetectionEngine, session_vendor: MockVendor, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningProxy]:
-    os.environ["TEST_VENDOR_KEY"] = "sk-vendor-company-secret-0001"
-    config = make_config(session_vendor.url, tmp_path_factory.mktemp("pooled"))  # type: ignore[attr-defined]
-    app = create_app(config, detector=pooled)
-    with serve_in_thread(app) as url:
-        running = RunningProxy(url, config, app.state.services)
-        try:
-            yield running
-        finally:
-            running.close()
+def pooled_proxy(pooled: DetectionEngine, start_proxy: StartProxy) -> Iterator[RunningProxy]:
+    with start_proxy(engine=pooled) as running:
+        yield running
 
 
 def test_the_pool_finds_exactly_what_in_thread_analysis_finds(
