@@ -10,12 +10,14 @@ import hashlib
 import ipaddress
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from proxy.clock import as_utc
 
 CONFIG_ENV = "PRIVACY_PROXY_CONFIG"
 DEFAULT_CONFIG_FILE = Path("proxy.yaml")
@@ -110,7 +112,7 @@ class ApiKeyConfig(KeyLimits):
     @field_validator("expires")
     @classmethod
     def _in_utc(cls, value: datetime | None) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+        return as_utc(value) if value is not None else None
 
 
 class DetectionConfig(_Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from proxy.clock import as_utc
 from proxy.config import Config, ConfigError, load_config
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import FORMATS, ExportOptions, Progress, run
@@ -33,7 +34,7 @@ def _when(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
     except ValueError:
         raise click.BadParameter("use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00") from None
     # in UTC: SQLite keeps times without their zone, so every time compared must be in the same one
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:

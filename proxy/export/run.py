@@ -21,6 +21,7 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
+from proxy.clock import as_utc
 from proxy.export.conversation import Conversation, Unreadable
 from proxy.export.formats import JSONL_FORMATS, Weights
 from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
@@ -93,7 +94,7 @@ class _Tally:
     def exported(self, row: SourceRow, split: str) -> None:
         self.splits[split] += 1
         self.policies.update(row.policies)
-        self.first = self.first or _utc(row.created_at)  # rows come oldest first
+        self.first = self.first or as_utc(row.created_at)  # rows come oldest first
         self.last = row.created_at
 
     def counts(self) -> Counts:
@@ -247,7 +248,7 @@ def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) ->
         "policies": list(row.policies),
         "residual_pii": found,
     }
-    return ExportRow(row.id, row.model, _utc(row.created_at), conversation, metadata)
+    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata)
 
 
 def _split(key: str, shares: dict[str, float]) -> str:
@@ -261,10 +262,6 @@ def _split(key: str, shares: dict[str, float]) -> str:
     return "train"
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite returns naive UTC
-
-
 def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manifest:
     manifest = Manifest(
         format=options.format,
@@ -276,7 +273,7 @@ def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manife
         counts=tally_.counts(),
         policy_versions=sorted(tally_.policies),
         first_created_at=tally_.first,
-        last_created_at=_utc(tally_.last) if tally_.last else None,
+        last_created_at=as_utc(tally_.last) if tally_.last else None,
         files={},
     )
     (options.out / "README.md").write_text(dataset_card(manifest), encoding="utf-8")

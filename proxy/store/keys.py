@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from proxy.clock import as_utc
 from proxy.config import ApiKeyConfig, KeyLimits, hash_api_key
 from proxy.store.tables import api_keys
 
@@ -85,7 +86,4 @@ def _as_config(row: RowMapping) -> ApiKeyConfig:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+    return as_utc(moment) if moment is not None else None

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, and_, func, or_, select
 
+from proxy.clock import as_utc
 from proxy.store.sealing import Sealer
 from proxy.store.tables import findings, payloads, requests
 
@@ -113,5 +114,5 @@ def list_requests(
 def _as_stored(engine: Engine, moment: datetime) -> datetime:
     """A filter time as the column holds it: UTC (a time without a zone is taken as UTC), and
     without a zone on SQLite, which stores none and compares the text."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    utc = as_utc(moment)
     return utc.replace(tzinfo=None) if engine.url.get_backend_name() == "sqlite" else utc
