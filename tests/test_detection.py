@@ -9,6 +9,7 @@ import pytest
 import tldextract.tldextract
 
 from proxy.detection import DetectionEngine
+from proxy.detection.recognizers import custom_recognizers
 from proxy.exchange import Slot
 from proxy.policy.schema import Detector
 
@@ -38,6 +39,14 @@ def test_when_policy_detectors_match_then_their_entity_is_found(
     detector: DetectionEngine, text: str, expected: list[tuple[str, str]]
 ) -> None:
     assert _spans(detector, text, {"EMPLOYEE_ID", "PROJECT_CODENAME"}, [EMPLOYEE, CODENAMES]) == expected
+
+
+def test_a_detector_two_policies_share_runs_once(detector: DetectionEngine) -> None:
+    """Each team's policy may repeat the company's badge detector; one recognizer runs, one finding."""
+    assert len(custom_recognizers([EMPLOYEE, CODENAMES, EMPLOYEE.model_copy()], "en")) == 2
+    assert _spans(detector, "Badge EMP-004211", {"EMPLOYEE_ID"}, [EMPLOYEE, EMPLOYEE]) == [
+        ("EMPLOYEE_ID", "EMP-004211")
+    ]
 
 
 def test_when_context_words_appear_in_any_inflection_then_the_score_rises(detector: DetectionEngine) -> None:

@@ -27,6 +27,7 @@ from proxy.detection.custom import CustomRecognizerSpec
 from proxy.detection.noise import without_noise
 from proxy.detection.pool import DetectionPool, detection_processes
 from proxy.detection.recognizers import custom_recognizers
+from proxy.detection.registry import RememberingRegistry
 from proxy.detection.secrets import secret_recognizers
 from proxy.detection.spacy_model import InstalledSpacyEngine
 from proxy.errors import DetectionFailed
@@ -81,6 +82,7 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
         *builtin_recognizers(config.language),
     ]:  # ours, beside Presidio's
         analyzer.registry.add_recognizer(recognizer)
+    analyzer.registry = RememberingRegistry(analyzer.registry)
     return analyzer
 
 

@@ -11,11 +11,14 @@ from proxy.detection.custom import CustomRecognizerSpec
 
 
 def custom_recognizers(detectors: Sequence[CustomRecognizerSpec], language: str) -> list[EntityRecognizer]:
-    """Presidio recognizers for a policy's detectors, built once per distinct detector."""
-    return [
-        _recognizer(CustomRecognizerSpec.model_validate(d.model_dump(include=_SPEC_FIELDS)).model_dump_json(), language)
+    """Presidio recognizers for a policy's detectors, built once per distinct detector. Policies
+    that apply together often share a detector (one file per team, the same badge format): each
+    distinct one runs once."""
+    specs = {
+        CustomRecognizerSpec.model_validate(d.model_dump(include=_SPEC_FIELDS)).model_dump_json(): None
         for d in detectors
-    ]
+    }
+    return [_recognizer(spec, language) for spec in specs]
 
 
 _SPEC_FIELDS = set(CustomRecognizerSpec.model_fields)
