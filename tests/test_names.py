@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from proxy.detection import DetectionEngine
+from proxy.detection.names import LONE_NAME_SCORE, NameListRecognizer
 from proxy.exchange import Slot
 
 
@@ -45,3 +46,20 @@ def test_when_a_name_is_written_the_way_people_write_it_then_it_is_found(
 )
 def test_when_words_are_common_or_identifiers_then_no_person_is_found(detector: DetectionEngine, text: str) -> None:
     assert _people(detector, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Please copy Jansen on the reply.", ["Jansen"]),
+        ("The form was signed by Nguyen and returned.", ["Nguyen"]),
+        ("Jansen signed the form.", []),  # a sentence start: any word is capitalised there
+        ("Forward the invoice to Adeyemi before Friday.", []),  # spaCy calls it a place: left to other rules
+    ],
+)
+def test_a_lone_known_name_mid_sentence_counts_unless_spacy_calls_it_a_place(
+    detector: DetectionEngine, text: str, expected: list[str]
+) -> None:
+    _, artifacts = next(detector.analyzer.nlp_engine.process_batch([text], language="en"))
+    found = NameListRecognizer().analyze(text, ["PERSON"], artifacts)
+    assert [text[r.start : r.end] for r in found if r.score == LONE_NAME_SCORE] == expected

@@ -7,8 +7,9 @@ Latin-script locales (tens of thousands of names). It reports, as PERSON:
   in one consistent case ("maria gonzalez", "NGUYEN VAN MINH", "Siobhan O'Reilly");
 - "Last, First" ("Kowalczyk, Anna");
 - any capitalised word after a title ("Dr. Adeyemi", "Frau Weißmüller", "Mme Dubois-Lefèvre");
-- a lone capitalised given or family name that spaCy tags as a proper noun and does not call an
-  organisation or a place ("Fujii, staff number ...").
+- a lone capitalised given or family name, not at the start of a sentence, that spaCy does not
+  call an organisation, a place or a product ("... and Fujii, staff number ..."). (It once also
+  had to be tagged as a proper noun; detection no longer loads spaCy's tagger, see spacy_model.py.)
 Words common in English ("will", "may", "green") never count as a name on their own, so a
 sentence in lower case is not read as a list of names.
 """
@@ -33,6 +34,7 @@ NAME_LOCALES = (
     "id_ID vi_VN sw yo_NG zu_ZA tw_GH ga_IE ja_JP zh_CN"
 ).split()
 RECOGNIZER = "NameListRecognizer"
+LONE_NAME_SCORE = 0.5  # one word alone is weaker evidence than a full name or a title
 TITLES = (
     "mr mrs ms miss mx dr prof sir dame herr frau fr hr mme mlle monsieur madame sr sra srta don doña "
     "sig sig.ra dott dott.ssa signor signora pan pani dhr mevr shri smt"
@@ -124,8 +126,8 @@ class NameListRecognizer(EntityRecognizer):
                 and (word.casefold() in given or word.casefold() in family)
                 and not is_common(word)
             ):
-                if not _sentence_start(text, start) and _proper_noun_not_place(nlp_artifacts, start, end):
-                    yield start, end, 0.5, "a known given or family name tagged as a proper noun"
+                if not _sentence_start(text, start) and _spacy_agrees(nlp_artifacts, start, end):
+                    yield start, end, LONE_NAME_SCORE, "a known given or family name, capitalised mid-sentence"
 
 
 def _capitalised(word: str) -> bool:
@@ -231,14 +233,9 @@ def _sentence_start(text: str, start: int) -> bool:
     return (not before and start <= 8) or (bool(before) and before[-1] in ".!?\n")
 
 
-def _proper_noun_not_place(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
-    if nlp_artifacts is None or nlp_artifacts.tokens is None:
-        return False
-    doc = nlp_artifacts.tokens
-    span = doc.char_span(start, end, alignment_mode="expand")
-    if span is None or any(t.pos_ != "PROPN" for t in span):
-        return False
-    return not _place(nlp_artifacts, start, end)
+def _spacy_agrees(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
+    """spaCy has read the text and does not call this word an organisation, a place or a product."""
+    return nlp_artifacts is not None and nlp_artifacts.tokens is not None and not _place(nlp_artifacts, start, end)
 
 
 PLACES = ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP")
