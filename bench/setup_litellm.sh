@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build bench/.litellm-venv: the LiteLLM proxy, plus Presidio's analyzer and anonymizer for its
 # Presidio guardrail, in their own virtual environment (never the project's .venv), for
-# `bench/compare.py --litellm`. Takes a few minutes; run it once by hand. CI does not.
+# `bench/latency.py`. Takes a few minutes; run it once by hand. CI does not.
 set -euo pipefail
 cd "$(dirname "$0")"
 
