@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,7 +25,25 @@ EXTRA = [
     "Numbers 0612345678, 06-12345678 and +31 6 12345678 in one line, then 1234567 and 12-34-56.",
     "Order 4481-2201-9934 shipped; tracking 1Z999AA10123456784; ISBN 978-3-16-148410-0.",
     "No digits at all here, only words about telephones and calling.",
+    "Tel 028    2253110132 or (0)9    4409896663, ext. 1577: 015083 ext. 1577 and 058724x20135.",
 ]
+# Layouts that trip a shortcut: wide gaps, tabs, brackets, extensions, numbers run together.
+SEPARATORS = [" ", "  ", "    ", "     ", "\t", "-", ".", "/", ") ", " (", "(0)", " - ", ", ", "\n", "", "x", " ext. "]
+WORDS = ["Tel ", "call ", "or ", "+", "+49 ", "+1 ", "(", "mobile: ", "No. ", "#"]
+
+
+def _awkward_layouts(count: int, seed: int = 1) -> Iterator[str]:
+    rng = random.Random(seed)
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            kind = rng.random()
+            if kind < 0.6:
+                parts.append("".join(rng.choice("0123456789") for _ in range(rng.randint(1, 11))))
+            else:
+                parts.append(rng.choice(SEPARATORS if kind < 0.8 else WORDS))
+            parts.append(rng.choice(SEPARATORS))
+        yield "".join(parts)
 
 
 def _texts() -> list[str]:
@@ -55,6 +74,17 @@ def test_the_gated_phone_recognizer_finds_exactly_what_presidios_finds() -> None
         assert _spans(gated, text) == expected, text
         found += len(expected)
     assert found > 100  # the corpus does hold phone numbers
+
+
+def test_the_gated_phone_recognizer_reads_awkward_layouts_as_presidio_does() -> None:
+    plain = PhoneRecognizer(supported_regions=PHONE_REGIONS)
+    gated = GatedPhoneRecognizer(supported_regions=PHONE_REGIONS)
+    found = 0
+    for text in _awkward_layouts(2000):
+        expected = _spans(plain, text)
+        assert _spans(gated, text) == expected, repr(text)
+        found += len(expected)
+    assert found > 500
 
 
 def _entities(docs: Iterable[Doc]) -> list[list[tuple[int, int, str]]]:
