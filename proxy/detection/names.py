@@ -8,7 +8,7 @@ Latin-script locales (tens of thousands of names). It reports, as PERSON:
 - "Last, First" ("Kowalczyk, Anna");
 - any capitalised word after a title ("Dr. Adeyemi", "Frau Weißmüller", "Mme Dubois-Lefèvre");
 - a lone capitalised given or family name, not at the start of a sentence, that spaCy does not
-  call an organisation, a place or a product ("... and Fujii, staff number ..."). (It once also
+  call an organisation, a place, a nationality or a product ("... and Fujii, staff number ..."). (It once also
   had to be tagged as a proper noun; detection no longer loads spaCy's tagger, see spacy_model.py.)
 Words common in English ("will", "may", "green") never count as a name on their own, so a
 sentence in lower case is not read as a list of names.
@@ -126,7 +126,7 @@ class NameListRecognizer(EntityRecognizer):
                 and (word.casefold() in given or word.casefold() in family)
                 and not is_common(word)
             ):
-                if not _sentence_start(text, start) and _spacy_agrees(nlp_artifacts, start, end):
+                if not _sentence_start(text, start) and _spacy_sees_no_place(nlp_artifacts, start, end):
                     yield start, end, LONE_NAME_SCORE, "a known given or family name, capitalised mid-sentence"
 
 
@@ -233,16 +233,16 @@ def _sentence_start(text: str, start: int) -> bool:
     return (not before and start <= 8) or (bool(before) and before[-1] in ".!?\n")
 
 
-def _spacy_agrees(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
-    """spaCy has read the text and does not call this word an organisation, a place or a product."""
+def _spacy_sees_no_place(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
+    """spaCy has read the text and calls this word none of `PLACES`."""
     return nlp_artifacts is not None and nlp_artifacts.tokens is not None and not _place(nlp_artifacts, start, end)
 
 
-PLACES = ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP")
+PLACES = ("ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP")  # organisations, places, products, nationalities
 
 
 def _place(nlp_artifacts: NlpArtifacts | None, start: int, end: int) -> bool:
-    """spaCy calls a word of this span an organisation, a place or a product ("Paris Gare du Nord")."""
+    """spaCy calls a word of this span one of `PLACES` ("Paris Gare du Nord")."""
     if nlp_artifacts is None or nlp_artifacts.tokens is None:
         return False
     span = nlp_artifacts.tokens.char_span(start, end, alignment_mode="expand")

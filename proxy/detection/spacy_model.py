@@ -14,10 +14,13 @@ and leaves verbs as written, which Presidio still matches because it compares co
 substrings ("call" is in "called"). The parser is never read. Together this halves spaCy's time
 with the same entities.
 
-The model's matrix products go to numpy's BLAS (OpenBLAS in numpy's wheels) on one thread rather
-than to thinc's default, blis: on the 2-core EPYC machine detection is measured on, that made the
-whole analysis about 17% faster. One thread, because the parallelism is the detection processes,
-one per core; BLAS threads on top would only fight them.
+The model's layers compute their matrix products with numpy's BLAS (OpenBLAS in numpy's wheels)
+on one thread rather than with thinc's default, blis: on the 2-core EPYC machine detection is
+measured on, that made the whole analysis about 17% faster. (The small products inside NER's
+transition loop still use blis: thinc hands every ops class blis's `cblas`.) One thread, because
+the parallelism is the detection processes, one per core; BLAS threads on top would only fight
+them. The limit holds for the whole process that loads a model, which is harmless in the server
+process: it does no matrix work of its own.
 """
 
 from __future__ import annotations
@@ -88,7 +91,8 @@ class InstalledSpacyEngine(SpacyNlpEngine):
         """The texts through spaCy in one batch of spaCy's default size (1,000 texts). Presidio's
         own passes `batch_size=1`, which runs the model once per text; and spaCy's NER splits a
         batch into quarters, so even a batch sized to the request would run it several times.
-        On the six-message benchmark body, one batch takes about 40% less time than six."""
+        On the six-message benchmark body, one batch takes about 40% less time than six. Options
+        Presidio's signature offers (`batch_size`, `n_process`) are ignored for that reason."""
         assert self.nlp is not None, "load() first"
         for doc in self.nlp[language].pipe(texts):
             yield doc.text, self._doc_to_nlp_artifact(doc, language)
