@@ -198,33 +198,37 @@ def multi_turn(
     client: httpx.Client, source: Bodies, vendor: Server, proxy: Server, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Added latency of turn N with the history resent, of the same turn with nothing seen before,
-    and of a request holding only turn N's new text."""
+    and of a request holding only turn N's new text. The three kinds are timed in rounds, one of
+    each per round in rotating order, so a busier moment of the machine (or the record of the
+    request before) weighs on all three alike."""
     turns = args.turns
-
-    def added(bodies: list[bytes]) -> float:
-        through, direct = [], []
-        for body in bodies:
-            through.append(timed(lambda: post(client, proxy, body, False)))  # noqa: B023
-            direct.append(timed(lambda: post(client, vendor, body, False)))  # noqa: B023
-        return percentile(through, 50) - percentile(direct, 50)
-
     resent_bodies = []
     for _ in range(args.conversations):
         persona = source.persona()
         for turn in range(1, turns):  # the earlier turns, as the client sent them: not timed
             post(client, proxy, encode(persona.conversation(turn), False), False)
         resent_bodies.append(encode(persona.conversation(turns), False))
-    fresh = [encode(source.persona().conversation(turns), False) for _ in range(args.conversations)]
-    new_only = [encode(source.persona().conversation(turns)[-2:], False) for _ in range(args.conversations)]
-    result = {
+    others = [source.persona().conversation(turns) for _ in range(2 * len(resent_bodies))]
+    kinds = {
+        "turn_n_resent_added_p50_ms": resent_bodies,
+        "turn_n_fresh_added_p50_ms": [encode(messages, False) for messages in others[::2]],
+        "new_text_alone_added_p50_ms": [encode(messages[-2:], False) for messages in others[1::2]],
+    }
+    through: dict[str, list[float]] = {kind: [] for kind in kinds}
+    direct: dict[str, list[float]] = {kind: [] for kind in kinds}
+    names = list(kinds)
+    for index in range(len(resent_bodies)):
+        for kind in names[index % 3 :] + names[: index % 3]:  # each kind first, second and third in turn
+            body = kinds[kind][index]
+            through[kind].append(timed(lambda: post(client, proxy, body, False)))  # noqa: B023
+            direct[kind].append(timed(lambda: post(client, vendor, body, False)))  # noqa: B023
+    result: dict[str, Any] = {
         "turns": turns,
         "conversations": args.conversations,
         "messages_in_turn_n": 2 * turns,
-        "turn_n_resent_added_p50_ms": added(resent_bodies),
-        "turn_n_fresh_added_p50_ms": added(fresh),
-        "new_text_alone_added_p50_ms": added(new_only),
+        **{kind: percentile(through[kind], 50) - percentile(direct[kind], 50) for kind in kinds},
         "turn_n_bytes": len(resent_bodies[0]),
-        "new_text_bytes": len(new_only[0]),
+        "new_text_bytes": len(kinds["new_text_alone_added_p50_ms"][0]),
     }
     result["ratio"] = result["turn_n_resent_added_p50_ms"] / max(result["new_text_alone_added_p50_ms"], 1e-9)
     return result
