@@ -83,8 +83,16 @@ def test_eval_command_prints_tables_and_json_for_a_slice() -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["total"]["cases"] == 12
+    assert report["cases_in_set"] >= 500
     assert len(report["by_category"]) == 10
     assert set(report["targets"]) == {"structured_leak", "free_text_leak", "over_redaction", "negatives_untouched"}
+
+
+def test_eval_command_says_a_slice_is_too_small_to_judge_the_targets_by() -> None:
+    result = CliRunner().invoke(main, ["eval", "--category", "hard_negative", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert "this slice of 3 is only a smoke run" in result.output
+    assert "targets (default policy):" not in result.output
 
 
 def _sent(case: Case, forwarded_text: str, block: bool = False) -> DryRun:

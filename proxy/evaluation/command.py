@@ -86,10 +86,11 @@ def eval_command(
     policy_set = _policy_set(path or config.policies, detector)
     if policy_id and policy_set.get(policy_id) is None:
         raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
-    cases = sample(load_cases(cases_path or GENERATED, HANDWRITTEN), limit, category)
+    labelled = load_cases(cases_path or GENERATED, HANDWRITTEN)
+    cases = sample(labelled, limit, category)
     context = RequestContext(team=team, model="gpt-4o", endpoint="openai-chat")
     report = asyncio.run(evaluate(cases, policy_set, detector, context, policy_id))
-    click.echo(json.dumps(as_dict(report), indent=2) if as_json else render(report))
+    click.echo(json.dumps(as_dict(report, len(labelled)), indent=2) if as_json else render(report, len(labelled)))
     if show_misses:
         click.echo(render_misses(report))
     if check and not all(met for _, _, met in report.targets().values()):
@@ -108,8 +109,9 @@ def _tally(t: Tally) -> dict[str, Any]:
     }
 
 
-def as_dict(report: Report) -> dict[str, Any]:
+def as_dict(report: Report, cases_in_set: int) -> dict[str, Any]:
     return {
+        "cases_in_set": cases_in_set,
         "total": _tally(report.total),
         "structured": _tally(report.structured),
         "free_text": _tally(report.free_text),
@@ -136,12 +138,20 @@ def _table(title: str, rows: dict[str, Tally]) -> list[str]:
     return lines
 
 
-def render(report: Report) -> str:
+def _targets_heading(cases: int, cases_in_set: int) -> str:
+    """A slice has too few cases to judge a target by (one hard negative is a third of three): say so,
+    so that a smoke run's MISSED is read for what it is."""
+    if cases >= cases_in_set:
+        return "targets (default policy):"
+    return f"targets (default policy; judged on all {cases_in_set} cases, this slice of {cases} is only a smoke run):"
+
+
+def render(report: Report, cases_in_set: int) -> str:
     lines = _table("entity type", report.by_type) + [""]
     lines += _table("category", report.by_category) + [""]
     lines += _table("locale", report.by_locale) + [""]
     lines += _table("total", {"structured ids": report.structured, "names, addresses": report.free_text})
-    lines += _table("", {"all": report.total})[1:] + ["", "targets (default policy):"]
+    lines += _table("", {"all": report.total})[1:] + ["", _targets_heading(report.total.cases, cases_in_set)]
     for name, (measured, target, met) in report.targets().items():
         relation = ">=" if name == "negatives_untouched" else "<="
         verdict = "n/a" if measured is None else "ok" if met else "MISSED"
