@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from proxy.detection import DetectionEngine
@@ -43,13 +44,14 @@ async def dry_run(
     *,
     policy_id: str | None = None,
     hasher: Hasher | None = None,
+    today: date | None = None,
 ) -> DryRun:
     dialect = DIALECTS[context.endpoint]
     slots = dialect.request_slots(body)
     chosen = policy_set.get(policy_id) if policy_id else None
     policies = [chosen] if chosen else policy_set.select(context)
     findings = propagate(slots, await detector.detect(slots, entities_of(policies), detectors_of(policies)))
-    decision = decide(findings, slots, policies, context)
+    decision = decide(findings, slots, policies, context, today=today)
     texts, _ = transform(slots, decision.resolutions, hasher or Hasher(b"dry-run"))
     forwarded = write_slots(body, [(slots[i], text) for i, text in texts.items()]) if texts else body
     return DryRun(policies, slots, decision, forwarded)
@@ -103,7 +105,7 @@ async def _run_case(policy: Policy, case: PolicyTest, policy_set: PolicySet, det
     result = CaseResult(policy.id, case.name)
     body = case.body if case.body is not None else chat_body(case.input or "", case.as_)
     try:
-        run = await dry_run(body, policy_set, detector, case.as_)
+        run = await dry_run(body, policy_set, detector, case.as_, today=case.today)
     except Exception as exc:  # a test body the dialect refuses is a failed case, not a crash
         result.failures.append(f"could not run: {exc}")
         return result

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
 
 from click.testing import CliRunner
@@ -38,6 +42,22 @@ def test_the_set_covers_every_kind_of_prompt_and_has_hard_negatives() -> None:
 
 def test_regenerating_writes_the_identical_file() -> None:
     assert dump_cases(generate()) == GENERATED.read_text()
+
+
+def test_the_set_is_the_same_on_any_day_and_under_any_hash_seed() -> None:
+    """Faker counts birth dates back from today: the set must not move with the calendar (#22)."""
+    a_year_ahead = f"""
+import sys, time_machine
+from proxy.evaluation.generate import generate
+from proxy.evaluation.cases import dump_cases
+with time_machine.travel({time.time() + 366 * 86400}, tick=False):
+    sys.stdout.write(dump_cases(generate()))
+"""
+    environment = {**os.environ, "PYTHONHASHSEED": "4242", "TZ": "Pacific/Kiritimati"}
+    regenerated = subprocess.run(
+        [sys.executable, "-c", a_year_ahead], env=environment, capture_output=True, text=True, check=True
+    )
+    assert regenerated.stdout == GENERATED.read_text()
 
 
 def test_a_wrong_offset_is_reported() -> None:

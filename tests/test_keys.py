@@ -13,6 +13,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+import time_machine
 import yaml
 from click.testing import CliRunner
 from openai import OpenAI
@@ -133,8 +134,15 @@ def test_requests_per_minute_answer_429_with_retry_after_in_both_shapes(
     assert len(vendor.received) == 2
 
 
+@pytest.fixture
+def midday() -> Iterator[None]:
+    """Noon UTC today, clock running: a daily budget's day cannot end in the middle of the test (#22)."""
+    with time_machine.travel(datetime.now(UTC).replace(hour=12, minute=0), tick=True):
+        yield
+
+
 def test_tokens_per_day_count_what_the_vendor_reported(
-    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor, midday: None
 ) -> None:
     key = create_key(proxy.services.recorder.engine, "small-budget", "ops", KeyLimits(tokens_per_day=5))
     client = clients(proxy, key)
@@ -188,7 +196,7 @@ def test_models_endpoint_needs_a_key_too(proxy: RunningProxy) -> None:
 
 
 def test_streamed_answers_count_against_the_daily_tokens_too(
-    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor
+    clients: Callable[[RunningProxy, str], OpenAI], proxy: RunningProxy, vendor: MockVendor, midday: None
 ) -> None:
     key = create_key(proxy.services.recorder.engine, "streaming-budget", "ops", KeyLimits(tokens_per_day=5))
     client = clients(proxy, key)

@@ -3,14 +3,17 @@ min_count, request-level rules, settings and response rules — through the real
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
+import time_machine
 
 from proxy.detection import DetectionEngine
 from proxy.dry_run import run_tests
@@ -45,12 +48,25 @@ def _chat(running: RunningProxy, content: str, model: str = "gpt-4o", **kwargs: 
 
 
 def test_shipped_policy_tests_all_pass(detector: DetectionEngine) -> None:
-    import asyncio
-
     policy_set = load_policies(REPO / "policies", known_entities=detector.supported_entities())
     results = asyncio.run(run_tests(policy_set, detector))
     assert len(results) >= 10
     assert [(r.policy, r.name, r.failures) for r in results if not r.passed] == []
+
+
+def test_shipped_policy_tests_pass_on_any_day_and_an_unpinned_expiring_case_would_not(
+    detector: DetectionEngine, tmp_path: Path
+) -> None:
+    """A case relying on an exception pins its day with `today:` (#22); without it, it fails after `expires`."""
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    research = tmp_path / "policies" / "team-research.yaml"
+    with time_machine.travel(datetime(2031, 1, 1, tzinfo=UTC), tick=False):
+        pinned = load_policies(tmp_path / "policies", known_entities=detector.supported_entities())
+        assert [r.failures for r in asyncio.run(run_tests(pinned, detector)) if not r.passed] == []
+        research.write_text("\n".join(line for line in research.read_text().splitlines() if " today: " not in line))
+        unpinned = load_policies(tmp_path / "policies", known_entities=detector.supported_entities())
+        failed = [r.name for r in asyncio.run(run_tests(unpinned, detector)) if not r.passed]
+    assert failed == ["cited authors keep their names under the exception"]
 
 
 def test_applies_to_selects_by_team_and_a_child_replaces_its_parent(detector: DetectionEngine, tmp_path: Path) -> None:

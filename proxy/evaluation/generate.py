@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import phonenumbers
@@ -28,6 +29,9 @@ from proxy.evaluation import ids
 from proxy.evaluation.cases import GENERATED, Case, Span, dump_cases
 
 SEED = 20261127
+# "Today" for every date the set holds. Faker counts birth dates back from the real today, so the
+# set would change with the calendar; counted from a fixed day it regenerates identically on any day.
+REFERENCE_DATE = date(2026, 11, 28)
 PER_CATEGORY = 55
 LOCALES = {  # locale -> phone region
     "en_US": "US", "en_GB": "GB", "de_DE": "DE", "fr_FR": "FR", "es_ES": "ES", "it_IT": "IT",
@@ -175,7 +179,7 @@ class World:
         if loc == "nl_NL":
             return str(f.ssn()), "BSN"
         if loc == "pl_PL":
-            return str(f.pesel()), "PESEL"
+            return str(f.pesel(date_of_birth=datetime.combine(self.born(), datetime.min.time()))), "PESEL"
         if loc == "pt_BR":
             return str(f.cpf()), "CPF"
         if loc == "en_IN":
@@ -205,8 +209,15 @@ class World:
             return f"{street}, {f.postcode()} {self.city()}", street
         return f"{street}, {f.postcode()} {self.city()}", street
 
+    def born(self, minimum_age: int = 0, maximum_age: int = 115) -> date:
+        """Faker's `date_of_birth`, counted back from REFERENCE_DATE instead of today."""
+        start = REFERENCE_DATE.replace(year=REFERENCE_DATE.year - maximum_age - 1)  # not 29 February: no fallback
+        end = REFERENCE_DATE.replace(year=REFERENCE_DATE.year - minimum_age)
+        born = self.fake.date_time_ad(start_datetime=start, end_datetime=end).date()
+        return born if born != start else born + timedelta(days=1)
+
     def dob(self) -> str:
-        born = self.fake.date_of_birth(minimum_age=18, maximum_age=90)
+        born = self.born(minimum_age=18, maximum_age=90)
         return self.rng.choice([born.strftime("%d/%m/%Y"), born.isoformat(), born.strftime("%B %d, %Y")])
 
     def employee_id(self) -> str:

@@ -168,6 +168,9 @@ class PolicyTest(_Model):
     input: str | None = None
     body: dict[str, Any] | None = None
     as_: RequestContext = Field(RequestContext(), alias="as")
+    #: the day the case is judged on (default: today); pin it when the case relies on an
+    #: exception's `expires`, so the test does not start failing on a later day
+    today: date | None = None
     expect: Expectation
 
     @model_validator(mode="after")
