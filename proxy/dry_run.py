@@ -1,39 +1,27 @@
-"""The request pipeline in-process, without a vendor: `policy explain` and `policy test`.
+"""The request pipeline in-process, without a vendor: `policy explain`, `policy test` and `eval`.
 
-Runs the same extract → select → detect → decide → transform stages as a live request, so what
-it reports is what the proxy would do (our `datasette --get`)."""
+A dry run is the live request's own `Scanner.request` (`proxy.scan`), so what it reports is
+what the proxy would do (our `datasette --get`): the same limits, `on_detector_error`,
+unscannable parts and per-surface downgrades. Given the live hash key (a `--config`), a `hash`
+action's code is the very one the proxy would forward.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from proxy.detection import DetectionEngine
-from proxy.detection.propagate import propagate
 from proxy.dialects import DIALECTS
-from proxy.dialects.paths import write_slots
-from proxy.exchange import Decision, Slot
 from proxy.hashing import Hasher
-from proxy.policy.bundle import PolicySet, detectors_of, entities_of
-from proxy.policy.decide import decide
+from proxy.policy.bundle import PolicySet
 from proxy.policy.schema import Policy, PolicyTest, RequestContext
-from proxy.transform import mask, transform
+from proxy.scan import Scan, Scanner
+from proxy.transform import mask
 
-
-@dataclass
-class DryRun:
-    policies: list[Policy]
-    slots: list[Slot]
-    decision: Decision
-    forwarded: dict[str, Any]
-
-    def forwarded_text(self) -> str:
-        """The text of the last message as the vendor would receive it."""
-        message = self.forwarded["messages"][-1]
-        content = message.get("content")
-        return content if isinstance(content, str) else json.dumps(content)
+#: the hash key of a dry run without a config: `hash` codes then differ from the live proxy's
+DRY_RUN_KEY = b"dry-run"
 
 
 async def dry_run(
@@ -45,23 +33,27 @@ async def dry_run(
     policy_id: str | None = None,
     hasher: Hasher | None = None,
     today: date | None = None,
-) -> DryRun:
-    dialect = DIALECTS[context.endpoint]
-    slots = dialect.request_slots(body)
-    chosen = policy_set.get(policy_id) if policy_id else None
-    policies = [chosen] if chosen else policy_set.select(context)
-    findings = propagate(slots, await detector.detect(slots, entities_of(policies), detectors_of(policies)))
-    decision = decide(findings, slots, policies, context, today=today)
-    texts, _ = transform(slots, decision.resolutions, hasher or Hasher(b"dry-run"))
-    forwarded = write_slots(body, [(slots[i], text) for i, text in texts.items()]) if texts else body
-    return DryRun(policies, slots, decision, forwarded)
+) -> Scan:
+    """What the proxy would do with `body` from `context` (on `today`, default the real day); a
+    `BadRequest` when its dialect cannot read it."""
+    scanner = Scanner.select(policy_set, context, detector, hasher or Hasher(DRY_RUN_KEY), policy_id, today)
+    return await scanner.request(body, DIALECTS[context.endpoint])
+
+
+def forwarded_text(run: Scan) -> str:
+    """The last message (or input) as the vendor would read it: its texts, one per line."""
+    if not run.slots:
+        return ""
+    container = run.slots[0].path[:1]  # `messages`, `input`, `prompt`: where the conversation is
+    last = [slot.path[:2] for slot in run.slots if slot.path[:1] == container][-1]
+    return "\n".join(run.texts.get(i, slot.text) for i, slot in enumerate(run.slots) if slot.path[:2] == last)
 
 
 def chat_body(text: str, context: RequestContext) -> dict[str, Any]:
     return {"model": context.model or "explain", "messages": [{"role": "user", "content": text}]}
 
 
-def explain(run: DryRun) -> str:
+def explain(run: Scan) -> str:
     """A readable trace: policies, each finding (value masked), decision, forwarded text."""
     lines = [f"policies: {', '.join(p.label for p in run.policies) or '(none applies)'}"]
     lines.append(f"decision: {run.decision.kind}")
@@ -76,8 +68,10 @@ def explain(run: DryRun) -> str:
     for label, block in (("blocked", run.decision.block), ("would block (monitor)", run.decision.would_block)):
         if block:
             lines.append(f"{label}: {block.message} (rule {block.policy}/{block.rule})")
+    if run.unscanned:
+        lines.append("detection failed: forwarded unscanned, as every policy's on_detector_error allows")
     if not run.decision.block:
-        lines += ["forwarded:", "  " + run.forwarded_text()]
+        lines += ["forwarded:", "  " + forwarded_text(run)]
     return "\n".join(lines)
 
 
@@ -92,27 +86,29 @@ class CaseResult:
         return not self.failures
 
 
-async def run_tests(policy_set: PolicySet, detector: DetectionEngine) -> list[CaseResult]:
+async def run_tests(policy_set: PolicySet, detector: DetectionEngine, hasher: Hasher | None = None) -> list[CaseResult]:
     """Every `tests:` case of every policy, run against the whole set as it would apply."""
     results = []
     for policy in policy_set.policies:
         for case in policy.tests:
-            results.append(await _run_case(policy, case, policy_set, detector))
+            results.append(await _run_case(policy, case, policy_set, detector, hasher))
     return results
 
 
-async def _run_case(policy: Policy, case: PolicyTest, policy_set: PolicySet, detector: DetectionEngine) -> CaseResult:
+async def _run_case(
+    policy: Policy, case: PolicyTest, policy_set: PolicySet, detector: DetectionEngine, hasher: Hasher | None
+) -> CaseResult:
     result = CaseResult(policy.id, case.name)
     body = case.body if case.body is not None else chat_body(case.input or "", case.as_)
     try:
-        run = await dry_run(body, policy_set, detector, case.as_, today=case.today)
+        run = await dry_run(body, policy_set, detector, case.as_, hasher=hasher, today=case.today)
     except Exception as exc:  # a test body the dialect refuses is a failed case, not a crash
         result.failures.append(f"could not run: {exc}")
         return result
     expect = case.expect
     _compare(result, "decision", expect.decision, run.decision.kind)
     if expect.forwarded is not None and not run.decision.block:
-        _compare(result, "forwarded", expect.forwarded, run.forwarded_text())
+        _compare(result, "forwarded", expect.forwarded, forwarded_text(run))
     if expect.entities is not None:
         found = sorted({r.finding.entity_type for r in [*run.decision.resolutions, *run.decision.monitored]})
         missing = sorted(set(expect.entities) - set(found))

@@ -1,11 +1,11 @@
 """One request, start to finish. Read `handle` top to bottom to learn the product:
 
-    authenticate → admit → read → route → extract → select → detect → decide → transform
-    → forward → restore → record
+    authenticate → admit → read → route → select → scan → forward → restore → record
 
-Each stage is a function in its own module and writes its part of the `Exchange`. Any error
-before `forward` ends the request with a vendor-shaped error, so nothing unscanned leaves;
-`record` always runs, for failures too.
+`scan` is `proxy.scan` (extract → canonicalise → detect → decide → transform), the same code the
+dry runs use. Each stage returns what it found and `handle`'s helpers here write it into the
+`Exchange`. Any error before `forward` ends the request with a vendor-shaped error, so nothing
+unscanned leaves; `record` always runs, for failures too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +26,28 @@ from fastapi.responses import Response
 from proxy.auth import KeyRing
 from proxy.config import Config
 from proxy.detection import DetectionEngine
-from proxy.detection.propagate import propagate
 from proxy.dialects import Dialect
-from proxy.dialects.paths import DuplicateKey, get_at, loads_strict, write_slots
+from proxy.dialects.paths import DuplicateKey, loads_strict
 from proxy.errors import (
     BadRequest,
     ClientDisconnected,
-    DetectionFailed,
     Overloaded,
     PayloadTooLarge,
-    PolicyBlocked,
     ProxyError,
 )
-from proxy.exchange import Capture, Decision, Exchange, Finding, JSONPath
+from proxy.exchange import Capture, Exchange
 from proxy.governance.capture import bounded_capture, requested_capture
 from proxy.hashing import Hasher
 from proxy.limits import Gate, Limiter
 from proxy.metrics import Metrics
-from proxy.policy.bundle import PolicySet, detectors_of, entities_of
-from proxy.policy.decide import decide
+from proxy.policy.bundle import PolicySet
 from proxy.policy.reload import PolicyWatcher
-from proxy.policy.schema import Policy, RequestContext
+from proxy.policy.schema import RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
 from proxy.response_guard import ResponseGuard
+from proxy.scan import UNSCANNED, Scanner
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
-from proxy.transform import transform
 from proxy.upstream import UpstreamReply, Upstreams
 
 log = logging.getLogger(__name__)
@@ -143,7 +139,6 @@ async def _scan_and_forward(
     await services.limiter.admit(exchange.caller, exchange.model)
     upstream = services.upstreams.route(exchange.model)
     exchange.upstream = upstream.name
-    exchange.slots = dialect.request_slots(exchange.body)
     context = RequestContext(
         team=exchange.caller.team,
         key=exchange.caller.key_name,
@@ -153,15 +148,12 @@ async def _scan_and_forward(
     )
     policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
     exchange.policy_digest = policy_set.digest
-    policies = policy_set.select(context)
-    exchange.capture = bounded_capture(requested, policies)
-    exchange.policies = [policy.label for policy in policies]
-    exchange.findings = await detect(exchange, policies, services.detector)
-    exchange.decision = decide(exchange.findings, exchange.slots, policies, context)
-    refuse_if_blocked(exchange.decision)
+    scanner = Scanner.select(policy_set, context, services.detector, services.hasher)
+    exchange.capture = bounded_capture(requested, scanner.policies)
+    exchange.policies = [policy.label for policy in scanner.policies]
     vendor_model = upstream.rename.get(exchange.model, exchange.model)
-    forwarded = apply_transform(exchange, dialect, services.hasher, policies, vendor_model)
-    guard = ResponseGuard.for_policies(policies, context, services.detector, services.hasher)
+    forwarded = await scan(exchange, dialect, scanner, vendor_model)
+    guard = ResponseGuard.for_scanner(scanner)
     started = time.perf_counter()
     reply = await unless_client_leaves(
         request,
@@ -214,28 +206,26 @@ async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]
     return raw, body
 
 
-async def detect(exchange: Exchange, policies: list[Policy], detector: DetectionEngine) -> list[Finding]:
-    """Findings for every entity the policies act on, within the policies' scanning limits."""
-    enforcing = [p for p in policies if p.mode == "enforce"]  # a monitor policy changes nothing
-    limit = min((p.settings.max_scan_chars for p in enforcing if p.settings.max_scan_chars), default=None)
-    size = sum(len(slot.text) for slot in exchange.slots)
-    if limit is not None and size > limit:
-        message = f"This request has {size} characters of text; at most {limit} are scanned, so it was not sent."
-        raise PolicyBlocked(message, rule="settings.max_scan_chars", entity_type="")
+async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_model: str) -> bytes:
+    """The `scan` stage (extract → detect → decide → transform, see `proxy.scan`), written into
+    the exchange; returns the bytes to forward, or refuses the request when the policies block it."""
+    assert exchange.body is not None
     started = time.perf_counter()
     try:
-        return propagate(
-            exchange.slots, await detector.detect(exchange.slots, entities_of(policies), detectors_of(policies))
-        )
-    except DetectionFailed:
-        if not policies or any(p.settings.on_detector_error == "block" for p in policies):
-            raise
-        # Every policy in force chose to let traffic through unscanned when detection fails.
-        exchange.error = "detection failed; forwarded unscanned, as the policies' on_detector_error allows"
-        log.warning("request %s forwarded unscanned: detection failed and policy allows it", exchange.id)
-        return []
+        result = await scanner.request(exchange.body, dialect, raw_body=exchange.raw_body, vendor_model=vendor_model)
     finally:
         exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
+    exchange.slots, exchange.findings, exchange.decision = result.slots, result.findings, result.decision
+    exchange.pseudonyms = result.pseudonyms
+    if result.unscanned:
+        exchange.error = UNSCANNED
+        log.warning("request %s forwarded unscanned: detection failed and policy allows it", exchange.id)
+    refusal = result.refusal()
+    if refusal is not None:
+        raise refusal
+    assert result.forwarded_bytes is not None
+    exchange.forwarded = result.forwarded
+    return result.forwarded_bytes
 
 
 async def unless_client_leaves(request: Request, call: Awaitable[UpstreamReply]) -> UpstreamReply:
@@ -250,49 +240,6 @@ async def unless_client_leaves(request: Request, call: Awaitable[UpstreamReply])
         return vendor.result()
     finally:
         vendor.cancel()
-
-
-def refuse_if_blocked(decision: Decision) -> None:
-    if decision.block is not None:
-        block = decision.block
-        raise PolicyBlocked(block.message, rule=block.rule, entity_type=block.entity_type)
-
-
-def apply_transform(
-    exchange: Exchange, dialect: Dialect, hasher: Hasher, policies: list[Policy], vendor_model: str
-) -> bytes:
-    """The bytes to forward: the client's own bytes when nothing changes, so every field the
-    proxy does not understand reaches the vendor exactly as sent."""
-    assert exchange.body is not None and exchange.decision is not None
-    if not dialect.restores:  # nothing comes back to put the value into: a stand-in is just a redaction
-        exchange.decision.resolutions = [
-            replace(r, action="redact") if r.action == "pseudonymize" else r for r in exchange.decision.resolutions
-        ]
-    texts, pseudonyms = transform(exchange.slots, exchange.decision.resolutions, hasher)
-    exchange.pseudonyms = pseudonyms.originals
-    unscannable = _unscannable(exchange.body, dialect, policies)
-    renamed = vendor_model != exchange.model
-    if not texts and not unscannable and not renamed:
-        exchange.forwarded = exchange.body
-        return exchange.raw_body
-    exchange.forwarded = write_slots(exchange.body, [(exchange.slots[i], text) for i, text in texts.items()])
-    if renamed:
-        exchange.forwarded["model"] = vendor_model
-    for path in sorted(unscannable, reverse=True):  # from the back, so earlier indexes stay valid
-        del get_at(exchange.forwarded, path[:-1])[path[-1]]
-    return json.dumps(exchange.forwarded, ensure_ascii=False).encode()
-
-
-def _unscannable(body: dict[str, Any], dialect: Dialect, policies: list[Policy]) -> list[JSONPath]:
-    """Parts to strip (images, audio, files), after refusing the request if a policy blocks them."""
-    parts = dialect.unscannable_parts(body)
-    settings = {p.settings.unscannable_parts for p in policies if p.mode == "enforce"}
-    if not parts or settings <= {"allow"}:
-        return []
-    if "block" in settings:
-        message = "This request contains images, audio or files, which cannot be scanned; the policy blocks them."
-        raise PolicyBlocked(message, rule="settings.unscannable_parts", entity_type="")
-    return parts
 
 
 def _where(exc: BaseException) -> str:

@@ -4,37 +4,31 @@ wrote, after pseudonyms are restored (a model can produce personal data on its o
 Whole answers are scanned slot by slot. Streams are scanned a segment at a time: text is held
 until a line or sentence ends, so a value is seen whole without holding the stream to its end.
 Rules act on message text only, not on tool-call arguments (rewriting those would break the call).
-Nothing in an answer can be restored later, so `pseudonymize` acts as `redact` here, and `block`
-removes the value (the answer has already begun; it cannot be refused).
+Each piece is scanned by the request's own `Scanner` (`proxy.scan`) in the "response" direction,
+which acts as `redact` for `pseudonymize` (nothing in an answer is restored later) and for `block`
+(the answer has already begun; it cannot be refused).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect, StreamKey
 from proxy.dialects.paths import get_at, set_at, write_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.exchange import Resolution, Slot
-from proxy.hashing import Hasher
-from proxy.policy.bundle import detectors_of, entities_of
-from proxy.policy.decide import decide
-from proxy.policy.schema import Policy, RequestContext
-from proxy.transform import transform
+from proxy.policy.bundle import entities_of
+from proxy.scan import Scanner
 
 SEGMENT_END = re.compile(r"[\n]|[.!?](?=\s)")
 
 
 @dataclass
 class ResponseGuard:
-    policies: list[Policy]
-    context: RequestContext
-    detector: DetectionEngine
-    hasher: Hasher
+    scanner: Scanner
     #: what was found in the answer, for the record: (slot, resolution)
     found: list[tuple[Slot, Resolution]] = field(default_factory=list)
     returned: list[dict[str, Any]] = field(default_factory=list)
@@ -42,21 +36,15 @@ class ResponseGuard:
     _template: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def for_policies(
-        cls, policies: list[Policy], context: RequestContext, detector: DetectionEngine, hasher: Hasher
-    ) -> ResponseGuard | None:
+    def for_scanner(cls, scanner: Scanner) -> ResponseGuard | None:
         """A guard when any policy has response rules; None (no cost) otherwise."""
-        return cls(policies, context, detector, hasher) if entities_of(policies, "response") else None
+        return cls(scanner) if entities_of(scanner.policies, "response") else None
 
     async def scan(self, slots: list[Slot]) -> dict[int, str]:
         """New text for the slots that change."""
-        entities = entities_of(self.policies, "response")
-        findings = await self.detector.detect(slots, entities, detectors_of(self.policies))
-        decision = decide(findings, slots, self.policies, self.context, direction="response")
-        applied = [_without_restore(r) for r in decision.resolutions]
-        self.found += [(slots[r.finding.slot], r) for r in [*applied, *decision.monitored]]
-        texts, _ = transform(slots, applied, self.hasher)
-        return texts
+        result = await self.scanner.scan(slots, "response")
+        self.found += [(slots[r.finding.slot], r) for r in [*result.decision.resolutions, *result.decision.monitored]]
+        return result.texts
 
     async def guard_body(self, dialect: Dialect, body: dict[str, Any]) -> dict[str, Any]:
         slots = [slot for slot in dialect.response_slots(body) if slot.pointer is None]  # not tool arguments
@@ -122,9 +110,3 @@ class ResponseGuard:
         if not text.strip():
             return text
         return (await self.scan([Slot(("response",), text)])).get(0, text)
-
-
-def _without_restore(resolution: Resolution) -> Resolution:
-    if resolution.action in ("pseudonymize", "block"):
-        return replace(resolution, action="redact")
-    return resolution

@@ -15,13 +15,14 @@ from click.testing import CliRunner
 
 from proxy.cli import main
 from proxy.detection import DetectionEngine
-from proxy.dry_run import DryRun, dry_run
+from proxy.dry_run import dry_run
 from proxy.evaluation.cases import GENERATED, Case, Span, bad_spans, dump_cases, load_cases
 from proxy.evaluation.generate import generate
 from proxy.evaluation.score import score_case
 from proxy.exchange import BlockReason, Decision, Slot
 from proxy.policy.loader import load_policies
 from proxy.policy.schema import RequestContext
+from proxy.scan import Scan
 
 from .conftest import REPO
 
@@ -115,11 +116,12 @@ def test_eval_command_says_a_slice_is_too_small_to_judge_the_targets_by() -> Non
     assert "targets (default policy):" not in result.output
 
 
-def _sent(case: Case, forwarded_text: str, block: bool = False) -> DryRun:
+def _sent(case: Case, forwarded_text: str, block: bool = False) -> Scan:
     """What the scorer sees when the vendor would receive `forwarded_text` (or nothing, if blocked)."""
     reason = BlockReason(rule="r", policy="p", entity_type="X", message="m") if block else None
     body = {**case.body, "messages": [{"role": "user", "content": forwarded_text}]}
-    return DryRun([], [Slot(("messages", 0, "content"), case.text(0))], Decision(block=reason), body)
+    slots = [Slot(("messages", 0, "content"), case.text(0))]
+    return Scan("request", [], slots, decision=Decision(block=reason), forwarded=None if block else body)
 
 
 def test_a_surname_left_beside_a_replaced_first_name_is_a_leak() -> None:

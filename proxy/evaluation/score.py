@@ -16,8 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy.dry_run import DryRun
 from proxy.evaluation.cases import FREE_TEXT, STRUCTURED, Case, Span
+from proxy.scan import Scan
 
 WORD = re.compile(r"\w+")
 NAME_PART = re.compile(r"[^\W\d_][\w'-]*")
@@ -36,9 +36,11 @@ class CaseScore:
     blocked: bool
 
 
-def score_case(case: Case, run: DryRun) -> CaseScore:
-    blocked = run.decision.block is not None
-    leaked = [] if blocked else [s for s in case.spans if _leaks(s, _forwarded_text(run.forwarded, s.message))]
+def score_case(case: Case, run: Scan) -> CaseScore:
+    blocked = run.forwarded is None
+    leaked = (
+        [] if run.forwarded is None else [s for s in case.spans if _leaks(s, _forwarded_text(run.forwarded, s.message))]
+    )
     words, altered = _word_counts(case, run)
     changed = blocked or run.forwarded != case.body
     return CaseScore(case, leaked, words, altered, changed, blocked)
@@ -70,7 +72,7 @@ def _alnum(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
 
 
-def _word_counts(case: Case, run: DryRun) -> tuple[int, int]:
+def _word_counts(case: Case, run: Scan) -> tuple[int, int]:
     """(words outside gold spans, how many of them a non-allow action covers), over message contents."""
     covered: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for resolution in run.decision.resolutions:
@@ -150,7 +152,7 @@ class Report:
     misses: list[tuple[str, Span]] = field(default_factory=list)
     false_alarms: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, score: CaseScore, run: DryRun) -> None:
+    def add(self, score: CaseScore, run: Scan) -> None:
         case = score.case
         self.total.add(score)
         self.by_category[case.category].add(score)
