@@ -33,11 +33,12 @@ async def dry_run(
     policy_id: str | None = None,
     hasher: Hasher | None = None,
     today: date | None = None,
+    raw_body: bytes | None = None,
 ) -> Scan:
-    """What the proxy would do with `body` from `context` (on `today`, default the real day); a
-    `BadRequest` when its dialect cannot read it."""
+    """What the proxy would do with `body` (sent as `raw_body`) from `context`, on `today` (default
+    the real day); a `BadRequest` when its dialect cannot read it."""
     scanner = Scanner.select(policy_set, context, detector, hasher or Hasher(DRY_RUN_KEY), policy_id, today)
-    return await scanner.request(body, DIALECTS[context.endpoint])
+    return await scanner.request(body, DIALECTS[context.endpoint], raw_body=raw_body)
 
 
 def forwarded_text(run: Scan) -> str:
