@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.resources import files
-from pathlib import Path
 
 import anyio
 import httpx
@@ -27,9 +25,9 @@ from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
 from proxy.pipeline import Services, handle
-from proxy.policy.loader import load_policies
+from proxy.policy.loader import load_policies, policy_directory
 from proxy.policy.reload import PolicyWatcher
-from proxy.store.database import is_current, make_engine, upgrade
+from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
@@ -96,11 +94,7 @@ def build_services(
     detector = detector or DetectionEngine.from_config(config.detection)
     directory = policy_directory(config.policies)
     policies = load_policies(directory, known_entities=detector.supported_entities())
-    engine = make_engine(config.database_url)
-    if engine.url.get_backend_name() == "sqlite":
-        upgrade(config.database_url)
-    elif not is_current(engine):
-        raise ConfigError("the database schema is not up to date: run `privacy-proxy db upgrade` first")
+    engine = open_database(config.database_url)
     hasher = hasher_for(config)
     sealer = Sealer.from_config(config.storage.data_keys)
     keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
@@ -142,15 +136,6 @@ def _reload_on_sighup(watcher: PolicyWatcher) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.request_reload)
     except (RuntimeError, ValueError):
         log.debug("not in the main thread: policies reload on file changes only")
-
-
-def policy_directory(configured: Path) -> Path:
-    """The configured directory, or the default policy shipped in the package when the
-    default `./policies` does not exist (a proxy started outside a checkout)."""
-    if configured.exists() or configured != Path("./policies"):
-        return configured
-    log.warning("no ./policies directory; using the built-in default policy")
-    return Path(str(files("proxy.policies")))
 
 
 def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]

@@ -9,29 +9,16 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from proxy.config import CONFIG_ENV, Config, ConfigError, hash_api_key, load_config
+from proxy.cli_context import CliContext, config_option, guarded
+from proxy.config import CONFIG_ENV, hash_api_key
+from proxy.evaluation.command import eval_command
+from proxy.export.command import export_command
+from proxy.governance.command import COMMANDS, rotate_data_key
 from proxy.logs import log_config
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="proxy.yaml to use (default: ./proxy.yaml).",
-)
-
-
-def _load(config_path: Path | None) -> Config:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -49,17 +36,14 @@ def serve(config_path: Path | None, host: str | None, port: int | None, workers:
     """Run the proxy."""
     import uvicorn
 
-    config = _load(config_path)
+    context = CliContext(config_path)
+    config = context.config
     server = config.server.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v})
     config = config.model_copy(update={"server": server})
     from proxy.store.keys import stored_keys
 
-    engine = _engine(config)  # migrates SQLite once here, before any worker process starts
-    try:
-        config.check_exposure(stored_keys=bool(stored_keys(engine)))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine.dispose()
+    with context.database() as engine:  # migrates SQLite once here, before any worker process starts
+        guarded(lambda: config.check_exposure(stored_keys=bool(stored_keys(engine))))
     logging.config.dictConfig(log_config())
     # Workers are separate processes: they rebuild the app from the same config file and overrides.
     os.environ["PRIVACY_PROXY_SERVE"] = config.model_dump_json()
@@ -87,8 +71,7 @@ def db_upgrade(config_path: Path | None) -> None:
     """Apply migrations up to the newest (SQLite also does this at `serve`)."""
     from proxy.store.database import upgrade
 
-    config = _load(config_path)
-    upgrade(config.database_url)
+    upgrade(CliContext(config_path).config.database_url)
     click.echo("database is up to date")
 
 
@@ -102,10 +85,10 @@ def policy() -> None:
 @config_option
 def policy_check(path: Path | None, config_path: Path | None) -> None:
     """Validate policy files: exit 1 with file:line:col errors."""
-    from .policy.checks import check
+    from proxy.policy.checks import check
 
-    config = _load(config_path)
-    report = check(path or config.policies, _detector(config))
+    context = CliContext(config_path)
+    report = check(path or context.config.policies, context.detector)
     for problem in report.errors:
         click.echo(f"error    {problem}", err=True)
     for problem in report.warnings:
@@ -122,13 +105,13 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @config_option
 def policy_test(path: Path | None, config_path: Path | None) -> None:
-    """Run the `tests:` cases written in the policy files; exit 1 if any fails."""
-    from .dry_run import run_tests
+    """Run the `tests:` cases written in the policy files; exit 1 if any fails. With --config,
+    `hash` codes are made under its hash key, as that proxy would forward them."""
+    from proxy.dry_run import run_tests
 
-    config = _load(config_path)
-    detector = _detector(config)
-    policy_set = _policy_set(path or config.policies, detector)
-    results = asyncio.run(run_tests(policy_set, detector))
+    context = CliContext(config_path)
+    hasher = context.hasher() if config_path else None
+    results = asyncio.run(run_tests(context.policy_set(path), context.detector, hasher))
     for result in results:
         click.echo(f"{'pass' if result.passed else 'FAIL'}  {result.policy}: {result.name}")
         for failure in result.failures:
@@ -149,9 +132,10 @@ def policy_test(path: Path | None, config_path: Path | None) -> None:
 def policy_explain(
     text_: str | None, file_: Any, as_: str, policy_id: str | None, path: Path | None, config_path: Path | None
 ) -> None:
-    """Dry run: which policies apply, each finding, its action and rule, and the forwarded text."""
-    from .dry_run import chat_body, dry_run, explain
-    from .policy.schema import RequestContext
+    """Dry run: which policies apply, each finding, its action and rule, and the forwarded text.
+    With --config, `hash` codes are made under its hash key, as that proxy would forward them."""
+    from proxy.dry_run import chat_body, dry_run, explain
+    from proxy.policy.schema import RequestContext
 
     if (text_ is None) == (file_ is None):
         raise click.UsageError("give exactly one of --text or --file")
@@ -162,22 +146,14 @@ def policy_explain(
         known = ", ".join(RequestContext.model_fields)
         raise click.UsageError(f"--as: unknown key {unknown[0]!r}; use {known}")
     context = RequestContext.model_validate(pairs)
-    config = _load(config_path)
-    detector = _detector(config)
-    policy_set = _policy_set(path or config.policies, detector)
+    cli = CliContext(config_path)
+    policy_set = cli.policy_set(path)
     if policy_id and policy_set.get(policy_id) is None:
         raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
-    run = asyncio.run(dry_run(chat_body(content, context), policy_set, detector, context, policy_id=policy_id))
+    hasher = cli.hasher() if config_path else None
+    body = chat_body(content, context)
+    run = asyncio.run(dry_run(body, policy_set, cli.detector, context, policy_id=policy_id, hasher=hasher))
     click.echo(explain(run))
-
-
-def _policy_set(directory: Path, detector: Any) -> Any:
-    from .policy.loader import PolicyError, load_policies
-
-    try:
-        return load_policies(directory, known_entities=detector.supported_entities())
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _pairs(spec: str) -> list[tuple[str, str]]:
@@ -191,7 +167,7 @@ def _pairs(spec: str) -> list[tuple[str, str]]:
 @config_option
 def policy_entities(config_path: Path | None) -> None:
     """List the entity types the detector knows (custom detectors add their own)."""
-    for entity in sorted(_detector(_load(config_path)).supported_entities()):
+    for entity in sorted(CliContext(config_path).detector.supported_entities()):
         click.echo(entity)
 
 
@@ -223,10 +199,11 @@ def keys_create(
 
     limits = KeyLimits(models=list(models) or None, requests_per_minute=rpm, tokens_per_day=tokens_per_day)
     when = expires.replace(tzinfo=UTC) if expires else None
-    try:
-        key = create_key(_engine(_load(config_path)), name, team, limits, when)
-    except KeyExists as exc:
-        raise click.ClickException(str(exc)) from None
+    with CliContext(config_path).database() as engine:
+        try:
+            key = create_key(engine, name, team, limits, when)
+        except KeyExists as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(key)
     click.echo(f"key {name!r} for team {team!r} created; it is shown only now", err=True)
 
@@ -238,7 +215,8 @@ def keys_list(config_path: Path | None, include_revoked: bool) -> None:
     """The keys kept in the database (names and limits; keys themselves are not stored)."""
     from proxy.store.keys import stored_keys
 
-    rows = stored_keys(_engine(_load(config_path)), include_revoked=include_revoked)
+    with CliContext(config_path).database() as engine:
+        rows = stored_keys(engine, include_revoked=include_revoked)
     click.echo("name\tteam\texpires\tmodels\trpm\ttokens_per_day\trevoked")
     for key, revoked in rows:
         cells = [key.name, key.team, key.expires, ",".join(key.models or []) or "*", key.requests_per_minute]
@@ -253,7 +231,9 @@ def keys_revoke(config_path: Path | None, name: str) -> None:
     """Stop a stored key from working (within `key_refresh_seconds` on every running proxy)."""
     from proxy.store.keys import revoke_key
 
-    if not revoke_key(_engine(_load(config_path)), name):
+    with CliContext(config_path).database() as engine:
+        revoked = revoke_key(engine, name)
+    if not revoked:
         raise click.ClickException(f"no live stored key named {name!r}")
     click.echo(f"key {name!r} revoked")
 
@@ -270,28 +250,6 @@ def keys_generate(name: str, team: str) -> None:
     entry = {"name": name, "team": team, "sha256": hash_api_key(key)}
     click.echo("add to proxy.yaml under `keys:`:\n  - " + json.dumps(entry))
 
-
-def _engine(config: Config) -> Engine:
-    """The configured database, migrated if it is SQLite (as `serve` would), else checked."""
-    from proxy.store.database import is_current, make_engine, upgrade
-
-    engine = make_engine(config.database_url)
-    if engine.url.get_backend_name() == "sqlite":
-        upgrade(config.database_url)
-    elif not is_current(engine):
-        raise click.ClickException("the database schema is not up to date: run `privacy-proxy db upgrade` first")
-    return engine
-
-
-def _detector(config: Config):  # type: ignore[no-untyped-def]
-    from proxy.detection import DetectionEngine, build_analyzer
-
-    return DetectionEngine(build_analyzer(config.detection), config.detection.language)
-
-
-from proxy.evaluation.command import eval_command  # noqa: E402  (kept last: one line per feature)
-from proxy.export.command import export_command  # noqa: E402
-from proxy.governance.command import COMMANDS, rotate_data_key  # noqa: E402
 
 for _command in (*COMMANDS, export_command, eval_command):
     main.add_command(_command)

@@ -68,7 +68,7 @@ def test_policy_test_exits_1_and_shows_the_difference(
         "tests:\n  - name: wrong on purpose\n    input: Peter Parker called\n"
         "    expect: {decision: transform, forwarded: 'Peter Parker called'}\n"
     )
-    monkeypatch.setattr(cli, "_detector", lambda config: detector)
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
     result = CliRunner().invoke(cli.main, ["policy", "test", str(tmp_path)])
     assert result.exit_code == 1
     assert "FAIL  p: wrong on purpose" in result.output
@@ -81,7 +81,7 @@ def test_policy_explain_as_a_team_shows_which_policies_apply(
 ) -> None:
     from .conftest import REPO
 
-    monkeypatch.setattr(cli, "_detector", lambda config: detector)
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
     args = [
         "policy",
         "explain",

@@ -17,14 +17,16 @@ from openai import OpenAI
 
 from proxy import cli
 from proxy.config import hash_api_key
+from proxy.detection import DetectionEngine
 
-from .conftest import REPO
+from .conftest import REPO, StartProxy
+from .mock_vendor import MockVendor
 from .processes import free_port, wait_healthy
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, detector: object) -> CliRunner:
-    monkeypatch.setattr(cli, "_detector", lambda config: detector)  # spaCy loads once per test session
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)  # spaCy loads once per test session
     return CliRunner()
 
 
@@ -91,6 +93,39 @@ def test_policy_explain_shows_findings_masked_and_the_forwarded_text(runner: Cli
     assert "Mail <PERSON_1> at <EMAIL_ADDRESS_1>" in result.output
     findings = result.output.split("forwarded:")[0]
     assert "peter@dailybugle.com" not in findings and "Peter Parker" not in findings
+
+
+IP_POLICY = """
+id: ops
+rules:
+  - {id: ips, detect: [IP_ADDRESS], action: hash}
+tests:
+  - name: the code the proxy forwards
+    input: Server 81.2.69.160 is down
+    expect: {decision: transform, forwarded: "FORWARDED"}
+"""
+
+
+def test_dry_runs_given_a_config_make_the_hash_codes_the_proxy_forwards(
+    runner: CliRunner, start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path
+) -> None:
+    text = "Server 81.2.69.160 is down"
+    with start_proxy() as running:
+        running.client().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+        database_url = running.config.database_url
+    forwarded = vendor.last["messages"][0]["content"]
+    assert forwarded.startswith("Server <IP_ADDRESS#")
+    config = tmp_path / "proxy.yaml"
+    config.write_text(json.dumps({"database_url": database_url, "policies": str(REPO / "policies")}))
+    explain = ["policy", "explain", "--text", text]
+    assert f"forwarded:\n  {forwarded}" in runner.invoke(cli.main, [*explain, "--config", str(config)]).output
+    assert forwarded not in runner.invoke(cli.main, [*explain, "--policies", str(REPO / "policies")]).output
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "ops.yaml").write_text(IP_POLICY.replace("FORWARDED", forwarded))
+    with_config = runner.invoke(cli.main, ["policy", "test", str(policies), "--config", str(config)])
+    assert with_config.exit_code == 0 and "1 passed, 0 failed" in with_config.output, with_config.output
+    assert runner.invoke(cli.main, ["policy", "test", str(policies)]).exit_code == 1  # a fixed key: another code
 
 
 def test_keys_generate_prints_a_key_whose_hash_it_prints(runner: CliRunner) -> None:

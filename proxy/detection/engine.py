@@ -183,6 +183,11 @@ class DetectionEngine:
             log.info("detection: %d processes ready", len(warming.result()))
         return cls(analyzer, config.language, pool=pool, cache_entries=config.cache_entries)
 
+    @classmethod
+    def in_process(cls, config: DetectionConfig) -> DetectionEngine:
+        """A command's engine (`policy`, `eval`, `export`): one thread, no processes, no cache."""
+        return cls(build_analyzer(config), config.language)
+
     def supported_entities(self) -> set[str]:
         return set(self.analyzer.get_supported_entities(self.language))
 

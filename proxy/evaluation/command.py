@@ -1,7 +1,7 @@
 """`privacy-proxy eval`: run the labelled set through the real pipeline and print how it did.
 
-Each case goes through the same extract → select → detect → decide → transform code as a live
-request (`proxy.dry_run`), with the configured policies, as the team given by `--team`.
+Each case goes through the live request's own scan (`proxy.dry_run`, `proxy.scan`), with the
+configured policies and hash key, as the team given by `--team`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from typing import Any
 
 import click
 
+from proxy.cli_context import CliContext, config_option
 from proxy.detection import DetectionEngine
 from proxy.dry_run import dry_run
 from proxy.evaluation.cases import GENERATED, HANDWRITTEN, Case, load_cases
 from proxy.evaluation.score import Report, Tally, score_case
+from proxy.hashing import Hasher
 from proxy.policy.bundle import PolicySet
 from proxy.policy.schema import RequestContext
 
@@ -40,11 +42,16 @@ def sample(cases: list[Case], limit: int | None, category: str | None) -> list[C
 
 
 async def evaluate(
-    cases: list[Case], policy_set: PolicySet, detector: DetectionEngine, context: RequestContext, policy_id: str | None
+    cases: list[Case],
+    policy_set: PolicySet,
+    detector: DetectionEngine,
+    context: RequestContext,
+    policy_id: str | None,
+    hasher: Hasher | None = None,
 ) -> Report:
     report = Report()
     for case in cases:
-        run = await dry_run(case.body, policy_set, detector, context, policy_id=policy_id)
+        run = await dry_run(case.body, policy_set, detector, context, policy_id=policy_id, hasher=hasher)
         report.add(score_case(case, run), run)
     return report
 
@@ -64,7 +71,7 @@ async def evaluate(
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 @click.option("--show-misses", is_flag=True, help="Also list leaked gold values and false alarms (synthetic data).")
 @click.option("--check", is_flag=True, help="Exit 1 when a target is missed.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="proxy.yaml to use.")
+@config_option
 def eval_command(
     path: Path | None,
     policy_id: str | None,
@@ -79,17 +86,15 @@ def eval_command(
 ) -> None:
     """Score detection on the labelled set: leak rate per entity type and category, over-redaction,
     and the share of hard negatives left untouched."""
-    from proxy.cli import _detector, _load, _policy_set  # cli registers this command: import at run time
-
-    config = _load(config_path)
-    detector = _detector(config)
-    policy_set = _policy_set(path or config.policies, detector)
+    cli = CliContext(config_path)
+    policy_set = cli.policy_set(path)
     if policy_id and policy_set.get(policy_id) is None:
         raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
     labelled = load_cases(cases_path or GENERATED, HANDWRITTEN)
     cases = sample(labelled, limit, category)
     context = RequestContext(team=team, model="gpt-4o", endpoint="openai-chat")
-    report = asyncio.run(evaluate(cases, policy_set, detector, context, policy_id))
+    hasher = cli.hasher() if config_path else None
+    report = asyncio.run(evaluate(cases, policy_set, cli.detector, context, policy_id, hasher))
     click.echo(json.dumps(as_dict(report, len(labelled)), indent=2) if as_json else render(report, len(labelled)))
     if show_misses:
         click.echo(render_misses(report))

@@ -7,19 +7,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from proxy.cli_context import CliContext, config_option, guarded
 from proxy.clock import as_utc
-from proxy.config import Config, ConfigError, load_config
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import FORMATS, ExportOptions, Progress, run
 from proxy.export.source import Filters, count
-from proxy.store.database import make_engine
 from proxy.store.sealing import Sealer
+
+if TYPE_CHECKING:  # spaCy loads only when the residual check runs
+    from proxy.detection import DetectionEngine
 
 
 def _many(name: str, help_: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -98,7 +100,7 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option(
     "--rows-per-shard", type=click.IntRange(1), default=100_000, show_default=True, help="Rows per Parquet file."
 )
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="proxy.yaml to use.")
+@config_option
 def export_command(
     format_: str,
     out: Path,
@@ -162,36 +164,21 @@ def export_command(
         )
     except ValidationError as exc:
         raise click.UsageError("; ".join(error["msg"] for error in exc.errors())) from None
-    config = _config(config_path)
-    residual = _residual(config, options) if options.residual_check != "off" else None
-    try:
-        sealer = Sealer.from_config(config.storage.data_keys)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = make_engine(config.database_url)
-    try:
-        with _progress(engine, filters, options.one_per_conversation) as progress:
-            manifest = run(engine, sealer, options, residual, progress)
-    except FileExistsError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
+    cli = CliContext(config_path)
+    residual = _residual(cli.detector, options) if options.residual_check != "off" else None
+    sealer = guarded(lambda: Sealer.from_config(cli.config.storage.data_keys))
+    with cli.database() as engine:
+        try:
+            with _progress(engine, filters, options.one_per_conversation) as progress:
+                manifest = run(engine, sealer, options, residual, progress)
+        except FileExistsError as exc:
+            raise click.ClickException(str(exc)) from None
     counts = manifest.counts
     skipped = ", ".join(f"{reason} {n}" for reason, n in counts.skipped.items()) or "none"
     click.echo(f"exported {counts.exported} of {counts.matched} to {out} (skipped: {skipped})")
 
 
-def _config(config_path: Path | None) -> Config:
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _residual(config: Config, options: ExportOptions) -> ResidualCheck:
-    from proxy.detection import DetectionEngine, build_analyzer
-
-    detector = DetectionEngine(build_analyzer(config.detection), config.detection.language)
+def _residual(detector: DetectionEngine, options: ExportOptions) -> ResidualCheck:
     try:
         return ResidualCheck(detector, options.residual_entities, options.residual_min_score)
     except ValueError as exc:

@@ -11,23 +11,18 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from proxy.config import Config, ConfigError, format_duration, load_config
+from proxy.cli_context import CliContext, config_option, guarded
+from proxy.config import Config, format_duration
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-T = TypeVar("T")
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), help="proxy.yaml to use (default: ./proxy.yaml)."
-)
 
 
 @click.command()
@@ -63,7 +58,7 @@ def erase(subject: str | None, value: str | None, yes: bool, config_path: Path |
     if value == "-":  # keeps the value out of shell history and the process list
         value = sys.stdin.read().strip()
     with _open(config_path) as (config, engine):
-        hasher = _guarded(lambda: hasher_for(config))
+        hasher = guarded(lambda: hasher_for(config))
         target = Target("subject", subject) if subject is not None else Target.value(str(value), hasher)
         result = run_erase(engine, target, hasher, _actor(), dry_run=not yes)
         what = f"{result.requests} records name this {target.kind}"
@@ -105,7 +100,7 @@ def _set_opt_out(subject: str, opted_out: bool, config_path: Path | None) -> Non
     from proxy.hashing import hasher_for
 
     with _open(config_path) as (config, engine):
-        hasher = _guarded(lambda: hasher_for(config))
+        hasher = guarded(lambda: hasher_for(config))
         set_training_opt_out(engine, subject, opted_out, actor=_actor(), hasher=hasher)
         click.echo(f"{'opted out of' if opted_out else 'opted in to'} training: {subject}")
 
@@ -152,7 +147,7 @@ def rotate_data_key(config_path: Path | None) -> None:
         key_ids = [key.id for key in config.storage.data_keys]
         if not key_ids:
             raise click.ClickException("storage.data_keys is empty: add the new key first, keep the old ones listed")
-        sealer = _guarded(lambda: Sealer.from_config(config.storage.data_keys))
+        sealer = guarded(lambda: Sealer.from_config(config.storage.data_keys))
         result = run_rotation(engine, sealer, key_ids, _actor())
         click.echo(
             f"sealed under {result.key_id}: {result.resealed} from older keys, {result.sealed} unencrypted before"
@@ -169,25 +164,10 @@ COMMANDS = [purge, erase, subjects, audit]
 
 @contextmanager
 def _open(config_path: Path | None) -> Iterator[tuple[Config, Engine]]:
-    """The config and its database; refuses an outdated schema, as these commands change rows."""
-    from proxy.store.database import is_current, make_engine
-
-    config = _guarded(lambda: load_config(config_path))
-    engine = make_engine(config.database_url)
-    try:
-        if not is_current(engine):
-            raise click.ClickException("the database schema is not up to date: run `privacy-proxy db upgrade` first")
-        yield config, engine
-    finally:
-        engine.dispose()
-
-
-def _guarded(build: Callable[[], T]) -> T:
-    """A configuration problem is the user's to fix: a one-line message, not a traceback."""
-    try:
-        return build()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    """The config and its database."""
+    context = CliContext(config_path)
+    with context.database() as engine:
+        yield context.config, engine
 
 
 def _actor() -> str:

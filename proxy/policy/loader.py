@@ -8,8 +8,10 @@ checked as a set (entity names, inheritance, locked rules).
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,18 @@ class PolicyFile:
     def problem(self, loc: tuple[Any, ...], message: str) -> Problem:
         line, col = self.positions.get(loc, (1, 1))
         return Problem(self.path, line, col, ".".join(str(part) for part in loc), message)
+
+
+log = logging.getLogger(__name__)
+
+
+def policy_directory(configured: Path) -> Path:
+    """The configured directory, or the default policy shipped in the package when the
+    default `./policies` does not exist (a proxy started outside a checkout)."""
+    if configured.exists() or configured != Path("./policies"):
+        return configured
+    log.warning("no ./policies directory; using the built-in default policy")
+    return Path(str(files("proxy.policies")))
 
 
 def load_policies(directory: Path, *, known_entities: Iterable[str] | None = None) -> PolicySet:

@@ -13,6 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from proxy.config import ConfigError
+
 
 def normalise_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here (the driver we ship), not SQLAlchemy's psycopg2 default."""
@@ -54,6 +56,19 @@ def alembic_config(url: str) -> AlembicConfig:
     config.set_main_option("script_location", str(files("proxy.migrations")))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     return config
+
+
+def open_database(url: str) -> Engine:
+    """The configured database, at the schema this code needs; the one rule `serve` and every
+    command follow. SQLite (a proxy's own local file) is migrated here; a shared server database
+    must already be current, since migrating it under running replicas is the operator's call."""
+    engine = make_engine(url)
+    if engine.url.get_backend_name() == "sqlite":
+        upgrade(url)
+    elif not is_current(engine):
+        engine.dispose()
+        raise ConfigError("the database schema is not up to date: run `privacy-proxy db upgrade` first")
+    return engine
 
 
 def upgrade(url: str, revision: str = "head") -> None:
