@@ -1,7 +1,7 @@
 """The one object a request carries through the pipeline (mitmproxy's `flow`).
 
-Each stage reads what earlier stages wrote and writes only its own fields; `record` turns the
-finished exchange into database rows. Nothing here knows a vendor or a wire format.
+The pipeline fills it in stage by stage (see `proxy.pipeline`); `record` turns the finished
+exchange into database rows. Nothing here knows a vendor or a wire format.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Requests per minute are counted in this process (a sliding window). Tokens per day start from
 what the database already holds for the key today and are topped up by every response this
 process records; they are reread from the database every minute, so replicas sharing one
-database converge on the key's real total. See docs/deploying.md for sizing limits per replica.
+database converge on the key's real total. See docs/operations.md ("Limits") for sizing them per replica.
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
     authenticate → admit → read → route → select → scan → forward → restore → record
 
 `scan` is `proxy.scan` (extract → canonicalise → detect → decide → transform), the same code the
-dry runs use. Each stage returns what it found and `handle`'s helpers here write it into the
-`Exchange`. Any error before `forward` ends the request with a vendor-shaped error, so nothing
-unscanned leaves; `record` always runs, for failures too.
+dry runs use. The stages up to `forward` return what they found, and `handle` with the helpers
+here writes it into the `Exchange`; on the way back `proxy.respond` fills in the answer's fields.
+Any error before `forward` ends the request with a vendor-shaped error, so nothing unscanned
+leaves; `record` always runs, for failures too.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Docs that cannot drift: every config key and policy field has an entry."""
+"""Docs that cannot drift: every config key and policy field has an entry, and no link points nowhere."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -48,3 +50,29 @@ def _paths(node: Any, prefix: str = "") -> Iterator[str]:
     elif isinstance(node, list):
         for item in node:
             yield from _paths(item, prefix[:-1] + "[].")
+
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+MENTIONED_DOC = re.compile(r"\bdocs/[\w.-]+\.md\b")
+
+
+def _pages() -> list[Path]:
+    return sorted([*REPO.glob("*.md"), *(REPO / "docs").glob("*.md"), REPO / "policies" / "README.md"])
+
+
+def test_every_relative_link_in_the_docs_points_to_a_file() -> None:
+    links = [(page, target) for page in _pages() for target in LINK.findall(page.read_text())]
+    relative = [(page, target) for page, target in links if not re.match(r"[a-z]+:|#", target)]
+    assert len(relative) > 20  # the links were really found
+    broken = [f"{page.relative_to(REPO)}: {target}" for page, target in relative if not _exists(page, target)]
+    assert broken == []
+
+
+def test_every_docs_page_the_code_mentions_exists() -> None:
+    mentioned = {m for path in (REPO / "proxy").rglob("*.py") for m in MENTIONED_DOC.findall(path.read_text())}
+    assert mentioned  # the code does point readers at the docs
+    assert sorted(m for m in mentioned if not (REPO / m).exists()) == []
+
+
+def _exists(page: Path, target: str) -> bool:
+    return (page.parent / target.split("#")[0]).exists()
