@@ -64,6 +64,7 @@ def create_app(
                 yield
                 tasks.cancel_scope.cancel()
         finally:
+            await services.streams_recorded()
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()

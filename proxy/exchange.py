@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -196,5 +195,3 @@ class Exchange:
     status: str = "pending"
     http_status: int | None = None
     error: str | None = None  # a safe message: it never holds a value from the request
-    #: work left for the recorder's thread before the record is built (assembling a stream)
-    finalize: Callable[[], None] | None = None

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,20 +73,32 @@ class Services:
     watcher: PolicyWatcher | None = None
     warm: bool = False  # one detection has run (readyz waits for it)
 
+    _streams: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)  # being recorded
+
     def record(self, exchange: Exchange) -> None:
-        """The `record` stage: count the finished exchange and hand it to the writer."""
+        """The `record` stage: count the finished exchange, charge its tokens, hand it to the writer."""
         self.metrics.observe(exchange)
-        assemble = exchange.finalize
-        if assemble is None:
-            self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
-        else:  # a stream's usage is known once the recorder's thread has assembled the answer
-
-            def assemble_then_charge() -> None:
-                assemble()
-                self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
-
-            exchange.finalize = assemble_then_charge
+        self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
         self.recorder.submit(exchange)
+
+    def stream_ended(self, exchange: Exchange, assemble: Callable[[], None]) -> None:
+        """A stream has ended (`StreamRelay` says so): assemble its answer, then record it."""
+        task = asyncio.get_running_loop().create_task(self._record_stream(exchange, assemble))
+        self._streams.add(task)
+        task.add_done_callback(self._streams.discard)
+
+    async def _record_stream(self, exchange: Exchange, assemble: Callable[[], None]) -> None:
+        # Assembling re-reads every event: a worker thread does it, so that neither the event loop
+        # nor the next request on this keep-alive connection waits; `record` runs back on the loop.
+        try:
+            await asyncio.to_thread(assemble)
+        except Exception as exc:  # the answer is missing from the record, the request is not
+            log.error("could not assemble the stream of request %s: %s", exchange.id, type(exc).__name__)
+        self.record(exchange)
+
+    async def streams_recorded(self) -> None:
+        """Wait for the streams that have ended to be recorded (at shutdown)."""
+        await asyncio.gather(*self._streams)
 
     def admit(self) -> None:
         """Back-pressure: with queue and spool full, refuse rather than serve unrecorded."""
@@ -104,7 +116,6 @@ class Services:
 async def handle(request: Request, dialect: Dialect, services: Services) -> Response:
     """Run one request through every stage; always returns a response and always records."""
     exchange = Exchange(endpoint=dialect.name)
-    response: Response | None = None
     try:
         read_context_headers(request, exchange)
         requested = exchange.capture  # the client's X-Proxy-Capture
@@ -114,8 +125,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         )
         services.admit()
         async with services.gate.enter():
-            response = await _scan_and_forward(request, dialect, services, exchange, requested)
-            return response
+            return await _scan_and_forward(request, dialect, services, exchange, requested)
     except ProxyError as error:
         return error_response(exchange, dialect, error)
     except Exception as exc:
@@ -123,7 +133,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         log.error("unexpected %s in request %s at %s", type(exc).__name__, exchange.id, _where(exc))
         return error_response(exchange, dialect, ProxyError("The proxy failed to handle this request."))
     finally:
-        if not isinstance(response, StreamRelay):  # a stream records itself when it ends
+        if exchange.status != "streaming":  # a stream under way is recorded by `stream_ended`
             exchange.timings.total_ms = exchange.timings.since_start_ms()
             services.record(exchange)
 
@@ -161,7 +171,7 @@ async def _scan_and_forward(
         services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
     )
     if reply.events is not None:
-        return StreamRelay(exchange, dialect, reply, services.record, started, guard)
+        return StreamRelay(exchange, dialect, reply, services.stream_ended, started, guard)
     exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
     return await whole_response(exchange, dialect, reply, guard)
 

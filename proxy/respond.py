@@ -63,22 +63,24 @@ INCOMPLETE = "The vendor's stream ended before its final event; the answer is in
 
 
 class StreamRelay(StreamingResponse):
-    """Relays a vendor's SSE stream with pseudonyms restored, then records the exchange.
+    """Relays a vendor's SSE stream with pseudonyms restored, then says that it has ended.
 
-    Closing the upstream call and recording happen when the response ends, however it ends: the
-    stream finished, the upstream broke off, or the client hung up (even before the first byte,
-    when the body generator never starts and so never reaches a `finally`)."""
+    Closing the upstream call and calling `ended` happen when the response ends, however it
+    ends: the stream finished, the upstream broke off, or the client hung up (even before the
+    first byte, when the body generator never starts and so never reaches a `finally`). `ended`
+    (`pipeline.Services.stream_ended`) gets the exchange and the work that assembles the answer
+    for the record, to run off the event loop."""
 
     def __init__(
         self,
         exchange: Exchange,
         dialect: Dialect,
         reply: UpstreamReply,
-        record: Callable[[Exchange], None],
+        ended: Callable[[Exchange, Callable[[], None]], None],
         started: float,
         guard: ResponseGuard | None = None,
     ) -> None:
-        self.exchange, self.dialect, self.reply, self.record = exchange, dialect, reply, record
+        self.exchange, self.dialect, self.reply, self.ended = exchange, dialect, reply, ended
         self.started, self.guard = started, guard
         self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
         # Nothing to restore and no response rules: relay the vendor's bytes as they come and
@@ -145,10 +147,7 @@ class StreamRelay(StreamingResponse):
         exchange.timings.upstream_ms = (time.perf_counter() - self.started) * 1000
         exchange.timings.total_ms = exchange.timings.since_start_ms()
         exchange.response_findings = self.guard.found if self.guard else []
-        # Assembling the answer re-reads every event: the recorder's thread does it, so the next
-        # request on this keep-alive connection does not wait for it.
-        exchange.finalize = self._assemble
-        self.record(exchange)
+        self.ended(exchange, self._assemble)
 
     def _assemble(self) -> None:
         exchange = self.exchange

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from proxy.dialects.openai_chat import OpenAIChat
@@ -17,9 +17,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.submitted: list[Exchange] = []
 
-    def submit(self, exchange: Exchange) -> None:
-        if exchange.finalize is not None:  # what the real recorder's thread does first
-            exchange.finalize()
+    def ended(self, exchange: Exchange, assemble: Callable[[], None]) -> None:
+        assemble()  # what `Services.stream_ended` has a worker thread do first
         self.submitted.append(exchange)
 
 
@@ -38,7 +37,7 @@ def _run(send_fails_on: int) -> tuple[Exchange, _Reply, list[bytes]]:
     exchange = Exchange(endpoint="openai-chat", pseudonyms={"<PERSON_1>": "Ada"})
     reply = _Reply(200, events=_events())
     recorder = _Recorder()
-    relay = StreamRelay(exchange, OpenAIChat(), reply, recorder.submit, 0.0)
+    relay = StreamRelay(exchange, OpenAIChat(), reply, recorder.ended, 0.0)
     sent: list[bytes] = []
 
     async def send(message: dict[str, Any]) -> None:

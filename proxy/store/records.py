@@ -46,10 +46,6 @@ class RecordRows:
 
 def rows_for(exchange: Exchange, sealer: Sealer, hasher: Hasher, policy_digest: str | None) -> RecordRows:
     """The rows recording one exchange: bodies sealed, findings hashed."""
-    finalize = exchange.finalize
-    if finalize is not None:
-        exchange.finalize = None
-        finalize()
     return RecordRows(
         request=_request_row(exchange, policy_digest),
         payloads=_payload_rows(exchange, sealer),
