@@ -19,7 +19,10 @@ class _Server(uvicorn.Server):
 @contextmanager
 def serve_in_thread(app: Any) -> Iterator[str]:
     """Yield the base URL of `app` served on a free loopback port until the block ends."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    # Fixtures share one pooled SDK client across many tests; uvicorn's default 5 s keep-alive
+    # would close an idle pooled connection just as the next test reuses it ("Server
+    # disconnected without sending a response"), and the suite's clients do not retry.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_keep_alive=3600)
     server = _Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
