@@ -25,7 +25,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_healthy(port: int, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
+def wait_healthy(port: int, process: subprocess.Popen[bytes], seconds: float = 240) -> None:
+    """Wait for /healthz. Generous: importing spaCy and starting the detection pool takes
+    well over a minute on a loaded two-core machine."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -44,7 +46,11 @@ def serve(config: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "proxy", "serve", "--config", str(config), "--port", str(port), *args]
     with open(config.parent / "serve.log", "ab") as log:  # the child keeps its own copy of the file
         process = subprocess.Popen(command, cwd=config.parent, env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_healthy(port, process)
+    try:
+        wait_healthy(port, process)
+    except AssertionError:
+        process.kill()  # a server that never became healthy must not outlive the test
+        raise
     return process
 
 
