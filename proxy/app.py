@@ -31,7 +31,7 @@ from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
-from proxy.store.sealing import Sealer
+from proxy.store.sealing import sealer_for
 from proxy.store.spool import Spool
 from proxy.upstream import Upstreams
 
@@ -96,9 +96,9 @@ def build_services(
     detector = detector or DetectionEngine.from_config(config.detection)
     directory = policy_directory(config.policies)
     policies = load_policies(directory, known_entities=detector.supported_entities())
+    sealer = sealer_for(config)  # before the database: a shared one without data keys is refused
     engine = open_database(config.database_url)
     hasher = hasher_for(config)
-    sealer = Sealer.from_config(config.storage.data_keys)
     keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
     keys.refresh()
     config.check_exposure(stored_keys=not keys.open)

@@ -39,7 +39,7 @@ from proxy.errors import (
     ProxyError,
 )
 from proxy.exchange import Capture, Exchange
-from proxy.governance.capture import bounded_capture, requested_capture
+from proxy.governance.capture import bounded_capture, keeps_blocked_originals, requested_capture
 from proxy.hashing import Hasher
 from proxy.limits import Gate, GateSlot, Limiter
 from proxy.metrics import Metrics
@@ -170,6 +170,7 @@ async def _scan_and_forward(
     exchange.policy_digest = policy_set.digest
     scanner = Scanner.select(policy_set, context, services.detector, services.hasher)
     exchange.capture = bounded_capture(requested, scanner.policies)
+    exchange.keep_blocked_original = keeps_blocked_originals(scanner.policies)
     exchange.policies = [policy.label for policy in scanner.policies]
     vendor_model = upstream.rename.get(exchange.model, exchange.model)
     forwarded = await scan(exchange, dialect, scanner, vendor_model)
