@@ -47,7 +47,7 @@ from proxy.policy.bundle import PolicySet
 from proxy.policy.reload import PolicyWatcher
 from proxy.policy.schema import RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
-from proxy.response_guard import ResponseGuard
+from proxy.response.guard import ResponseGuard
 from proxy.scan import UNSCANNED, Scanner
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
