@@ -96,9 +96,9 @@ def list_requests(
         if value is not None:
             query = query.where(column == value)
     if where.since is not None:
-        query = query.where(requests.c.created_at >= _as_stored(engine, where.since))
+        query = query.where(requests.c.created_at >= as_stored(engine, where.since))
     if where.until is not None:
-        query = query.where(requests.c.created_at < _as_stored(engine, where.until))
+        query = query.where(requests.c.created_at < as_stored(engine, where.until))
     if after is not None:
         created, request_id = after
         query = query.where(
@@ -111,7 +111,7 @@ def list_requests(
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
-def _as_stored(engine: Engine, moment: datetime) -> datetime:
+def as_stored(engine: Engine, moment: datetime) -> datetime:
     """A filter time as the column holds it: UTC (a time without a zone is taken as UTC), and
     without a zone on SQLite, which stores none and compares the text."""
     utc = as_utc(moment)
