@@ -65,6 +65,7 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await services.streams_recorded()
+            await services.limiter.aclose()
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()
@@ -112,7 +113,7 @@ def build_services(
         spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
     services = Services(
         config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
@@ -198,7 +199,7 @@ def _openai_error(error: ProxyError) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    body = services.metrics.scrape(services.recorder, services.gate)
+    body = services.metrics.scrape(services.recorder, services.gate, services.limiter)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
