@@ -32,7 +32,7 @@ from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
-from proxy.store.sealing import Sealer
+from proxy.store.sealing import sealer_for
 from proxy.store.spool import Spool
 from proxy.upstream import Upstreams
 
@@ -66,6 +66,7 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await services.streams_recorded()
+            await services.limiter.aclose()
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()
@@ -97,9 +98,9 @@ def build_services(
     detector = detector or DetectionEngine.from_config(config.detection)
     directory = policy_directory(config.policies)
     policies = load_policies(directory, known_entities=detector.supported_entities())
+    sealer = sealer_for(config)  # before the database: a shared one without data keys is refused
     engine = open_database(config.database_url)
     hasher = hasher_for(config)
-    sealer = Sealer.from_config(config.storage.data_keys)
     keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
     keys.refresh()
     config.check_exposure(stored_keys=not keys.open)
@@ -114,7 +115,7 @@ def build_services(
         spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
     services = Services(
         config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
@@ -200,7 +201,7 @@ def _openai_error(error: ProxyError) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    body = services.metrics.scrape(services.recorder, services.gate)
+    body = services.metrics.scrape(services.recorder, services.gate, services.limiter)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -173,6 +173,7 @@ class Exchange:
     conversation: str | None = None
     tags: list[str] = field(default_factory=list)
     capture: Capture = "full"  # what the record keeps: X-Proxy-Capture, bounded by the policies
+    keep_blocked_original: bool = False  # settings.keep_blocked_originals of every policy in force
     caller: Caller | None = None
     raw_body: bytes = b""
     body: dict[str, Any] | None = None

@@ -14,12 +14,11 @@ from proxy.config import Config, RetentionConfig
 from proxy.governance.retention import purge
 from proxy.store.audit import audit_rows
 from proxy.store.database import downgrade, make_engine, upgrade
-from proxy.store.sealing import Sealer
 from proxy.store.tables import payloads, requests
 
 from .conftest import StartProxy
 from .mock_vendor import MockVendor
-from .stored import invoke, stored, write_records
+from .stored import SEALER, invoke, stored, write_records
 
 ALL = {"original", "forwarded", "response_received", "response_returned"}
 AGES = {"req_new": 1, "req_2_months": 60, "req_7_months": 200, "req_2_years": 800}
@@ -30,7 +29,7 @@ def test_each_class_is_purged_past_its_own_age_and_a_dry_run_counts_the_same(dat
     upgrade(database_url)
     engine = make_engine(database_url)
     try:
-        write_records(engine, Sealer({}, None), AGES)
+        write_records(engine, SEALER, AGES)
         before = {rid: stored(engine, rid) for rid in AGES}
         retention = RetentionConfig.model_validate(RETENTION)
 
@@ -55,7 +54,7 @@ def test_upgrading_dates_the_payloads_already_stored(database_url: str) -> None:
     before it get their request's time."""
     upgrade(database_url)
     engine = make_engine(database_url)
-    write_records(engine, Sealer({}, None), {"req_before_0004": 45})
+    write_records(engine, SEALER, {"req_before_0004": 45})
     engine.dispose()
     downgrade(database_url, "0003_keys_and_audit")
     upgrade(database_url)
@@ -71,7 +70,7 @@ def test_purge_command_reports_and_audits(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'proxy.db'}"
     upgrade(url)
     engine = make_engine(url)
-    write_records(engine, Sealer({}, None), AGES)
+    write_records(engine, SEALER, AGES)
     config = tmp_path / "proxy.yaml"
     config.write_text(f"retention: {RETENTION}\n".replace("'", ""))
 
@@ -95,7 +94,7 @@ def test_serve_purges_on_schedule_without_touching_fresh_records(
     url = f"sqlite:///{tmp_path / 'proxy.db'}"
     upgrade(url)
     engine = make_engine(url)
-    write_records(engine, Sealer({}, None), {"req_stale": 60})
+    write_records(engine, SEALER, {"req_stale": 60})
     engine.dispose()
     with start_proxy(database_url=url, retention={"original": "30d", "purge_interval": "0.1s"}) as running:
         raw = running.client().chat.completions.with_raw_response.create(

@@ -139,16 +139,14 @@ def audit_list(action: str | None, limit: int, config_path: Path | None) -> None
 @click.command("rotate-data-key")
 @config_option
 def rotate_data_key(config_path: Path | None) -> None:
-    """Re-seal stored originals under the first key in storage.data_keys; safe to stop and re-run."""
+    """Re-seal stored originals under the first key in storage.data_keys (or a SQLite database's
+    data.key when none is configured); safe to stop and re-run."""
     from proxy.governance.rotation import run_rotation
-    from proxy.store.sealing import Sealer
+    from proxy.store.sealing import sealer_for
 
     with _open(config_path) as (config, engine):
-        key_ids = [key.id for key in config.storage.data_keys]
-        if not key_ids:
-            raise click.ClickException("storage.data_keys is empty: add the new key first, keep the old ones listed")
-        sealer = guarded(lambda: Sealer.from_config(config.storage.data_keys))
-        result = run_rotation(engine, sealer, key_ids, _actor())
+        sealer = guarded(lambda: sealer_for(config))
+        result = run_rotation(engine, sealer, sealer.key_ids, _actor())
         click.echo(
             f"sealed under {result.key_id}: {result.resealed} from older keys, {result.sealed} unencrypted before"
         )

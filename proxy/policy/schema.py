@@ -70,6 +70,9 @@ class Settings(_Model):
     max_scan_chars: int | None = Field(None, gt=0)
     #: what records keep: full | redacted | metadata | none; the strictest policy in force wins
     capture: Capture = "full"
+    #: keep (sealed) the original of a request a rule blocked; default: only its findings and
+    #: their keyed hashes are kept; every policy in force must say true
+    keep_blocked_originals: bool = False
 
 
 class Rule(_Model):
