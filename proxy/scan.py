@@ -137,8 +137,9 @@ class Scanner:
         return BlockReason(rule="settings.max_scan_chars", policy=policy, entity_type="", message=message)
 
     def _may_skip_detection(self) -> bool:
-        """`settings.on_detector_error`: only when every policy in force chose `allow`."""
-        return bool(self.policies) and all(p.settings.on_detector_error != "block" for p in self.policies)
+        """`settings.on_detector_error`: only when every enforced policy chose `allow`."""
+        enforced = self._enforcing()
+        return bool(enforced) and all(p.settings.on_detector_error != "block" for p in enforced)
 
     def _unscannable(self, body: dict[str, Any], dialect: Dialect) -> tuple[list[JSONPath], BlockReason | None]:
         """`settings.unscannable_parts`: the parts to strip (images, audio, files), or why they block."""
