@@ -30,10 +30,13 @@ if TYPE_CHECKING:
 @config_option
 def purge(dry_run: bool, config_path: Path | None) -> None:
     """Delete what is older than `retention` allows, a few hundred rows per transaction."""
-    from proxy.governance.retention import run_purge
+    from proxy.governance.retention import PurgeRunning, run_purge
 
     with _open(config_path) as (config, engine):
-        counts = run_purge(engine, config.retention, cli_actor(), dry_run=dry_run)
+        try:
+            counts = run_purge(engine, config.retention, cli_actor(), dry_run=dry_run)
+        except PurgeRunning as busy:
+            raise click.ClickException(str(busy)) from None
         if not counts:
             click.echo("no retention is configured: everything is kept")
         verb = "would be deleted" if dry_run else "deleted"
