@@ -5,6 +5,7 @@ in pytest's base temp directory)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -291,6 +292,61 @@ def test_the_requests_page_works_from_the_keyboard_and_on_a_narrow_window(browse
     assert width <= 390, "the page scrolls sideways on a narrow window"
     console.shot(page, "request-detail-narrow")
     context.close()
+
+
+def test_the_playground_runs_the_proxys_scan_on_a_text_and_on_a_whole_body(signed_in: Page, console: Console) -> None:
+    page = signed_in
+    page.get_by_role("link", name="Playground").click()
+    page.get_by_label("Text or body").fill(f"Please write to Maria Gonzalez at {EMAIL} today.")
+    page.get_by_role("button", name="Scan").click()
+    expect(page.get_by_role("heading", name="Decision: transform")).to_be_visible()
+    marks = page.locator("section.slot mark")
+    expect(marks).to_have_count(2)
+    expect(marks.nth(1)).to_contain_text("<EMAIL_ADDRESS_1>")
+    findings = page.locator("table.findings tbody")
+    expect(findings).to_contain_text("default/contact-details")
+    assert EMAIL not in findings.inner_text()  # values are masked in the findings
+    console.shot(page, "playground")
+    page.get_by_label("Team").fill("hr")
+    page.get_by_label("Model").fill("claude-3-5-haiku-latest")
+    page.get_by_label("Endpoint").select_option("anthropic-messages")
+    page.get_by_label("a whole request body (JSON)").check()
+    body = {
+        "model": "claude-3-5-haiku-latest",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": f"Card {CARD}"}],
+    }
+    page.get_by_label("Text or body").fill(json.dumps(body))
+    page.get_by_role("button", name="Scan").click()
+    expect(page.get_by_role("heading", name="Decision: block")).to_be_visible()
+    expect(page.locator(".result")).to_contain_text("hr@2")
+    expect(page.locator(".result")).to_contain_text("payment-cards")
+    console.shot(page, "playground-blocked")
+    page.get_by_label("Text or body").fill("{not json")
+    page.get_by_role("button", name="Scan").click()
+    expect(page.get_by_role("alert")).to_have_text("The request body is not valid JSON.")
+
+
+def test_trends_count_requests_blocks_and_findings_per_day_team_and_rule(signed_in: Page, console: Console) -> None:
+    page = signed_in
+    page.get_by_role("link", name="Trends").click()
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    page.get_by_text("Requests per day (table)").click()
+    row = page.locator("table.per-day tbody tr", has=page.get_by_role("rowheader", name=today))
+    cells = row.locator("td").all_inner_texts()
+    assert sum(int(c) for c in cells) == len(console.ids) and cells[2] == "1"  # allow, transform, block, none
+    expect(page.locator("svg.chart").first.locator("rect title").first).to_contain_text(today)
+    expect(page.locator("table.teams tbody tr", has_text="qa")).to_contain_text("1")
+    expect(page.locator("table.teams tbody tr", has=page.get_by_role("rowheader", name="hr"))).to_have_text(
+        re.compile(r"hr\s*1\s*0")
+    )
+    expect(page.locator("table.entities")).to_contain_text("CREDIT_CARD")
+    expect(page.locator("table.rules")).to_contain_text("default/payment-cards")
+    console.shot(page, "trends")
+    page.get_by_label("Last").select_option("1")
+    page.get_by_role("button", name="Show").click()
+    assert "days=1" in page.url
+    expect(page.locator("table.per-day tbody tr")).to_have_count(1)
 
 
 @pytest.mark.parametrize(

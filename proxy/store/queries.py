@@ -107,9 +107,9 @@ def list_requests(
     if where.policy is not None:
         query = query.where(_lists_policy(where.policy))
     if where.since is not None:
-        query = query.where(requests.c.created_at >= _as_stored(engine, where.since))
+        query = query.where(requests.c.created_at >= as_stored(engine, where.since))
     if where.until is not None:
-        query = query.where(requests.c.created_at < _as_stored(engine, where.until))
+        query = query.where(requests.c.created_at < as_stored(engine, where.until))
     if after is not None:
         created, request_id = after
         query = query.where(
@@ -162,7 +162,7 @@ def finding_summaries(engine: Engine, request_ids: list[str]) -> dict[str, dict[
     return {i: {name: sorted(values) for name, values in parts.items()} for i, parts in summary.items()}
 
 
-def _as_stored(engine: Engine, moment: datetime) -> datetime:
+def as_stored(engine: Engine, moment: datetime) -> datetime:
     """A filter time as the column holds it: UTC (a time without a zone is taken as UTC), and
     without a zone on SQLite, which stores none and compares the text."""
     utc = as_utc(moment)
