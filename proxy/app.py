@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proxy import console
 from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
@@ -80,6 +81,7 @@ def create_app(
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     app.include_router(admin_router)
+    console.install(app)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_parameter)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from typing import Any
 
 from proxy.detection import DetectionEngine
 from proxy.detection.propagate import propagate
+from proxy.detection.trim import trim
 from proxy.dialects import Dialect
 from proxy.dialects.paths import get_at, write_slots
 from proxy.errors import DetectionFailed, PolicyBlocked
@@ -110,6 +111,7 @@ class Scanner:
             if direction == "response" or not self._may_skip_detection():
                 raise
             return Scan(direction, self.policies, slots, decision=Decision(), unscanned=True)
+        findings = trim(slots, findings)  # the value only: the sentence around it stays readable
         if direction == "request":  # a name found in one message is a name in every message
             findings = propagate(slots, findings)
         decision = _downgrade(

@@ -6,6 +6,8 @@ putting them back into the answer is `proxy.response`'s job.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from proxy.exchange import Resolution, Slot
 from proxy.hashing import Hasher
 from proxy.placeholders import PseudonymMap, reserved
@@ -20,6 +22,8 @@ def transform(slots: list[Slot], resolutions: list[Resolution], hasher: Hasher) 
     for resolution in sorted(resolutions, key=lambda r: (r.finding.slot, r.finding.start)):
         finding = resolution.finding
         value = slots[finding.slot].text[finding.start : finding.end]
+        if resolution.action == "pseudonymize" and slots[finding.slot].user_id:
+            resolution = replace(resolution, action="hash")  # stable across requests, like the id it replaces
         new = _replacement(resolution, value, pseudonyms, hasher)
         if new != value:
             replacements.setdefault(finding.slot, []).append((finding.start, finding.end, new))

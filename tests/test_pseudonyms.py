@@ -4,6 +4,8 @@ restored however the model writes them, and only when this request issued them."
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 
@@ -106,3 +108,33 @@ def test_when_tool_arguments_hold_a_json_escaped_placeholder_then_the_value_is_r
     original = vendor.received[-1].raw.decode()
     assert "Parker" not in original
     assert json.loads(received) == {"to": 'Peter "Pete" Parker', "note": 'for Peter "Pete" Parker'}
+
+
+USER = "peter.parker@dailybugle.com"
+
+
+@pytest.mark.parametrize(
+    ("surface", "field"),
+    [("chat", "user"), ("chat", "safety_identifier"), ("responses", "user"), ("anthropic", "metadata.user_id")],
+)
+def test_when_a_request_names_its_end_user_then_the_vendor_gets_the_same_keyed_pseudonym_every_time(
+    proxy: RunningProxy, vendor: MockVendor, surface: str, field: str
+) -> None:
+    forwarded = []
+    for text in ("Hello there.", "Email Mary Jane Watson at mj@example.org, and again."):
+        extra: dict[str, Any] = {"metadata": {"user_id": USER}} if field == "metadata.user_id" else {field: USER}
+        if surface == "chat":
+            proxy.client().chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": text}], extra_body=extra
+            )
+        elif surface == "responses":
+            proxy.client().responses.create(model="gpt-4o", input=text, extra_body=extra)
+        else:
+            messages = [{"role": "user", "content": text}]
+            proxy.anthropic().messages.create(
+                model="claude-proxy-test", max_tokens=9, messages=messages, extra_body=extra
+            )  # type: ignore[arg-type]
+        body = vendor.last
+        forwarded.append(body["metadata"]["user_id"] if field == "metadata.user_id" else body[field])
+    assert forwarded[0] == forwarded[1]
+    assert re.fullmatch(r"<EMAIL_ADDRESS#[0-9a-f]+>", forwarded[0]), forwarded[0]
