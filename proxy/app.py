@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proxy import console
 from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
@@ -66,6 +67,7 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await services.streams_recorded()
+            await services.limiter.aclose()
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()
@@ -80,6 +82,7 @@ def create_app(
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     app.include_router(admin_router)
+    console.install(app)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_parameter)  # type: ignore[arg-type]
@@ -113,7 +116,7 @@ def build_services(
         spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
     budget = ScanBudget(config.detection.timeout, detector.pool.processes if detector.pool else 1)
     services = Services(
@@ -200,7 +203,7 @@ def _openai_error(error: ProxyError) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    body = services.metrics.scrape(services.recorder, services.gate)
+    body = services.metrics.scrape(services.recorder, services.gate, services.limiter)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -56,6 +56,9 @@ class Slot:
     path: JSONPath
     text: str
     pointer: JSONPath | None = None
+    #: the value names the end user to the vendor (`user`, `metadata.user_id`): its pseudonym is
+    #: a keyed hash, the same in every request, so the vendor's per-user abuse tracking still works
+    user_id: bool = False
 
     @property
     def id(self) -> str:

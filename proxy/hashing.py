@@ -26,6 +26,11 @@ class Hasher:
         """The 12-hex-digit form used in `hash` placeholders."""
         return self.digest(value)[:12]
 
+    def subkey(self, purpose: str) -> bytes:
+        """A key for another purpose (signing console sessions), derived from the one secret every
+        replica already shares, so a session signed by one replica is good on all of them."""
+        return hmac.new(self._key, b"subkey:" + purpose.encode(), hashlib.sha256).digest()
+
 
 def normalise(value: str) -> str:
     """One form per value, so `Alice@Example.com ` and `alice@example.com` hash alike."""

@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from proxy.cli import main
 from proxy.config import Config, RetentionConfig
-from proxy.governance.retention import purge
+from proxy.governance.retention import PURGE_LOCK, SCHEDULED_ACTOR, PurgeRunning, purge, run_purge
 from proxy.store.audit import audit_rows
 from proxy.store.database import downgrade, make_engine, upgrade
 from proxy.store.tables import payloads, requests
@@ -64,6 +67,33 @@ def test_upgrading_dates_the_payloads_already_stored(database_url: str) -> None:
         times = connection.execute(query.where(requests.c.id == "req_before_0004")).all()
     engine.dispose()
     assert len(times) == 4 and all(payload is not None and payload == request for payload, request in times)
+
+
+def test_on_postgresql_a_purge_waits_its_turn_while_another_replica_holds_the_purge_lock(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    write_records(engine, SEALER, {"req_lock_2_years": 800})
+    retention = RetentionConfig.model_validate(RETENTION)
+    config = tmp_path / "proxy.yaml"
+    config.write_text(f"retention: {RETENTION}\n".replace("'", ""))
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as other_replica:
+            assert other_replica.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone() == (True,)
+            with pytest.raises(PurgeRunning):
+                run_purge(engine, retention, SCHEDULED_ACTOR)
+            env = {"DATABASE_URL": postgres_url, "PRIVACY_PROXY_CONFIG": ""}
+            busy = CliRunner().invoke(main, ["purge", "--config", str(config)], env=env)
+            assert busy.exit_code == 1 and "another purge is running" in busy.output
+            assert stored(engine, "req_lock_2_years").request is not None
+            other_replica.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))
+        assert run_purge(engine, retention, SCHEDULED_ACTOR)["metadata"] >= 1
+        assert stored(engine, "req_lock_2_years").request is None
+        with psycopg.connect(postgres_url, autocommit=True) as other_replica:  # and the purge let go of it
+            assert other_replica.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone() == (True,)
+    finally:
+        engine.dispose()
 
 
 def test_purge_command_reports_and_audits(tmp_path: Path) -> None:
