@@ -165,14 +165,17 @@ class Scanner:
 
 
 MODEL_PATH: JSONPath = ("model",)
-# Entities that only a language model's guess finds: in a model name ("claude-3-haiku") they are
-# noise; patterns (cards, SSNs, e-mail addresses, secrets) are what a model name must not carry.
-NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION"})
+# Not read in a model name: what only a language model's guess finds ("claude" is a given name)
+# and what a version date looks like ("claude-haiku-4-5-20251001" parses as a phone number).
+# Cards, SSNs and other ids, e-mail addresses and secrets are what a model name must not carry.
+MODEL_NAME_NOISE = frozenset(
+    {"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION", "PHONE_NUMBER", "DATE_OF_BIRTH"}
+)
 
 
 def _without_names_in_model(findings: list[Finding], slots: list[Slot]) -> list[Finding]:
     models = {i for i, slot in enumerate(slots) if slot.path == MODEL_PATH}
-    return [f for f in findings if not (f.slot in models and f.entity_type in NER_ENTITIES)]
+    return [f for f in findings if not (f.slot in models and f.entity_type in MODEL_NAME_NOISE)]
 
 
 def _refuse_model(result: Scan) -> None:

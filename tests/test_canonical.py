@@ -12,7 +12,7 @@ import pytest
 
 from proxy.detection.canonical import canonicalise
 from proxy.detection.canonical.offsets import Edit, OffsetMap, apply_edits
-from proxy.detection.seams import Seam, adjacent, crossing, seams
+from proxy.detection.seams import adjacent, crossing, seams
 from proxy.exchange import Finding, Slot
 
 
@@ -47,6 +47,8 @@ CASES = [
     ("text as an image", "data:image/png;base64," + b64("my SSN is 536-22-8841"), "536-22-8841", "data:image/png;base64," + b64("my SSN is 536-22-8841")),
     ("spelled digits", "card four one one one one one one one one one one one one one one one", "4111111111111111", "four one one one one one one one one one one one one one one one"),
     ("spelled ssn", "SSN five three six two two eight eight four one", "536-22-8841", "five three six two two eight eight four one"),
+    ("spelled with commas", "card four, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one.", "4111111111111111", "four, one, one, one, one, one, one, one, one, one, one, one, one, one, one, one"),
+    ("base64 in a url path", "https://cdn.net/v/" + b64("SSN 536-22-8841") + "/x.png", "536-22-8841", b64("SSN 536-22-8841")),
     ("spelled e-mail", "write jane dot doe at acme-corp dot de today", "jane.doe@acme-corp.de", "jane dot doe at acme-corp dot de"),
     ("bracketed e-mail", "jane [at] acme-corp [dot] de", "jane@acme-corp.de", "jane [at] acme-corp [dot] de"),
     ("mixed evasions", "c\u0430rd: \uff14111\u200b.1111.1111.1111", "4111111111111111", "\uff14111\u200b.1111.1111.1111"),
@@ -70,6 +72,7 @@ PLAIN = [
     "Müller, Zoë and Ærøskøbing stay as written.",
     "look at github dot com for the docs",
     "a phone 612 345 678 keeps its shape",
+    "claude-opus-4-20250514 and build 1 2024-01-15",
     "The base64 alphabet ABCDEFGHIJKLMNOPQRSTUVWXYZ is not a blob",
     "AWS secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY stays",
 ]
@@ -115,9 +118,28 @@ def test_when_a_value_crosses_two_slots_then_each_half_is_found_in_its_own_slot(
     assert [(h.slot, texts[h.slot][h.start : h.end]) for h in halves] == [(0, "4111 1111"), (1, "1111 1111")]
 
 
+def test_when_a_value_is_split_three_ways_then_each_part_is_found_in_its_slot() -> None:
+    texts = ["card 4111 1111", "1111", "1111 ok"]
+    joins = seams(texts, [(0, 1), (1, 2)])
+    halves = {
+        (h.slot, texts[h.slot][h.start : h.end])
+        for seam in joins
+        for match in re.finditer(r"\d{16}", seam.view.text)
+        for h in crossing(seam, [Finding(9, match.start(), match.end(), "CREDIT_CARD", 1.0)])
+    }
+    assert halves == {(0, "4111 1111"), (1, "1111"), (2, "1111")}
+
+
+def test_when_an_address_is_split_at_its_at_sign_then_the_halves_are_joined_without_a_space() -> None:
+    texts = ["write to jane.doe@", "acme-corp.de now"]
+    (seam,) = seams(texts, [(0, 1)])
+    assert "jane.doe@acme-corp.de" in seam.view.text
+
+
 def test_when_a_value_stays_on_one_side_of_a_seam_then_the_seam_adds_nothing() -> None:
-    seam = Seam(0, 1, 0, 9, canonicalise("jane@x.de hello"))
-    assert crossing(seam, [Finding(2, 0, 9, "EMAIL_ADDRESS", 1.0)]) == []
+    (seam,) = seams(["mail jane@x.de", "hello"], [(0, 1)])
+    start = seam.view.text.index("jane")
+    assert crossing(seam, [Finding(2, start, start + 9, "EMAIL_ADDRESS", 1.0)]) == []
 
 
 def test_when_slots_are_parts_or_same_role_turns_then_they_are_adjacent() -> None:

@@ -3,10 +3,11 @@ next, or in two consecutive messages of one role. Each slot alone holds no value
 they do.
 
 Besides every slot, detection reads one short seam per pair of adjacent slots: the end of the
-first and the start of the second, joined by a space (none where a half ends or starts with
-`@ . - _ +`, which continue a word) and canonicalised again (the separators
-between the halves of a number are only separators once they are joined). A finding that crosses
-the join becomes two findings, one in each slot, so both halves are transformed.
+first and the start of the second (reaching into further neighbours when a slot is short),
+joined by a space (none where a part ends or starts with `@ . - _ +`, which continue a word) and
+canonicalised again (the separators between the parts of a number are only separators once they
+are joined). A finding that crosses a join becomes one finding per slot it covers, so every part
+is transformed.
 """
 
 from __future__ import annotations
@@ -23,20 +24,26 @@ CONTAINERS = frozenset({"messages", "input", "system", "contents", "prompt"})
 
 
 @dataclass(frozen=True)
-class Seam:
-    """The join of slots `left` and `right`; `cut` is where the right slot's text begins, after
-    the `joiner` characters (a space, or none)."""
+class Piece:
+    """Part of a slot's text inside a seam: `[start, start + length)` of slot `slot`, at `at`."""
 
-    left: int
-    right: int
-    left_start: int  # where the window starts in the left slot's text
-    cut: int
+    slot: int
+    start: int
+    at: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Seam:
+    """The join of two adjacent slots: the end of one, the start of the next (and, when a slot
+    is shorter than the window, its neighbours too, so a value split three ways is whole)."""
+
+    pieces: tuple[Piece, ...]
     view: Canonical
-    joiner: int = 1
 
     @property
     def slot(self) -> Slot:
-        return Slot(("seam", self.left, self.right), self.view.text)
+        return Slot(("seam", *(piece.slot for piece in self.pieces)), self.view.text)
 
 
 def adjacent(body: dict[str, Any], slots: list[Slot]) -> list[tuple[int, int]]:
@@ -57,27 +64,55 @@ def adjacent(body: dict[str, Any], slots: list[Slot]) -> list[tuple[int, int]]:
 
 def seams(texts: list[str], pairs: list[tuple[int, int]]) -> list[Seam]:
     """The seam of each pair, from the (canonical) texts of the slots."""
+    before = {right: left for left, right in pairs}
+    after = dict(pairs)
     found = []
     for left, right in pairs:
-        head, tail = texts[left][-WINDOW:], texts[right][:WINDOW]
-        if head.strip() and tail.strip():
-            joiner = "" if head[-1] in GLUE or tail[0] in GLUE else " "
-            view = canonicalise(head + joiner + tail)
-            found.append(Seam(left, right, len(texts[left]) - len(head), len(head) + len(joiner), view, len(joiner)))
+        chain = _reach(texts, left, before, from_end=True)[::-1] + _reach(texts, right, after, from_end=False)
+        if len(chain) > 1:
+            found.append(_joined(texts, chain))
     return found
 
 
+def _reach(texts: list[str], slot: int | None, step: dict[int, int], *, from_end: bool) -> list[tuple[int, int, int]]:
+    """`(slot, start, end)` windows from `slot` outwards until WINDOW characters are taken."""
+    windows: list[tuple[int, int, int]] = []
+    budget = WINDOW
+    while slot is not None and budget > 0:
+        text = texts[slot]
+        if not text.strip():
+            break
+        take = min(budget, len(text))
+        windows.append((slot, len(text) - take, len(text)) if from_end else (slot, 0, take))
+        budget -= take
+        slot = step.get(slot)
+    return windows
+
+
+def _joined(texts: list[str], chain: list[tuple[int, int, int]]) -> Seam:
+    raw, pieces = "", []
+    for slot, start, end in chain:
+        piece = texts[slot][start:end]
+        if raw and not (raw[-1] in GLUE or piece[:1] in tuple(GLUE)):
+            raw += " "
+        pieces.append(Piece(slot, start, len(raw), end - start))
+        raw += piece
+    return Seam(tuple(pieces), canonicalise(raw))
+
+
 def crossing(seam: Seam, findings: list[Finding]) -> list[Finding]:
-    """The seam's findings that cross its join, each as its two halves (slot indexes of the
-    seam's pair, spans of their texts); a finding on one side only was found in that slot."""
-    halves = []
+    """The seam's findings that cross a join, each as its parts (one per slot it covers, on the
+    slots' texts); a finding inside one slot was found in that slot already."""
+    parts: list[Finding] = []
     for finding in findings:
         start, end = seam.view.original(finding.start, finding.end)
-        head = seam.cut - seam.joiner  # where the left slot's text ends
-        if start < head and end > seam.cut:
-            halves.append(replace(finding, slot=seam.left, start=seam.left_start + start, end=seam.left_start + head))
-            halves.append(replace(finding, slot=seam.right, start=0, end=end - seam.cut))
-    return halves
+        covered = [p for p in seam.pieces if start < p.at + p.length and p.at < end]
+        if len(covered) < 2:
+            continue
+        for piece in covered:
+            first, last = max(start, piece.at) - piece.at, min(end, piece.at + piece.length) - piece.at
+            parts.append(replace(finding, slot=piece.slot, start=piece.start + first, end=piece.start + last))
+    return parts
 
 
 def _step(a: str | int | object, b: str | int | object) -> int | None:

@@ -1,7 +1,9 @@
 """Separators inside numbers: `4111.1111.1111.1111`, `4111_1111_...`, `4 1 1 1 ...`, SSNs with
 dots or spaces. A run of 13 to 19 digits (a card's length) is read without its separators; a
-run of nine digits in any grouping but a phone number's 3-3-3 is read as an SSN, `123-45-6789`.
-Dates, times, IP addresses and phone numbers keep their shape: their recognizers need it."""
+run of nine digits grouped 3-2-4, or in groups of at most three (but not a phone number's
+3-3-3), is read as an SSN, `123-45-6789`.
+Dates, times, IP addresses, phone numbers and version stamps (`4-20250514`) keep their shape:
+their recognizers need it, and a four-digit group other than an SSN's last is a year."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ RUN = re.compile(r"(?<![\w.])\d+(?:[\s._\-\u2010-\u2015/\\|]{1,3}\d+)+(?![\w]|\.
 GROUP = re.compile(r"\d+")
 CARD_DIGITS = range(13, 20)
 SSN_DIGITS = 9
+SSN_SHAPE = [3, 2, 4]
 PHONE_SHAPE = [3, 3, 3]  # nine digits so grouped are a phone number far more often than an SSN
 
 
@@ -23,7 +26,7 @@ def edits(text: str) -> list[Edit]:
         digits, shape = sum(map(len, groups)), [len(group) for group in groups]
         if digits in CARD_DIGITS and max(shape) <= 6:
             dashes: frozenset[int] = frozenset()
-        elif digits == SSN_DIGITS and shape != PHONE_SHAPE:
+        elif digits == SSN_DIGITS and (shape == SSN_SHAPE or (max(shape) <= 3 and shape != PHONE_SHAPE)):
             dashes = SSN_DASHES
         else:
             continue

@@ -16,6 +16,7 @@ _NUMBER = r"(?:" + "|".join(DIGITS) + r"|\d+)"
 # nine or more digits written as words (and digits): the length of an SSN, a card, an account
 NUMBER_RUN = re.compile(rf"\b{_NUMBER}(?:[\s,-]+{_NUMBER}){{8,}}\b", re.IGNORECASE)
 NUMBER_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+GAP = re.compile(r"[\s,-]+")
 MIN_WORDS = 3  # fewer, and the run is written in digits: `digit_runs` reads that
 
 _LABEL = r"[a-z0-9][a-z0-9_+-]*"
@@ -34,11 +35,16 @@ def edits(text: str) -> list[Edit]:
 
 
 def _numbers(text: str) -> list[Edit]:
+    """Each number word as its digit, and the commas and dashes between them as one space, so
+    `digit_runs` then reads the digits as one number."""
     found = []
     for run in NUMBER_RUN.finditer(text):
         words = [w for w in NUMBER_WORD.finditer(run[0]) if w[0].lower() in DIGITS]
-        if len(words) >= MIN_WORDS:
-            found += [Edit(run.start() + w.start(), run.start() + w.end(), DIGITS[w[0].lower()]) for w in words]
+        if len(words) < MIN_WORDS:
+            continue
+        start = run.start()
+        found += [Edit(start + w.start(), start + w.end(), DIGITS[w[0].lower()]) for w in words]
+        found += [Edit(start + s.start(), start + s.end(), " ") for s in GAP.finditer(run[0]) if s[0] != " "]
     return found
 
 
