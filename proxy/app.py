@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proxy import console
 from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
@@ -31,7 +32,7 @@ from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
-from proxy.store.sealing import Sealer
+from proxy.store.sealing import sealer_for
 from proxy.store.spool import Spool
 from proxy.upstream import Upstreams
 
@@ -65,6 +66,7 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await services.streams_recorded()
+            await services.limiter.aclose()
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()
@@ -79,6 +81,7 @@ def create_app(
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     app.include_router(admin_router)
+    console.install(app)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_parameter)  # type: ignore[arg-type]
@@ -95,9 +98,9 @@ def build_services(
     detector = detector or DetectionEngine.from_config(config.detection)
     directory = policy_directory(config.policies)
     policies = load_policies(directory, known_entities=detector.supported_entities())
+    sealer = sealer_for(config)  # before the database: a shared one without data keys is refused
     engine = open_database(config.database_url)
     hasher = hasher_for(config)
-    sealer = Sealer.from_config(config.storage.data_keys)
     keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
     keys.refresh()
     config.check_exposure(stored_keys=not keys.open)
@@ -112,7 +115,7 @@ def build_services(
         spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
     services = Services(
         config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
@@ -198,7 +201,7 @@ def _openai_error(error: ProxyError) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    body = services.metrics.scrape(services.recorder, services.gate)
+    body = services.metrics.scrape(services.recorder, services.gate, services.limiter)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

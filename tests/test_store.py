@@ -18,12 +18,12 @@ from proxy.hashing import Hasher
 from proxy.store.database import downgrade, is_current, make_engine, upgrade
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
-from proxy.store.sealing import Sealer
 from proxy.store.spool import Spool
 from proxy.store.tables import findings, metadata, payloads, requests
 
 from .conftest import StartProxy
 from .mock_vendor import MockVendor
+from .stored import SEALER
 
 
 def test_migrations_upgrade_from_empty_match_the_tables_and_downgrade(database_url: str) -> None:
@@ -139,7 +139,7 @@ def _exchange(request_id: str) -> Exchange:
 
 
 def test_recorder_spools_while_database_is_down_and_replays_without_duplicates(tmp_path: Path) -> None:
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     down = Recorder(
         make_engine("postgresql://postgres@127.0.0.1:9/none"), lambda e: rows_for(e, sealer, hasher, None), spool
@@ -172,7 +172,7 @@ def test_recorder_spools_while_database_is_down_and_replays_without_duplicates(t
 
 
 def test_a_torn_spool_line_is_set_aside_and_the_rest_replayed(tmp_path: Path) -> None:
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     spool.append([rows_for(_exchange("req_a"), sealer, hasher, None)])
     with open(spool.path, "a") as handle:
@@ -186,7 +186,7 @@ def test_a_torn_spool_line_is_set_aside_and_the_rest_replayed(tmp_path: Path) ->
 
 def test_spool_is_replayed_under_steady_traffic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("proxy.store.recorder.RETRY_SECONDS", 0.1)
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     spool.append([rows_for(_exchange(f"req_old_{i}"), sealer, hasher, None) for i in range(5)])
     url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -230,7 +230,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_rest_of_its_batch_wr
 ) -> None:
     upgrade(postgres_url)
     engine = make_engine(postgres_url)
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     recorder = Recorder(engine, lambda e: rows_for(e, sealer, hasher, None), spool)
     bad = _exchange("req_too_long")

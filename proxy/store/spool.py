@@ -43,7 +43,7 @@ class Spool:
         if not records:
             return
         lines = "".join(record.to_json() + "\n" for record in records).encode()
-        with self._locked(), open(self.path, "ab+") as handle:
+        with self._locked(), open(self.path, "ab+", opener=_private) as handle:
             if handle.seek(0, os.SEEK_END) and (handle.seek(-1, os.SEEK_END), handle.read(1))[1] != b"\n":
                 handle.write(b"\n")  # a crash left a torn last line: keep ours off it
             handle.write(lines)
@@ -54,7 +54,7 @@ class Spool:
         """Keep a record the database refused in `<spool>.rejected`, for a person to look at.
         No lock: it is called while `drain` holds it, and each record is one appended line."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".rejected"), "a", encoding="utf-8") as handle:
+        with open(self.path.with_name(self.path.name + ".rejected"), "a", encoding="utf-8", opener=_private) as handle:
             handle.write(record.to_json() + "\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -100,7 +100,8 @@ class Spool:
                 bad.append(line)
         if bad:
             log.error("moving %d unreadable spool lines to %s.corrupt", len(bad), self.path.name)
-            with open(self.path.with_name(self.path.name + ".corrupt"), "a", encoding="utf-8") as handle:
+            corrupt = self.path.with_name(self.path.name + ".corrupt")
+            with open(corrupt, "a", encoding="utf-8", opener=_private) as handle:
                 handle.writelines(line + "\n" for line in bad)
             self._rewrite([line for line in lines if line not in bad])
         return good
@@ -121,11 +122,16 @@ class Spool:
             self.path.unlink(missing_ok=True)
             return
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
+        with open(temporary, "w", encoding="utf-8", opener=_private) as handle:
             handle.writelines(line + "\n" for line in lines)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)
+
+
+def _private(path: str, flags: int) -> int:
+    """Spooled records are the store's rows: readable by the proxy's user only, like the database."""
+    return os.open(path, flags, 0o600)
 
 
 def _record_id(line: str) -> str | None:
