@@ -43,6 +43,7 @@ INJECTION = MARKUP + " What does this do?"
 class Console:
     url: str
     database: Path
+    policies: Path
     shots: Path
     ids: dict[str, str]  # what each recorded request was sent for -> its request id
 
@@ -81,7 +82,7 @@ def console(session_vendor: MockVendor, tmp_path_factory: pytest.TempPathFactory
         database = tmp / "proxy.db"
         _wait_recorded(database, len(ids))
         shots = tmp_path_factory.mktemp("console-screenshots", numbered=False)
-        yield Console(url, database, shots, ids)
+        yield Console(url, database, policies, shots, ids)
     finally:
         process.terminate()
         process.wait(30)
@@ -347,6 +348,50 @@ def test_trends_count_requests_blocks_and_findings_per_day_team_and_rule(signed_
     page.get_by_role("button", name="Show").click()
     assert "days=1" in page.url
     expect(page.locator("table.per-day tbody tr")).to_have_count(1)
+
+
+def test_policies_show_versions_and_rules_and_a_failed_reload_names_the_file_and_keeps_them(
+    signed_in: Page, console: Console
+) -> None:
+    page = signed_in
+    page.get_by_role("link", name="Policies").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^default@3"))).to_be_visible()
+    hr = page.locator("#policy-hr")
+    expect(hr).to_contain_text("teams: hr, people")
+    expect(hr.locator("table.rules")).to_contain_text("contact-details")
+    console.shot(page, "policies")
+    broken = console.policies / "broken.yaml"
+    broken.write_text("id: broken\nrules:\n  - id: x\n    detect: [NO_SUCH_ENTITY]\n    action: mask\n")
+    try:
+        page.get_by_role("button", name="Reload the policy files now").click()
+        expect(page.get_by_role("alert")).to_have_text("The reload failed; the policies below stay in force.")
+        expect(page.locator("pre.reload-error")).to_contain_text("broken.yaml")
+        expect(page.get_by_role("heading", name=re.compile(r"^default@3"))).to_be_visible()
+        console.shot(page, "policies-reload-failed")
+    finally:
+        broken.unlink()
+    page.get_by_role("button", name="Reload the policy files now").click()
+    expect(page.get_by_role("status")).to_have_text("Reloaded: the policies below are in force.")
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_label("Action").fill("reload_policies")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("table.audit tbody tr")
+    expect(rows.first).to_contain_text('"reloaded": true')
+    expect(rows.nth(1)).to_contain_text('"reloaded": false')
+
+
+def test_the_audit_page_lists_reads_of_originals_with_a_link_to_the_request(signed_in: Page, console: Console) -> None:
+    page = signed_in
+    page.goto(f"{console.url}/console/requests/{console.ids['anthropic']}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Show original (audited)").click()
+    expect(page.locator("pre.original").first).to_contain_text("Peter Parker")
+    page.get_by_role("link", name="Audit").click()
+    first = page.locator("table.audit tbody tr").first
+    expect(first).to_contain_text("read_original")
+    expect(first.get_by_role("link")).to_have_attribute("href", f"/console/requests/{console.ids['anthropic']}")
+    assert "Peter Parker" not in page.content()
+    console.shot(page, "audit")
 
 
 @pytest.mark.parametrize(
