@@ -12,6 +12,7 @@ leaves; `record` always runs, for failures too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -37,15 +39,15 @@ from proxy.errors import (
     ProxyError,
 )
 from proxy.exchange import Capture, Exchange
-from proxy.governance.capture import bounded_capture, requested_capture
+from proxy.governance.capture import bounded_capture, keeps_blocked_originals, requested_capture
 from proxy.hashing import Hasher
-from proxy.limits import Gate, Limiter
+from proxy.limits import Gate, GateSlot, Limiter
 from proxy.metrics import Metrics
 from proxy.policy.bundle import PolicySet
 from proxy.policy.reload import PolicyWatcher
 from proxy.policy.schema import RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
-from proxy.response_guard import ResponseGuard
+from proxy.response.guard import ResponseGuard
 from proxy.scan import UNSCANNED, Scanner
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
@@ -75,14 +77,17 @@ class Services:
 
     _streams: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)  # being recorded
 
-    def record(self, exchange: Exchange) -> None:
-        """The `record` stage: count the finished exchange, charge its tokens, hand it to the writer."""
+    async def record(self, exchange: Exchange) -> None:
+        """The `record` stage: count the finished exchange, hand it to the writer, charge its tokens."""
         self.metrics.observe(exchange)
-        self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
         self.recorder.submit(exchange)
+        # Shielded: a request cancelled by its client still charges what the vendor billed.
+        with anyio.CancelScope(shield=True):
+            await self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
 
-    def stream_ended(self, exchange: Exchange, assemble: Callable[[], None]) -> None:
-        """A stream has ended (`StreamRelay` says so): assemble its answer, then record it."""
+    def stream_ended(self, exchange: Exchange, assemble: Callable[[], None], slot: GateSlot) -> None:
+        """A stream has ended (`StreamRelay` says so): free its gate slot, assemble its answer, record it."""
+        slot.release()
         task = asyncio.get_running_loop().create_task(self._record_stream(exchange, assemble))
         self._streams.add(task)
         task.add_done_callback(self._streams.discard)
@@ -94,7 +99,7 @@ class Services:
             await asyncio.to_thread(assemble)
         except Exception as exc:  # the answer is missing from the record, the request is not
             log.error("could not assemble the stream of request %s: %s", exchange.id, type(exc).__name__)
-        self.record(exchange)
+        await self.record(exchange)
 
     async def streams_recorded(self) -> None:
         """Wait for the streams that have ended to be recorded (at shutdown)."""
@@ -124,8 +129,12 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
             request.headers, request.client.host if request.client else None
         )
         services.admit()
-        async with services.gate.enter():
-            return await _scan_and_forward(request, dialect, services, exchange, requested)
+        slot = await services.gate.acquire()
+        try:
+            return await _scan_and_forward(request, dialect, services, exchange, requested, slot)
+        finally:
+            if exchange.status != "streaming":
+                slot.release()  # a stream holds its slot until it ends (`Services.stream_ended`)
     except ProxyError as error:
         return error_response(exchange, dialect, error)
     except Exception as exc:
@@ -135,11 +144,11 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
     finally:
         if exchange.status != "streaming":  # a stream under way is recorded by `stream_ended`
             exchange.timings.total_ms = exchange.timings.since_start_ms()
-            services.record(exchange)
+            await services.record(exchange)
 
 
 async def _scan_and_forward(
-    request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture
+    request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture, slot: GateSlot
 ) -> Response:
     assert exchange.caller is not None
     exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
@@ -161,6 +170,7 @@ async def _scan_and_forward(
     exchange.policy_digest = policy_set.digest
     scanner = Scanner.select(policy_set, context, services.detector, services.hasher)
     exchange.capture = bounded_capture(requested, scanner.policies)
+    exchange.keep_blocked_original = keeps_blocked_originals(scanner.policies)
     exchange.policies = [policy.label for policy in scanner.policies]
     vendor_model = upstream.rename.get(exchange.model, exchange.model)
     forwarded = await scan(exchange, dialect, scanner, vendor_model)
@@ -171,7 +181,8 @@ async def _scan_and_forward(
         services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
     )
     if reply.events is not None:
-        return StreamRelay(exchange, dialect, reply, services.stream_ended, started, guard)
+        ended = functools.partial(services.stream_ended, slot=slot)
+        return StreamRelay(exchange, dialect, reply, ended, started, guard)
     exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
     return await whole_response(exchange, dialect, reply, guard)
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from proxy.exchange import JSONPath, KeyOf, Slot
+
+#: top-level fields in which a client names its end user to the vendor, on every surface that has them
+USER_IDS = frozenset({("user",), ("safety_identifier",), ("metadata", "user_id")})
 
 
 class DuplicateKey(ValueError):
@@ -64,7 +68,8 @@ def other_slots(at: JSONPath, node: Any, handled: frozenset[str]) -> list[Slot]:
     release is read like any text (and reaches the vendor untouched when nothing is found)."""
     if not isinstance(node, dict):
         return []
-    return [slot for key, value in node.items() if key not in handled for slot in tree_slots((*at, key), value)]
+    slots = [slot for key, value in node.items() if key not in handled for slot in tree_slots((*at, key), value)]
+    return [replace(slot, user_id=True) if slot.path in USER_IDS else slot for slot in slots]
 
 
 def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
