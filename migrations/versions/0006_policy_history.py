@@ -1,8 +1,8 @@
 """Policy history: every policy version ever loaded, by digest with its full text, and every
 policy set (the digest a request records) with the policy versions it held.
 
-Revision ID: 0005_policy_history
-Revises: 0004_governance
+Revision ID: 0006_policy_history
+Revises: 0005_dataset_lineage
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_policy_history"
-down_revision = "0004_governance"
+revision = "0006_policy_history"
+down_revision = "0005_dataset_lineage"
 branch_labels = None
 depends_on = None
 
