@@ -143,7 +143,7 @@ class StorageConfig(_Model):
     hash_key_env: str = "PRIVACY_PROXY_HASH_KEY"
     #: records waiting for the database before new ones go straight to the spool file
     queue_size: int = Field(10_000, gt=0)
-    #: where records go while the database is unreachable
+    #: where records go while the database is unreachable (segments `<spool_path>.0001`, ... beside it)
     spool_path: Path = Path("./data/spool.jsonl")
     #: the spool's size limit in bytes; beyond it `when_full` applies
     spool_max_bytes: int = Field(1024**3, gt=0)

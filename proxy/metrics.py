@@ -45,7 +45,7 @@ class Metrics:
         )
         self.spool_bytes = Gauge(
             "privacy_proxy_spool_bytes",
-            "Size of the spool file holding records that wait for the database.",
+            "Bytes in the spool (records that wait for the database) not yet replayed.",
             registry=self.registry,
         )
         self.replayed = Counter(

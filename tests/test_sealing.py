@@ -138,4 +138,4 @@ def test_spooled_records_are_readable_by_the_owner_only(tmp_path: Path) -> None:
     exchange = Exchange(endpoint="openai-chat", caller=Caller("k", "t"), status="ok", raw_body=b"{}")
     spool = Spool(tmp_path / "spool.jsonl")
     spool.append([rows_for(exchange, SEALER, Hasher(b"k"), None)])
-    assert _mode(spool.path) == 0o600
+    assert _mode(tmp_path / "spool.jsonl.0001") == 0o600

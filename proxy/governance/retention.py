@@ -108,20 +108,14 @@ async def purge_on_schedule(engine: Engine, retention: RetentionConfig) -> None:
 
 @contextmanager
 def purge_lock(engine: Engine) -> Iterator[bool]:
-    """Whether this purge may run: on PostgreSQL, held for the whole purge on a connection of its
-    own (the server frees it if that connection dies); elsewhere always."""
+    """Whether this purge may run: on PostgreSQL, a transaction-level advisory lock held by a
+    transaction of its own for the whole purge (safe behind PgBouncer in transaction mode; the
+    server frees it if that connection dies); elsewhere always."""
     if engine.dialect.name != "postgresql":
         yield True
         return
-    with engine.connect() as connection:
-        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": PURGE_LOCK}).scalar_one())
-        connection.commit()  # the lock belongs to the session, not to this transaction
-        try:
-            yield held
-        finally:
-            if held:
-                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": PURGE_LOCK})
-                connection.commit()
+    with engine.connect() as connection, connection.begin():
+        yield bool(connection.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": PURGE_LOCK}).scalar_one())
 
 
 def _purge_quietly(engine: Engine, retention: RetentionConfig, stop: threading.Event) -> None:
