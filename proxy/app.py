@@ -25,6 +25,7 @@ from proxy.exchange import Slot
 from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
+from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies, policy_directory
 from proxy.policy.reload import PolicyWatcher
@@ -77,6 +78,7 @@ def create_app(
     for dialect in DIALECTS.values():
         app.add_api_route(dialect.path, _endpoint(dialect), methods=["POST"], include_in_schema=True)
     app.add_api_route("/v1/models", list_models, methods=["GET"])
+    app.state.catalogue = Catalogue()
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
@@ -148,30 +150,6 @@ def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]
 
     endpoint.__name__ = dialect.name.replace("-", "_")
     return endpoint
-
-
-async def list_models(request: Request) -> JSONResponse:
-    """Models named literally in the routing table (globs are not listable), in the shape of the
-    SDK asking: Anthropic's SDK sends `anthropic-version`, OpenAI's does not."""
-    services: Services = request.app.state.services
-    anthropic = "anthropic-version" in request.headers
-    try:
-        caller = await services.keys.authenticate(request.headers, request.client.host if request.client else None)
-    except ProxyError as error:
-        body = DIALECTS["anthropic-messages" if anthropic else "openai-chat"].error_body(error)
-        return JSONResponse(body, error.status_code)
-    listed = [
-        (model, upstream.name)
-        for upstream in services.config.upstreams
-        for model in upstream.models
-        if not any(char in model for char in "*?[") and caller.may_use(model)
-    ]
-    if anthropic:
-        data = [{"type": "model", "id": m, "display_name": m, "created_at": "1970-01-01T00:00:00Z"} for m, _ in listed]
-        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-        return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
-    models = [{"id": m, "object": "model", "created": 0, "owned_by": owner} for m, owner in listed]
-    return JSONResponse({"object": "list", "data": models})
 
 
 async def unknown_route(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -110,7 +110,7 @@ def test_a_key_limited_to_some_models_gets_403_for_others_and_lists_only_its_own
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
     assert "may not use the model 'gpt-4o'" in caught.value.message
     assert len(vendor.received) == 1
-    assert [model.id for model in client.models.list()] == ["echo"]  # the only literal name it may use
+    assert [model.id for model in client.models.list()] == ["gpt-4o-mini", "echo"]  # only what it may use
 
 
 def test_requests_per_minute_answer_429_with_retry_after_in_both_shapes(
