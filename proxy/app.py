@@ -29,6 +29,7 @@ from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies, policy_directory
 from proxy.policy.reload import PolicyWatcher
+from proxy.scan_budget import ScanBudget
 from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
@@ -119,8 +120,9 @@ def build_services(
     upstreams = Upstreams(config.upstreams, transport)
     limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
+    budget = ScanBudget(config.detection.timeout, detector.pool.processes if detector.pool else 1)
     services = Services(
-        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
+        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate, budget=budget
     )
     reloads = services.metrics.policy_reloads
     services.watcher = PolicyWatcher(

@@ -35,8 +35,12 @@ class _Model(BaseModel):
 class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    #: largest request body accepted, in bytes (413 above it)
+    #: largest request body accepted, in bytes (413 above it), before and after decompression
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    #: deepest nesting of JSON objects and arrays accepted in a request body (400 deeper)
+    max_json_depth: int = Field(64, ge=2)
+    #: seconds a client has to send the whole request body (408 after)
+    body_timeout: float = Field(30.0, gt=0)
     #: requests detected and forwarded at once per process; others wait in line (0: no limit)
     max_concurrency: int = Field(64, ge=0)
     #: seconds a request waits in that line before a 503
@@ -126,6 +130,10 @@ class DetectionConfig(_Model):
     #: asked for), so a conversation that resends its history is analysed for the new turn only;
     #: 0 turns the cache off
     cache_entries: int = Field(10_000, ge=0)
+    #: seconds one request's detection may take; past it the request is refused (413) and
+    #: nothing is sent. Bodies larger than 64 KB also queue for all but one detection process,
+    #: so small requests keep a process of their own while large prompts are scanned
+    timeout: float = Field(30.0, gt=0)
 
 
 class DataKeyConfig(_Model):

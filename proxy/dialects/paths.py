@@ -19,9 +19,29 @@ class DuplicateKey(ValueError):
     one copy while the vendor reads the other would let the unscanned one through."""
 
 
-def loads_strict(raw: str | bytes) -> Any:
-    """`json.loads` that refuses duplicate keys."""
-    return json.loads(raw, object_pairs_hook=_unique_keys)
+#: how deep a JSON document held in a string (tool arguments) is read as JSON; deeper, as text
+EMBEDDED_DEPTH = 64
+
+
+def loads_strict(raw: str | bytes, **options: Any) -> Any:
+    """`json.loads` that refuses duplicate keys (`options` go to `json.loads`)."""
+    return json.loads(raw, object_pairs_hook=_unique_keys, **options)
+
+
+def nesting_depth(node: Any, limit: int) -> int:
+    """How deeply objects and arrays nest in `node` (a scalar is 0), counted without recursion
+    and only up to `limit + 1`: enough to say it is too deep."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -81,7 +101,9 @@ def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
         return []
     try:
         document = loads_strict(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return [Slot(path, raw)]
+    if nesting_depth(document, EMBEDDED_DEPTH) > EMBEDDED_DEPTH:  # read as text: no recursion limit
         return [Slot(path, raw)]
     return [Slot(path, text, pointer) for pointer, text in _leaves(document, (), frozenset(), keys=True) if text]
 
