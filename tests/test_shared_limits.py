@@ -32,7 +32,8 @@ HELLO = [{"role": "user", "content": "hello"}]
 def private_redis() -> Iterator[LimitsConfig]:
     """The machine's Redis under a key prefix of this test's own; its keys are deleted afterwards.
     `.ci/run` starts Redis: without it these tests fail rather than skip."""
-    config = LimitsConfig(redis_url=MACHINE_REDIS, redis_prefix=f"pp-test-{uuid.uuid4().hex[:12]}:")
+    # A generous timeout: on a loaded test machine a slow answer must not count as Redis being down.
+    config = LimitsConfig(redis_url=MACHINE_REDIS, redis_prefix=f"pp-test-{uuid.uuid4().hex[:12]}:", redis_timeout=5)
     yield config
     with redis.Redis.from_url(MACHINE_REDIS) as client:
         for name in client.scan_iter(match=config.redis_prefix + "*"):
