@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from proxy import console
 from proxy.admin.api import router as admin_router
+from proxy.admin.oversight import router as oversight_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine
@@ -84,6 +85,7 @@ def create_app(
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     app.include_router(admin_router)
+    app.include_router(oversight_router)
     console.install(app)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
