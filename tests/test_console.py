@@ -308,9 +308,9 @@ def test_the_playground_runs_the_proxys_scan_on_a_text_and_on_a_whole_body(signe
     expect(findings).to_contain_text("default/contact-details")
     assert EMAIL not in findings.inner_text()  # values are masked in the findings
     console.shot(page, "playground")
-    page.get_by_label("Team").fill("hr")
-    page.get_by_label("Model").fill("claude-3-5-haiku-latest")
-    page.get_by_label("Endpoint").select_option("anthropic-messages")
+    page.get_by_label("Team", exact=True).fill("hr")
+    page.get_by_label("Model", exact=True).fill("claude-3-5-haiku-latest")  # not "Text at model", a slot
+    page.get_by_label("Endpoint", exact=True).select_option("anthropic-messages")
     page.get_by_label("a whole request body (JSON)").check()
     body = {
         "model": "claude-3-5-haiku-latest",
