@@ -27,6 +27,7 @@ from proxy.feedback import post_feedback
 from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
+from proxy.logs import hide_query_strings
 from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies, policy_directory
@@ -54,6 +55,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hide_query_strings()
         services = build_services(config, detector, transport)
         app.state.services = services
         watcher = services.watcher

@@ -87,7 +87,7 @@ class Upstreams:
         for config in self.configs:
             if any(fnmatch.fnmatchcase(model, glob) for glob in config.models):
                 return config
-        raise UnknownModel(f"The model '{model}' is not served by this proxy.")
+        raise UnknownModel("The requested model is not served by this proxy (GET /v1/models lists those that are).")
 
     async def send(
         self,

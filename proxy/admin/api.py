@@ -124,7 +124,7 @@ async def one_request(
     engine = services.recorder.engine
     record = await anyio.to_thread.run_sync(load_record, engine, services.sealer, request_id)
     if record is None:
-        raise NotFound(f"No recorded request with id '{request_id}'.")
+        raise NotFound("No recorded request has this id.")  # the id is not repeated: it is client input
     payloads = {k: v for k, v in record.payloads.items() if include_original or k not in ORIGINAL_KINDS}
     if include_original:
         shown = sorted(set(record.payloads) & set(ORIGINAL_KINDS))
