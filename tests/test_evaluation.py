@@ -93,7 +93,7 @@ def _score(detector: DetectionEngine, case: Case):  # type: ignore[no-untyped-de
 def test_a_value_the_vendor_would_still_read_is_a_leak_and_a_replaced_one_is_not(detector: DetectionEngine) -> None:
     score = _score(detector, _case("Ask Peter Parker about version 2.3.1, ticket EMP-X", ("PERSON", "Peter Parker")))
     assert score.leaked == [] and score.altered_words == 0
-    unknown = _case("the badge code is QX-99-ZZ", ("EMPLOYEE_ID", "QX-99-ZZ"))
+    unknown = _case("the locker code is QX-99-ZZ", ("EMPLOYEE_ID", "QX-99-ZZ"))
     assert [s.value for s in _score(detector, unknown).leaked] == ["QX-99-ZZ"]
 
 
@@ -118,7 +118,7 @@ def test_eval_reports_each_set_on_its_own_and_leaves_the_holdout_out_unless_name
     result = CliRunner().invoke(main, ["eval", "--limit", "4", "--summary"])
     assert result.exit_code == 0, result.output
     rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
-    assert rows == default_sets() and "holdout" not in rows and {"generated", "handwritten"} <= set(rows)
+    assert sorted(rows) == sorted(default_sets()) and "holdout" not in rows and {"generated", "handwritten"} <= set(rows)
 
 
 def test_the_holdout_sets_misses_are_never_listed(tmp_path: Path) -> None:
