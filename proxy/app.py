@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from proxy import console
 from proxy.admin.api import router as admin_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
@@ -24,14 +25,16 @@ from proxy.exchange import Slot
 from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
+from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies, policy_directory
 from proxy.policy.reload import PolicyWatcher
+from proxy.scan_budget import ScanBudget
 from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
-from proxy.store.sealing import Sealer
+from proxy.store.sealing import sealer_for
 from proxy.store.spool import Spool
 from proxy.upstream import Upstreams
 
@@ -65,6 +68,7 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await services.streams_recorded()
+            await services.limiter.aclose()
             services.recorder.stop()
             services.recorder.engine.dispose()
             await services.upstreams.aclose()
@@ -75,10 +79,12 @@ def create_app(
     for dialect in DIALECTS.values():
         app.add_api_route(dialect.path, _endpoint(dialect), methods=["POST"], include_in_schema=True)
     app.add_api_route("/v1/models", list_models, methods=["GET"])
+    app.state.catalogue = Catalogue()
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     app.include_router(admin_router)
+    console.install(app)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_parameter)  # type: ignore[arg-type]
@@ -95,9 +101,9 @@ def build_services(
     detector = detector or DetectionEngine.from_config(config.detection)
     directory = policy_directory(config.policies)
     policies = load_policies(directory, known_entities=detector.supported_entities())
+    sealer = sealer_for(config)  # before the database: a shared one without data keys is refused
     engine = open_database(config.database_url)
     hasher = hasher_for(config)
-    sealer = Sealer.from_config(config.storage.data_keys)
     keys = KeyRing(config.keys, engine, config.key_refresh_seconds)
     keys.refresh()
     config.check_exposure(stored_keys=not keys.open)
@@ -112,10 +118,11 @@ def build_services(
         spool_max_bytes=storage.spool_max_bytes,
     )
     upstreams = Upstreams(config.upstreams, transport)
-    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name))
+    limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
+    budget = ScanBudget(config.detection.timeout, detector.pool.processes if detector.pool else 1)
     services = Services(
-        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
+        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate, budget=budget
     )
     reloads = services.metrics.policy_reloads
     services.watcher = PolicyWatcher(
@@ -147,30 +154,6 @@ def _endpoint(dialect: Dialect):  # type: ignore[no-untyped-def]
     return endpoint
 
 
-async def list_models(request: Request) -> JSONResponse:
-    """Models named literally in the routing table (globs are not listable), in the shape of the
-    SDK asking: Anthropic's SDK sends `anthropic-version`, OpenAI's does not."""
-    services: Services = request.app.state.services
-    anthropic = "anthropic-version" in request.headers
-    try:
-        caller = await services.keys.authenticate(request.headers, request.client.host if request.client else None)
-    except ProxyError as error:
-        body = DIALECTS["anthropic-messages" if anthropic else "openai-chat"].error_body(error)
-        return JSONResponse(body, error.status_code)
-    listed = [
-        (model, upstream.name)
-        for upstream in services.config.upstreams
-        for model in upstream.models
-        if not any(char in model for char in "*?[") and caller.may_use(model)
-    ]
-    if anthropic:
-        data = [{"type": "model", "id": m, "display_name": m, "created_at": "1970-01-01T00:00:00Z"} for m, _ in listed]
-        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-        return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
-    models = [{"id": m, "object": "model", "created": 0, "owned_by": owner} for m, owner in listed]
-    return JSONResponse({"object": "list", "data": models})
-
-
 async def unknown_route(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """OpenAI's error shape for paths and methods the proxy does not serve. The path is not
     repeated: a mistyped URL can carry anything."""
@@ -198,7 +181,7 @@ def _openai_error(error: ProxyError) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; queue, spool and concurrency are read at scrape time."""
     services: Services = request.app.state.services
-    body = services.metrics.scrape(services.recorder, services.gate)
+    body = services.metrics.scrape(services.recorder, services.gate, services.limiter)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -18,6 +18,7 @@ from proxy.config import CONFIG_ENV, hash_api_key
 from proxy.evaluation.command import eval_command
 from proxy.export.command import export_command
 from proxy.governance.command import COMMANDS, rotate_data_key
+from proxy.governance.oversight import POLICY_COMMANDS
 from proxy.logs import log_config
 
 
@@ -254,3 +255,5 @@ def keys_generate(name: str, team: str) -> None:
 for _command in (*COMMANDS, export_command, eval_command):
     main.add_command(_command)
 keys.add_command(rotate_data_key)
+for _command in POLICY_COMMANDS:
+    policy.add_command(_command)

@@ -35,8 +35,12 @@ class _Model(BaseModel):
 class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    #: largest request body accepted, in bytes (413 above it)
+    #: largest request body accepted, in bytes (413 above it), before and after decompression
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    #: deepest nesting of JSON objects and arrays accepted in a request body (400 deeper)
+    max_json_depth: int = Field(64, ge=2)
+    #: seconds a client has to send the whole request body (408 after)
+    body_timeout: float = Field(30.0, gt=0)
     #: requests detected and forwarded at once per process; others wait in line (0: no limit)
     max_concurrency: int = Field(64, ge=0)
     #: seconds a request waits in that line before a 503
@@ -126,6 +130,10 @@ class DetectionConfig(_Model):
     #: asked for), so a conversation that resends its history is analysed for the new turn only;
     #: 0 turns the cache off
     cache_entries: int = Field(10_000, ge=0)
+    #: seconds one request's detection may take; past it the request is refused (413) and
+    #: nothing is sent. Bodies larger than 64 KB also queue for all but one detection process,
+    #: so small requests keep a process of their own while large prompts are scanned
+    timeout: float = Field(30.0, gt=0)
 
 
 class DataKeyConfig(_Model):
@@ -143,7 +151,7 @@ class StorageConfig(_Model):
     hash_key_env: str = "PRIVACY_PROXY_HASH_KEY"
     #: records waiting for the database before new ones go straight to the spool file
     queue_size: int = Field(10_000, gt=0)
-    #: where records go while the database is unreachable
+    #: where records go while the database is unreachable (segments `<spool_path>.0001`, ... beside it)
     spool_path: Path = Path("./data/spool.jsonl")
     #: the spool's size limit in bytes; beyond it `when_full` applies
     spool_max_bytes: int = Field(1024**3, gt=0)
@@ -211,6 +219,19 @@ class RetentionConfig(_Model):
         return value
 
 
+class LimitsConfig(_Model):
+    """Where per-key limits are counted: in each process, or shared by every replica in Redis."""
+
+    #: Redis shared by all replicas (`redis://host:6379/0`); unset: each process counts alone
+    redis_url: str | None = None
+    #: prefix of every Redis key the proxy writes, so several proxies can share one Redis
+    redis_prefix: str = "privacy-proxy:"
+    #: seconds to wait for Redis before treating it as unreachable
+    redis_timeout: float = Field(0.25, gt=0)
+    #: with Redis unreachable: count in this process (`local`, a warning metric rises) or `refuse` with 503
+    when_unreachable: Literal["local", "refuse"] = "local"
+
+
 def _default_upstreams() -> list[UpstreamConfig]:
     return [UpstreamConfig(name="echo", kind="echo", models=["echo"])]
 
@@ -231,6 +252,7 @@ class Config(_Model):
     storage: StorageConfig = StorageConfig()
     admin: AdminConfig = AdminConfig()
     retention: RetentionConfig = RetentionConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     def check_exposure(self, stored_keys: bool = False) -> None:
         """Without proxy keys anyone who can connect is a client: allow that on loopback only."""
@@ -258,7 +280,7 @@ def hash_api_key(key: str) -> str:
 
 def load_config(path: Path | None = None, *, environ: dict[str, str] | None = None) -> Config:
     """Read the config file (explicit path, then $PRIVACY_PROXY_CONFIG, then ./proxy.yaml, else
-    the built-in defaults) and apply `DATABASE_URL`."""
+    the built-in defaults) and apply `DATABASE_URL` and `REDIS_URL`."""
     env = os.environ if environ is None else environ
     if path is None and env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
@@ -267,6 +289,9 @@ def load_config(path: Path | None = None, *, environ: dict[str, str] | None = No
     data = _read_yaml(path) if path is not None else {}
     if env.get("DATABASE_URL"):
         data["database_url"] = env["DATABASE_URL"]
+    if env.get("REDIS_URL"):
+        limits = data.get("limits")
+        data["limits"] = {**(limits if isinstance(limits, dict) else {}), "redis_url": env["REDIS_URL"]}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

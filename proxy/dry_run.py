@@ -88,11 +88,13 @@ class CaseResult:
 
 
 async def run_tests(policy_set: PolicySet, detector: DetectionEngine, hasher: Hasher | None = None) -> list[CaseResult]:
-    """Every `tests:` case of every policy, run against the whole set as it would apply."""
+    """Every `tests:` case of every policy, run against the whole set as it would apply; a
+    monitored policy's cases as it will apply once enforced (monitored, it changes nothing)."""
     results = []
     for policy in policy_set.policies:
+        applied = policy_set.enforcing(policy.id) if policy.mode == "monitor" else policy_set
         for case in policy.tests:
-            results.append(await _run_case(policy, case, policy_set, detector, hasher))
+            results.append(await _run_case(policy, case, applied, detector, hasher))
     return results
 
 

@@ -56,6 +56,9 @@ class Slot:
     path: JSONPath
     text: str
     pointer: JSONPath | None = None
+    #: the value names the end user to the vendor (`user`, `metadata.user_id`): its pseudonym is
+    #: a keyed hash, the same in every request, so the vendor's per-user abuse tracking still works
+    user_id: bool = False
 
     @property
     def id(self) -> str:
@@ -173,6 +176,7 @@ class Exchange:
     conversation: str | None = None
     tags: list[str] = field(default_factory=list)
     capture: Capture = "full"  # what the record keeps: X-Proxy-Capture, bounded by the policies
+    keep_blocked_original: bool = False  # settings.keep_blocked_originals of every policy in force
     caller: Caller | None = None
     raw_body: bytes = b""
     body: dict[str, Any] | None = None

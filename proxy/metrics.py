@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from proxy.exchange import Exchange
-from proxy.limits import Gate
+from proxy.limits import Gate, Limiter
 from proxy.store.recorder import Recorder
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -45,7 +45,7 @@ class Metrics:
         )
         self.spool_bytes = Gauge(
             "privacy_proxy_spool_bytes",
-            "Size of the spool file holding records that wait for the database.",
+            "Bytes in the spool (records that wait for the database) not yet replayed.",
             registry=self.registry,
         )
         self.replayed = Counter(
@@ -59,12 +59,24 @@ class Metrics:
             registry=self.registry,
         )
         self.in_flight = Gauge(
-            "privacy_proxy_requests_in_flight", "Requests being detected and forwarded now.", registry=self.registry
+            "privacy_proxy_requests_in_flight",
+            "Requests being detected and forwarded, or streamed, now.",
+            registry=self.registry,
         )
         self.waiting = Gauge(
             "privacy_proxy_requests_waiting", "Requests waiting for a concurrency slot.", registry=self.registry
         )
-        self._seen = {"replayed": 0, "lost": 0}
+        self.limits_fallback = Counter(
+            "privacy_proxy_limits_fallback",
+            "Requests whose shared limits could not be checked in Redis (counted locally or refused instead).",
+            registry=self.registry,
+        )
+        self.limits_shared_up = Gauge(
+            "privacy_proxy_limits_shared_up",
+            "1 when the last shared-limit call reached Redis; 0 when it failed or no Redis is configured.",
+            registry=self.registry,
+        )
+        self._seen = {"replayed": 0, "lost": 0, "fallbacks": 0}
 
     def observe(self, exchange: Exchange) -> None:
         """Count one finished exchange (called by the recorder as it takes the record)."""
@@ -81,13 +93,18 @@ class Metrics:
             if millis is not None:
                 self.seconds.labels(stage).observe(millis / 1000)
 
-    def scrape(self, recorder: Recorder, gate: Gate) -> bytes:
-        """Read the writer's and the gate's state, then render the Prometheus text format."""
+    def scrape(self, recorder: Recorder, gate: Gate, limiter: Limiter) -> bytes:
+        """Read the writer's, the gate's and the limiter's state, then render the Prometheus text format."""
         self.queue_depth.set(recorder.queue_depth())
         self.spool_bytes.set(recorder.spool.size_bytes())
-        for name, counter, now in (("replayed", self.replayed, recorder.replayed), ("lost", self.lost, recorder.lost)):
+        for name, counter, now in (
+            ("replayed", self.replayed, recorder.replayed),
+            ("lost", self.lost, recorder.lost),
+            ("fallbacks", self.limits_fallback, limiter.fallbacks),
+        ):
             counter.inc(now - self._seen[name])
             self._seen[name] = now
         self.in_flight.set(gate.in_use)
         self.waiting.set(gate.waiting)
+        self.limits_shared_up.set(int(limiter.shared_up))
         return generate_latest(self.registry)

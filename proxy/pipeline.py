@@ -12,23 +12,23 @@ leaves; `record` always runs, for failures too.
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+import anyio
 from fastapi import Request
 from fastapi.responses import Response
 
 from proxy.auth import KeyRing
+from proxy.body import read_body
 from proxy.config import Config
 from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect
-from proxy.dialects.paths import DuplicateKey, loads_strict
 from proxy.errors import (
     BadRequest,
     ClientDisconnected,
@@ -37,16 +37,17 @@ from proxy.errors import (
     ProxyError,
 )
 from proxy.exchange import Capture, Exchange
-from proxy.governance.capture import bounded_capture, requested_capture
+from proxy.governance.capture import bounded_capture, keeps_blocked_originals, requested_capture
 from proxy.hashing import Hasher
-from proxy.limits import Gate, Limiter
+from proxy.limits import Gate, GateSlot, Limiter
 from proxy.metrics import Metrics
 from proxy.policy.bundle import PolicySet
 from proxy.policy.reload import PolicyWatcher
 from proxy.policy.schema import RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
-from proxy.response_guard import ResponseGuard
+from proxy.response.guard import ResponseGuard
 from proxy.scan import UNSCANNED, Scanner
+from proxy.scan_budget import ScanBudget
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
 from proxy.upstream import UpstreamReply, Upstreams
@@ -69,20 +70,24 @@ class Services:
     sealer: Sealer
     limiter: Limiter
     gate: Gate
+    budget: ScanBudget
     metrics: Metrics = field(default_factory=Metrics)
     watcher: PolicyWatcher | None = None
     warm: bool = False  # one detection has run (readyz waits for it)
 
     _streams: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)  # being recorded
 
-    def record(self, exchange: Exchange) -> None:
-        """The `record` stage: count the finished exchange, charge its tokens, hand it to the writer."""
+    async def record(self, exchange: Exchange) -> None:
+        """The `record` stage: count the finished exchange, hand it to the writer, charge its tokens."""
         self.metrics.observe(exchange)
-        self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
         self.recorder.submit(exchange)
+        # Shielded: a request cancelled by its client still charges what the vendor billed.
+        with anyio.CancelScope(shield=True):
+            await self.limiter.charge(exchange.caller, exchange.usage.total_tokens)
 
-    def stream_ended(self, exchange: Exchange, assemble: Callable[[], None]) -> None:
-        """A stream has ended (`StreamRelay` says so): assemble its answer, then record it."""
+    def stream_ended(self, exchange: Exchange, assemble: Callable[[], None], slot: GateSlot) -> None:
+        """A stream has ended (`StreamRelay` says so): free its gate slot, assemble its answer, record it."""
+        slot.release()
         task = asyncio.get_running_loop().create_task(self._record_stream(exchange, assemble))
         self._streams.add(task)
         task.add_done_callback(self._streams.discard)
@@ -94,7 +99,7 @@ class Services:
             await asyncio.to_thread(assemble)
         except Exception as exc:  # the answer is missing from the record, the request is not
             log.error("could not assemble the stream of request %s: %s", exchange.id, type(exc).__name__)
-        self.record(exchange)
+        await self.record(exchange)
 
     async def streams_recorded(self) -> None:
         """Wait for the streams that have ended to be recorded (at shutdown)."""
@@ -124,8 +129,12 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
             request.headers, request.client.host if request.client else None
         )
         services.admit()
-        async with services.gate.enter():
-            return await _scan_and_forward(request, dialect, services, exchange, requested)
+        slot = await services.gate.acquire()
+        try:
+            return await _scan_and_forward(request, dialect, services, exchange, requested, slot)
+        finally:
+            if exchange.status != "streaming":
+                slot.release()  # a stream holds its slot until it ends (`Services.stream_ended`)
     except ProxyError as error:
         return error_response(exchange, dialect, error)
     except Exception as exc:
@@ -135,14 +144,14 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
     finally:
         if exchange.status != "streaming":  # a stream under way is recorded by `stream_ended`
             exchange.timings.total_ms = exchange.timings.since_start_ms()
-            services.record(exchange)
+            await services.record(exchange)
 
 
 async def _scan_and_forward(
-    request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture
+    request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture, slot: GateSlot
 ) -> Response:
     assert exchange.caller is not None
-    exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
+    exchange.raw_body, exchange.body = await read_body(request, services.config.server)
     model = dialect.model(exchange.body)
     if len(model) > MAX_MODEL_CHARS:
         raise BadRequest(f"The model name is longer than {MAX_MODEL_CHARS} characters.", code="invalid_model")
@@ -161,9 +170,10 @@ async def _scan_and_forward(
     exchange.policy_digest = policy_set.digest
     scanner = Scanner.select(policy_set, context, services.detector, services.hasher)
     exchange.capture = bounded_capture(requested, scanner.policies)
+    exchange.keep_blocked_original = keeps_blocked_originals(scanner.policies)
     exchange.policies = [policy.label for policy in scanner.policies]
     vendor_model = upstream.rename.get(exchange.model, exchange.model)
-    forwarded = await scan(exchange, dialect, scanner, vendor_model)
+    forwarded = await scan(exchange, dialect, scanner, vendor_model, services.budget)
     guard = ResponseGuard.for_scanner(scanner)
     started = time.perf_counter()
     reply = await unless_client_leaves(
@@ -171,7 +181,8 @@ async def _scan_and_forward(
         services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
     )
     if reply.events is not None:
-        return StreamRelay(exchange, dialect, reply, services.stream_ended, started, guard)
+        ended = functools.partial(services.stream_ended, slot=slot)
+        return StreamRelay(exchange, dialect, reply, ended, started, guard)
     exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
     return await whole_response(exchange, dialect, reply, guard)
 
@@ -192,38 +203,17 @@ def read_context_headers(request: Request, exchange: Exchange) -> None:
     exchange.capture = requested_capture(request.headers)
 
 
-async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]]:
-    """The body, refused above `limit` bytes before it is all read."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is larger than the proxy's limit of {limit} bytes.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is larger than the proxy's limit of {limit} bytes.")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    try:
-        body = loads_strict(raw)
-    except DuplicateKey:
-        # Not named: a key a client chose (metadata, arguments) can itself be personal data.
-        raise BadRequest("The request body repeats a key; send each key once.", code="invalid_json") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise BadRequest(f"The request body is not valid JSON{where}.", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
-    return raw, body
-
-
-async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_model: str) -> bytes:
-    """The `scan` stage (extract → detect → decide → transform, see `proxy.scan`), written into
-    the exchange; returns the bytes to forward, or refuses the request when the policies block it."""
+async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_model: str, budget: ScanBudget) -> bytes:
+    """The `scan` stage (extract → detect → decide → transform, see `proxy.scan`), within the
+    request's time budget, written into the exchange; returns the bytes to forward, or refuses
+    the request when the policies block it."""
     assert exchange.body is not None
     started = time.perf_counter()
     try:
-        result = await scanner.request(exchange.body, dialect, raw_body=exchange.raw_body, vendor_model=vendor_model)
+        result = await budget.run(
+            len(exchange.raw_body),
+            scanner.request(exchange.body, dialect, raw_body=exchange.raw_body, vendor_model=vendor_model),
+        )
     finally:
         exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
     exchange.slots, exchange.findings, exchange.decision = result.slots, result.findings, result.decision
@@ -231,6 +221,11 @@ async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_mo
     if result.unscanned:
         exchange.error = UNSCANNED
         log.warning("request %s forwarded unscanned: detection failed and policy allows it", exchange.id)
+    block = result.decision.block
+    if block is not None and block.rule == "settings.max_scan_chars":
+        raise PayloadTooLarge(
+            f"{block.message} The limit is settings.max_scan_chars in policy {block.policy}.", code="too_much_text"
+        )
     refusal = result.refusal()
     if refusal is not None:
         raise refusal

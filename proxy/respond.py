@@ -16,8 +16,9 @@ from proxy.dialects import Dialect
 from proxy.dialects.sse import SSEEvent, parse_sse_text
 from proxy.errors import ProxyError, UpstreamError, UpstreamIncomplete
 from proxy.exchange import Exchange
-from proxy.response_guard import ResponseGuard
-from proxy.restore import StreamRestorer, restore_body, unknown_placeholders
+from proxy.response.guard import ResponseGuard
+from proxy.response.process import Filter, StreamProcessor
+from proxy.response.restore import Restore, unknown_placeholders
 from proxy.upstream import UpstreamReply
 
 
@@ -41,10 +42,8 @@ async def whole_response(
     except ValueError:
         raise UpstreamError(f"Upstream '{exchange.upstream}' answered with a body that is not JSON.") from None
     exchange.response_received = body
-    exchange.response_returned = restore_body(dialect, body, exchange.pseudonyms)
-    if guard is not None:
-        exchange.response_returned = await guard.guard_body(dialect, exchange.response_returned)
-        exchange.response_findings = guard.found
+    exchange.response_returned = await processor(exchange, dialect, guard).body(body)
+    exchange.response_findings = guard.found if guard else []
     exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)
     exchange.usage = dialect.usage(body)
     exchange.status = "ok"
@@ -82,7 +81,7 @@ class StreamRelay(StreamingResponse):
     ) -> None:
         self.exchange, self.dialect, self.reply, self.ended = exchange, dialect, reply, ended
         self.started, self.guard = started, guard
-        self.restorer = StreamRestorer(dialect, exchange.pseudonyms)
+        self.processor = processor(exchange, dialect, guard)
         # Nothing to restore and no response rules: relay the vendor's bytes as they come and
         # parse them for the record afterwards, off the event loop (see `_assemble`).
         self.passthrough = not exchange.pseudonyms and guard is None and reply.response is not None
@@ -112,10 +111,10 @@ class StreamRelay(StreamingResponse):
                 return
             async for batch in self.reply.events:
                 finished = finished or any(self.dialect.stream_is_end(event) for event in batch)
-                out = await self._outgoing([sse for event in batch for sse in self.restorer.event(event)])
+                out = b"".join([sse.encode() for event in batch for sse in await self.processor.event(event)])
                 if out:
                     yield out
-            tail = await self._outgoing(self.restorer.end(), last=True)
+            tail = b"".join(sse.encode() for sse in await self.processor.end())
             if tail:
                 yield tail
             if not finished:
@@ -131,14 +130,6 @@ class StreamRelay(StreamingResponse):
         tail = b"".join(chunks[-16:])[-8192:].decode("utf-8", "replace")
         return any(self.dialect.stream_is_end(event) for event in parse_sse_text(tail)[-3:])
 
-    async def _outgoing(self, events: list[SSEEvent], last: bool = False) -> bytes:
-        """Restored events, through the response guard when a policy has response rules."""
-        if self.guard is not None:
-            events = await self.guard.guard_events(self.dialect, events)
-            if last:
-                events += await self.guard.tails(self.dialect)
-        return b"".join(sse.encode() for sse in events)
-
     async def _finish(self) -> None:
         exchange = self.exchange
         if exchange.status == "streaming":
@@ -151,16 +142,31 @@ class StreamRelay(StreamingResponse):
 
     def _assemble(self) -> None:
         exchange = self.exchange
-        if self.relayed:  # relayed unparsed: read the events now, as the restorer would have
-            for sse in parse_sse_text(b"".join(self.relayed).decode("utf-8", "replace")):
-                self.restorer.event(sse)
-            self.restorer.end()
-        exchange.response_received = self.dialect.assemble([json.loads(data) for data in self.restorer.received])
-        exchange.response_returned = self.dialect.assemble(
-            self.guard.returned if self.guard else self.restorer.returned
-        )
+        if self.relayed:  # relayed unparsed, nothing changed: read the events now, as sent
+            sent = parse_sse_text(b"".join(self.relayed).decode("utf-8", "replace"))
+            received = [event for event in map(_json_object, (sse.data for sse in sent)) if event is not None]
+            exchange.response_received = exchange.response_returned = self.dialect.assemble(received)
+        else:
+            exchange.response_received = self.dialect.assemble([json.loads(d) for d in self.processor.received])
+            exchange.response_returned = self.dialect.assemble(self.processor.returned)
         exchange.usage = self.dialect.usage(exchange.response_received)
         exchange.unknown_placeholders = unknown_placeholders(self.dialect, exchange.response_returned)
+
+
+def processor(exchange: Exchange, dialect: Dialect, guard: ResponseGuard | None) -> StreamProcessor:
+    """The answer's filters, in order: restore the pseudonyms, then the response rules."""
+    filters: list[Filter] = [Restore(exchange.pseudonyms)]
+    if guard is not None:
+        filters.append(guard)
+    return StreamProcessor(dialect, filters)
+
+
+def _json_object(data: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
 
 
 def headers(exchange: Exchange, passed: dict[str, str]) -> dict[str, str]:

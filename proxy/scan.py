@@ -19,6 +19,7 @@ from typing import Any
 
 from proxy.detection import DetectionEngine
 from proxy.detection.propagate import propagate
+from proxy.detection.trim import trim
 from proxy.dialects import Dialect
 from proxy.dialects.paths import get_at, write_slots
 from proxy.errors import DetectionFailed, PolicyBlocked
@@ -110,6 +111,7 @@ class Scanner:
             if direction == "response" or not self._may_skip_detection():
                 raise
             return Scan(direction, self.policies, slots, decision=Decision(), unscanned=True)
+        findings = trim(slots, findings)  # the value only: the sentence around it stays readable
         if direction == "request":  # a name found in one message is a name in every message
             findings = propagate(slots, findings)
         decision = _downgrade(
@@ -137,8 +139,9 @@ class Scanner:
         return BlockReason(rule="settings.max_scan_chars", policy=policy, entity_type="", message=message)
 
     def _may_skip_detection(self) -> bool:
-        """`settings.on_detector_error`: only when every policy in force chose `allow`."""
-        return bool(self.policies) and all(p.settings.on_detector_error != "block" for p in self.policies)
+        """`settings.on_detector_error`: only when every enforced policy chose `allow`."""
+        enforced = self._enforcing()
+        return bool(enforced) and all(p.settings.on_detector_error != "block" for p in enforced)
 
     def _unscannable(self, body: dict[str, Any], dialect: Dialect) -> tuple[list[JSONPath], BlockReason | None]:
         """`settings.unscannable_parts`: the parts to strip (images, audio, files), or why they block."""

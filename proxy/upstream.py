@@ -20,7 +20,7 @@ import httpx
 from proxy.config import UpstreamConfig
 from proxy.dialects import Dialect
 from proxy.dialects.sse import SSEEvent, parse_sse
-from proxy.errors import UnknownModel, UpstreamTimeout, UpstreamUnavailable
+from proxy.errors import UnknownModel, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 # The only client headers sent upstream. An allow list, not a block list: credentials, cookies,
 # the client's OpenAI organisation or project (which would not match the company key),
@@ -120,6 +120,24 @@ class Upstreams:
             upstream=upstream,
         )
 
+    async def vendor_models(self, upstream: UpstreamConfig) -> list[str]:
+        """The model ids the vendor itself lists (`GET /models`, with the company's key).
+
+        Anthropic pages its list; one page of 1000 is more than it serves
+        (https://docs.anthropic.com/en/api/models-list)."""
+        anthropic = upstream.kind == "anthropic"
+        url = upstream.base_url + ("/v1/models" if anthropic else "/models")
+        headers = _outbound_headers({}, upstream)
+        del headers["content-type"]
+        with map_httpx_errors(upstream):
+            response = await self._clients[upstream.name].get(
+                url, params={"limit": "1000"} if anthropic else None, headers=headers
+            )
+        if response.status_code != 200:
+            raise UpstreamError(f"Upstream '{upstream.name}' answered HTTP {response.status_code} to its model list.")
+        data = response.json().get("data")
+        return [item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
@@ -194,7 +212,7 @@ SURFACES: dict[str, frozenset[str]] = {
     "openai": OPENAI_SURFACES,
     "openai-compatible": OPENAI_SURFACES,
     "azure-openai": frozenset({"openai-chat", "openai-completions", "openai-embeddings"}),
-    "anthropic": frozenset({"anthropic-messages"}),
+    "anthropic": frozenset({"anthropic-messages", "anthropic-count-tokens"}),
 }
 DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

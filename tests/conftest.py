@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 import uuid
@@ -29,6 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 PROXY_KEY = "pp-test-key-for-the-suite"
 VENDOR_KEY = "sk-vendor-company-secret-0001"
 HASH_KEY = "suite-hash-key"
+SUITE_DATA_KEY_ENV, SUITE_DATA_KEY = "SUITE_DATA_KEY", base64.b64encode(b"d" * 32).decode()
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 
 
@@ -117,6 +119,10 @@ def make_config(vendor_url: str, tmp: Path, **overrides: Any) -> Config:
         "storage": {"spool_path": str(tmp / "spool.jsonl")},
     }
     data.update(overrides)
+    if not str(data["database_url"]).startswith("sqlite") and not data["storage"].get("data_keys"):
+        # A shared database is refused without data keys; SQLite seals with its local data.key.
+        os.environ[SUITE_DATA_KEY_ENV] = SUITE_DATA_KEY
+        data["storage"] = {**data["storage"], "data_keys": [{"id": "suite", "env": SUITE_DATA_KEY_ENV}]}
     return Config.model_validate(data)
 
 

@@ -53,6 +53,10 @@ class MockVendor:
     received: list[Received] = field(default_factory=list)
     script: Script = field(default_factory=Script)
     abandoned: int = 0  # chat streams whose reader went away before the end
+    openai_models: list[str] = field(
+        default_factory=lambda: ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "dall-e-3", "whisper-1"]
+    )
+    anthropic_models: list[str] = field(default_factory=lambda: ["claude-sonnet-4-5", "claude-haiku-4-5"])
 
     def reset(self) -> None:
         self.received.clear()
@@ -69,6 +73,8 @@ class MockVendor:
                 Route("/v1/chat/completions", _rejecting(self.chat), methods=["POST"]),
                 Route("/openai/deployments/{deployment}/chat/completions", _rejecting(self.chat), methods=["POST"]),
                 Route("/v1/messages", _rejecting(self.messages), methods=["POST"]),
+                Route("/v1/messages/count_tokens", _rejecting(self.count_tokens), methods=["POST"]),
+                Route("/v1/models", self.models, methods=["GET"]),
                 Route("/v1/embeddings", _rejecting(self.embeddings), methods=["POST"]),
                 Route("/v1/completions", _rejecting(self.completions), methods=["POST"]),
                 Route("/v1/responses", _rejecting(self.responses), methods=["POST"]),
@@ -78,7 +84,7 @@ class MockVendor:
     async def _record(self, request: Request) -> dict[str, Any]:
         raw = await request.body()
         body: dict[str, Any] = json.loads(raw)
-        self.received.append(Received(dict(request.headers), body, raw))
+        self.received.append(Received(dict(request.headers), body, raw, str(request.url)))
         return body
 
     async def embeddings(self, request: Request) -> Response:
@@ -195,6 +201,29 @@ class MockVendor:
         if body.get("stream"):
             return StreamingResponse(self._anthropic_events(body["model"], blocks), media_type="text/event-stream")
         return JSONResponse({**_anthropic_message(body["model"], blocks), "stop_reason": _stop(script)})
+
+    async def count_tokens(self, request: Request) -> Response:
+        """Anthropic token counting (https://docs.anthropic.com/en/api/messages-count-tokens): one
+        token per word of the messages' text."""
+        body = await self._record(request)
+        problem = _validate_messages({"max_tokens": 0, **body}, request.headers)
+        if problem:
+            return JSONResponse({"type": "error", "error": {"type": "invalid_request_error", "message": problem}}, 400)
+        return JSONResponse({"input_tokens": len(json.dumps(body["messages"]).split())})
+
+    async def models(self, request: Request) -> Response:
+        """The model list, in Anthropic's shape when asked with `anthropic-version`, else OpenAI's."""
+        self.received.append(Received(dict(request.headers), {}, b"", str(request.url)))
+        if self.script.status:
+            return _error(self.script.status, "scripted failure", "api_error")
+        if request.headers.get("anthropic-version"):
+            data = [
+                {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                for m in self.anthropic_models
+            ]
+            return JSONResponse({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "system"} for m in self.openai_models]
+        return JSONResponse({"object": "list", "data": data})
 
     async def _anthropic_events(self, model: str, blocks: list[dict[str, Any]]) -> Any:
         size = self.script.chunk_chars

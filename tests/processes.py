@@ -41,7 +41,7 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes], seconds: float = 2
 
 def serve(config: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     """`privacy-proxy serve` in its own process, started and healthy."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PRIVACY_PROXY_CONFIG", "DATABASE_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PRIVACY_PROXY_CONFIG", "DATABASE_URL", "REDIS_URL")}
     env |= {"TEST_VENDOR_KEY": VENDOR_KEY, "PRIVACY_PROXY_HASH_KEY": HASH_KEY}
     command = [sys.executable, "-m", "proxy", "serve", "--config", str(config), "--port", str(port), *args]
     with open(config.parent / "serve.log", "ab") as log:  # the child keeps its own copy of the file
@@ -87,3 +87,33 @@ class PrivateCluster:
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+
+class PrivateRedis:
+    """A throwaway `redis-server` on its own port (no persistence), that a test may stop and start
+    without disturbing the machine's own Redis."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+            self._process = None

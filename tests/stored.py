@@ -21,6 +21,9 @@ from proxy.store.sealing import Sealer
 from proxy.store.spool import Spool
 from proxy.store.tables import findings, payloads, requests
 
+#: the proxy always seals originals (#16): records written directly are sealed the same way
+SEALER = Sealer({"suite": b"s" * 32}, "suite")
+
 
 def invoke(args: list[str], database_url: str, input: str | None = None) -> Result:
     """A CLI command against `database_url`; fails the test on a non-zero exit."""

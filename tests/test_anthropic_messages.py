@@ -131,4 +131,12 @@ def test_echo_speaks_anthropic_too(proxy: RunningProxy) -> None:
 
 
 def test_the_anthropic_sdk_can_list_models(proxy: RunningProxy) -> None:
-    assert [model.id for model in proxy.anthropic().models.list()] == ["echo"]
+    listed = [model.id for model in proxy.anthropic().models.list()]
+    assert listed == [
+        "gpt-4o",
+        "gpt-4o-mini",
+        "text-embedding-3-small",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+        "echo",
+    ]

@@ -28,6 +28,14 @@ def test_file_from_environment_and_database_url_wins(tmp_path: Path) -> None:
     assert config.policies == tmp_path / "conf" / "rules"  # relative to the config file
 
 
+def test_redis_url_in_the_environment_overrides_the_file_and_keeps_the_other_limits_keys(tmp_path: Path) -> None:
+    path = tmp_path / "proxy.yaml"
+    path.write_text("limits: {redis_url: redis://old:6379/0, when_unreachable: refuse}\n")
+    config = load_config(path, environ={"REDIS_URL": "redis://cache:6379/2"})
+    assert config.limits.redis_url == "redis://cache:6379/2" and config.limits.when_unreachable == "refuse"
+    assert load_config(environ={}).limits.redis_url is None  # without either: limits counted per process
+
+
 def test_misspelt_key_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "proxy.yaml"
     path.write_text("upstreams:\n  - {name: a, kind: openai, base_url: http://x, models: ['*'], api_key: sk-123}\n")

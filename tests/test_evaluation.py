@@ -118,7 +118,9 @@ def test_eval_reports_each_set_on_its_own_and_leaves_the_holdout_out_unless_name
     result = CliRunner().invoke(main, ["eval", "--limit", "4", "--summary"])
     assert result.exit_code == 0, result.output
     rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
-    assert sorted(rows) == sorted(default_sets()) and "holdout" not in rows and {"generated", "handwritten"} <= set(rows)
+    assert (
+        sorted(rows) == sorted(default_sets()) and "holdout" not in rows and {"generated", "handwritten"} <= set(rows)
+    )
 
 
 def test_the_holdout_sets_misses_are_never_listed(tmp_path: Path) -> None:

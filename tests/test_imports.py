@@ -23,7 +23,14 @@ def _module(path: Path) -> str:
 
 
 MODULES = {_module(path): path for path in PACKAGE.rglob("*.py")}
-DIALECT_MODULES = ("anthropic_messages", "openai_chat", "openai_completions", "openai_embeddings", "openai_responses")
+DIALECT_MODULES = (
+    "anthropic_count_tokens",
+    "anthropic_messages",
+    "openai_chat",
+    "openai_completions",
+    "openai_embeddings",
+    "openai_responses",
+)
 
 
 def _runs_at_load(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:

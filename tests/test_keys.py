@@ -110,7 +110,7 @@ def test_a_key_limited_to_some_models_gets_403_for_others_and_lists_only_its_own
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
     assert "may not use the model 'gpt-4o'" in caught.value.message
     assert len(vendor.received) == 1
-    assert [model.id for model in client.models.list()] == ["echo"]  # the only literal name it may use
+    assert [model.id for model in client.models.list()] == ["gpt-4o-mini", "echo"]  # only what it may use
 
 
 def test_requests_per_minute_answer_429_with_retry_after_in_both_shapes(
@@ -175,6 +175,21 @@ def test_the_concurrency_gate_queues_then_refuses_with_503(start_proxy: StartPro
     assert len(errors) == 1 and errors[0].status_code == 503
     assert "limit of 1 concurrent requests" in errors[0].message
     assert len(vendor.received) == 1
+
+
+def test_a_stream_holds_its_concurrency_slot_until_it_ends(start_proxy: StartProxy, vendor: MockVendor) -> None:
+    vendor.script.chunk_delay, vendor.script.chunk_chars = 0.3, 2
+    with start_proxy(server={"max_concurrency": 1, "queue_timeout": 0.3}) as proxy:
+        stream = proxy.client().chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True)
+        first = next(iter(stream))  # the stream has started: its first byte is out
+        with pytest.raises(openai.InternalServerError) as caught:
+            proxy.client().chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+        assert proxy.services.gate.in_use == 1
+        rest = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+        assert (first.choices[0].delta.content or "") + rest == "hello"
+        assert proxy.client().chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices
+        assert proxy.services.gate.in_use == 0
+    assert caught.value.status_code == 503 and caught.value.code == "overloaded"
 
 
 def test_with_queue_and_spool_full_new_requests_are_refused_not_served_unrecorded(

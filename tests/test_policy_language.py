@@ -32,6 +32,8 @@ rules:
   - {id: cards, detect: [CREDIT_CARD], action: block, locked: true}
 """
 
+OPEN = "id: open\nrules: []\n"  # an enforced policy that lets everything through: a trial runs on top of it
+
 
 def _policies(tmp_path: Path, **files: str) -> Path:
     directory = tmp_path / "policies"
@@ -152,7 +154,7 @@ def test_monitor_mode_leaves_traffic_untouched_and_records_what_would_have_happe
       - {id: names, detect: [PERSON], action: redact}
       - {id: cards, detect: [CREDIT_CARD], action: block}
     """
-    with start_proxy(policies=str(_policies(tmp_path, trial=trial))) as running:
+    with start_proxy(policies=str(_policies(tmp_path, open=OPEN, trial=trial))) as running:
         response = _chat(running, "Peter Parker paid with 4111 1111 1111 1111")
         record = running.record(response.headers["x-proxy-request-id"])
     assert response.status_code == 200 and response.headers["x-proxy-decision"] == "allow"
@@ -212,8 +214,10 @@ def test_max_scan_chars_refuses_before_scanning(start_proxy: StartProxy, vendor:
     policy = "id: small\nsettings: {max_scan_chars: 50}\nrules: [{id: n, detect: [PERSON], action: redact}]\n"
     with start_proxy(policies=str(_policies(tmp_path, small=policy))) as running:
         response = _chat(running, "y" * 51)
-    assert response.status_code == 400 and "at most 50 are scanned" in response.text
-    assert response.json()["error"]["type"] == "policy_violation" and vendor.received == []
+    assert response.status_code == 413 and "at most 50 are scanned" in response.text
+    error = response.json()["error"]
+    assert error["code"] == "too_much_text" and "settings.max_scan_chars in policy small" in error["message"]
+    assert vendor.received == []
 
 
 def test_on_detector_error_allow_forwards_unscanned_only_when_every_policy_says_so(
@@ -292,11 +296,6 @@ def _load(tmp_path: Path, detector: DetectionEngine, **files: str) -> object:
     return load_policies(_policies(tmp_path, **files), known_entities=detector.supported_entities())
 
 
-def _decide_with(policy_set: object, policy_id: str, text: str, entity: str) -> str:
-    policy = policy_set.get(policy_id)  # type: ignore[attr-defined]
-    return decide([Finding(0, 0, len(text), entity, 0.55)], [Slot(("m",), text)], [policy], RequestContext()).kind
-
-
 @pytest.mark.parametrize(
     ("child", "reason"),
     [
@@ -320,8 +319,11 @@ def test_neither_an_allow_list_nor_a_monitor_child_nor_child_settings_relax_a_lo
 ) -> None:
     child = "id: child\ninherits: base\nmode: monitor\nsettings: {min_score: 0.9}\nallow: ['4111111111111111']\n"
     policy_set = _load(tmp_path, detector, base=BASE, child=child)
-    assert _decide_with(policy_set, "child", "4111111111111111", "CREDIT_CARD") == "block"
-    assert _decide_with(policy_set, "child", "Peter Parker", "PERSON") == "allow"  # not locked: monitor only
+    in_force = policy_set.select(RequestContext())
+    assert [p.id for p in in_force] == ["base", "child"]  # a monitored child never replaces its parent
+    for text, entity, kind in [("4111111111111111", "CREDIT_CARD", "block"), ("Peter Parker", "PERSON", "transform")]:
+        decision = decide([Finding(0, 0, len(text), entity, 0.55)], [Slot(("m",), text)], in_force, RequestContext())
+        assert decision.kind == kind
 
 
 def test_child_settings_override_only_what_they_name(detector: DetectionEngine, tmp_path: Path) -> None:
@@ -376,6 +378,6 @@ def test_a_monitor_policy_does_not_enforce_its_settings(
     start_proxy: StartProxy, vendor: MockVendor, tmp_path: Path
 ) -> None:
     policy = "id: trial\nmode: monitor\nsettings: {max_scan_chars: 10, unscannable_parts: block}\nrules: []\n"
-    with start_proxy(policies=str(_policies(tmp_path, trial=policy))) as running:
+    with start_proxy(policies=str(_policies(tmp_path, open=OPEN, trial=policy))) as running:
         response = _chat(running, [{"type": "text", "text": "a long enough text"}, IMAGE])  # type: ignore[arg-type]
     assert response.status_code == 200

@@ -6,20 +6,22 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from proxy.cli import main
 from proxy.config import Config, RetentionConfig
-from proxy.governance.retention import purge
+from proxy.governance.retention import PURGE_LOCK, SCHEDULED_ACTOR, PurgeRunning, purge, run_purge
 from proxy.store.audit import audit_rows
 from proxy.store.database import downgrade, make_engine, upgrade
-from proxy.store.sealing import Sealer
 from proxy.store.tables import payloads, requests
 
 from .conftest import StartProxy
 from .mock_vendor import MockVendor
-from .stored import invoke, stored, write_records
+from .stored import SEALER, invoke, stored, write_records
 
 ALL = {"original", "forwarded", "response_received", "response_returned"}
 AGES = {"req_new": 1, "req_2_months": 60, "req_7_months": 200, "req_2_years": 800}
@@ -30,7 +32,7 @@ def test_each_class_is_purged_past_its_own_age_and_a_dry_run_counts_the_same(dat
     upgrade(database_url)
     engine = make_engine(database_url)
     try:
-        write_records(engine, Sealer({}, None), AGES)
+        write_records(engine, SEALER, AGES)
         before = {rid: stored(engine, rid) for rid in AGES}
         retention = RetentionConfig.model_validate(RETENTION)
 
@@ -55,7 +57,7 @@ def test_upgrading_dates_the_payloads_already_stored(database_url: str) -> None:
     before it get their request's time."""
     upgrade(database_url)
     engine = make_engine(database_url)
-    write_records(engine, Sealer({}, None), {"req_before_0004": 45})
+    write_records(engine, SEALER, {"req_before_0004": 45})
     engine.dispose()
     downgrade(database_url, "0003_keys_and_audit")
     upgrade(database_url)
@@ -67,11 +69,38 @@ def test_upgrading_dates_the_payloads_already_stored(database_url: str) -> None:
     assert len(times) == 4 and all(payload is not None and payload == request for payload, request in times)
 
 
+def test_on_postgresql_a_purge_waits_its_turn_while_another_replica_holds_the_purge_lock(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    write_records(engine, SEALER, {"req_lock_2_years": 800})
+    retention = RetentionConfig.model_validate(RETENTION)
+    config = tmp_path / "proxy.yaml"
+    config.write_text(f"retention: {RETENTION}\n".replace("'", ""))
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as other_replica:
+            assert other_replica.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone() == (True,)
+            with pytest.raises(PurgeRunning):
+                run_purge(engine, retention, SCHEDULED_ACTOR)
+            env = {"DATABASE_URL": postgres_url, "PRIVACY_PROXY_CONFIG": ""}
+            busy = CliRunner().invoke(main, ["purge", "--config", str(config)], env=env)
+            assert busy.exit_code == 1 and "another purge is running" in busy.output
+            assert stored(engine, "req_lock_2_years").request is not None
+            other_replica.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))
+        assert run_purge(engine, retention, SCHEDULED_ACTOR)["metadata"] >= 1
+        assert stored(engine, "req_lock_2_years").request is None
+        with psycopg.connect(postgres_url, autocommit=True) as other_replica:  # and the purge let go of it
+            assert other_replica.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone() == (True,)
+    finally:
+        engine.dispose()
+
+
 def test_purge_command_reports_and_audits(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'proxy.db'}"
     upgrade(url)
     engine = make_engine(url)
-    write_records(engine, Sealer({}, None), AGES)
+    write_records(engine, SEALER, AGES)
     config = tmp_path / "proxy.yaml"
     config.write_text(f"retention: {RETENTION}\n".replace("'", ""))
 
@@ -95,7 +124,7 @@ def test_serve_purges_on_schedule_without_touching_fresh_records(
     url = f"sqlite:///{tmp_path / 'proxy.db'}"
     upgrade(url)
     engine = make_engine(url)
-    write_records(engine, Sealer({}, None), {"req_stale": 60})
+    write_records(engine, SEALER, {"req_stale": 60})
     engine.dispose()
     with start_proxy(database_url=url, retention={"original": "30d", "purge_interval": "0.1s"}) as running:
         raw = running.client().chat.completions.with_raw_response.create(

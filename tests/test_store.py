@@ -18,12 +18,12 @@ from proxy.hashing import Hasher
 from proxy.store.database import downgrade, is_current, make_engine, upgrade
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
-from proxy.store.sealing import Sealer
 from proxy.store.spool import Spool
 from proxy.store.tables import findings, metadata, payloads, requests
 
 from .conftest import StartProxy
 from .mock_vendor import MockVendor
+from .stored import SEALER
 
 
 def test_migrations_upgrade_from_empty_match_the_tables_and_downgrade(database_url: str) -> None:
@@ -139,7 +139,7 @@ def _exchange(request_id: str) -> Exchange:
 
 
 def test_recorder_spools_while_database_is_down_and_replays_without_duplicates(tmp_path: Path) -> None:
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     down = Recorder(
         make_engine("postgresql://postgres@127.0.0.1:9/none"), lambda e: rows_for(e, sealer, hasher, None), spool
@@ -168,25 +168,70 @@ def test_recorder_spools_while_database_is_down_and_replays_without_duplicates(t
     engine.dispose()
     assert sorted(stored) == sorted(ids)
     assert payload_count == 25 and finding_count == 0
-    assert not spool.path.exists()
+    assert not spool.has_records() and not list(tmp_path.glob("spool.jsonl.0*"))
 
 
 def test_a_torn_spool_line_is_set_aside_and_the_rest_replayed(tmp_path: Path) -> None:
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     spool.append([rows_for(_exchange("req_a"), sealer, hasher, None)])
-    with open(spool.path, "a") as handle:
+    with open(tmp_path / "spool.jsonl.0001", "a") as handle:
         handle.write('{"request": {"id": "req_torn", "created_')  # a crash mid-append
     spool.append([rows_for(_exchange("req_b"), sealer, hasher, None)])
     assert [r.id for r in spool.peek(10)] == ["req_a", "req_b"]
+    written: list[str] = []
+    assert spool.drain(lambda records: written.extend(r.id for r in records), 10) == 2
+    assert spool.drain(lambda records: written.extend(r.id for r in records), 10) == 0
+    assert written == ["req_a", "req_b"] and not spool.has_records()
     assert "req_torn" in (tmp_path / "spool.jsonl.corrupt").read_text()
-    spool.drop({"req_a", "req_b"})
-    assert not spool.has_records()
+
+
+def _ids(spool: Spool, batch: int) -> list[str]:
+    written: list[str] = []
+    while spool.drain(lambda records: written.extend(r.id for r in records), batch):
+        pass
+    return written
+
+
+def test_the_spool_rolls_over_into_segments_replayed_oldest_first_and_deleted_when_read(tmp_path: Path) -> None:
+    hasher, sealer = Hasher(b"k"), SEALER
+    spool = Spool(tmp_path / "spool.jsonl", segment_bytes=2000)
+    ids = [f"req_seg_{i:03d}" for i in range(30)]
+    for request_id in ids:
+        spool.append([rows_for(_exchange(request_id), sealer, hasher, None)])
+    segments = sorted(tmp_path.glob("spool.jsonl.0*"))
+    assert len(segments) >= 3 and spool.pending() == 30 and spool.size_bytes() > 0
+    assert _ids(spool, 7) == ids
+    assert not list(tmp_path.glob("spool.jsonl.0*")) and spool.size_bytes() == 0
+
+
+def test_a_restarted_replay_resumes_where_the_last_one_stopped(tmp_path: Path) -> None:
+    hasher, sealer = Hasher(b"k"), SEALER
+    ids = [f"req_resume_{i}" for i in range(10)]
+    Spool(tmp_path / "spool.jsonl").append([rows_for(_exchange(i), sealer, hasher, None) for i in ids])
+    first: list[str] = []
+    assert Spool(tmp_path / "spool.jsonl").drain(lambda records: first.extend(r.id for r in records), 4) == 4
+    again = Spool(tmp_path / "spool.jsonl")  # a new process: only the offset file remembers
+    assert again.pending() == 6
+    assert first + _ids(again, 4) == ids
+
+
+def test_a_spool_file_of_the_previous_version_is_replayed_first(tmp_path: Path) -> None:
+    hasher, sealer = Hasher(b"k"), SEALER
+    legacy = tmp_path / "spool.jsonl"
+    legacy.write_text(
+        "".join(rows_for(_exchange(f"req_old_{i}"), sealer, hasher, None).to_json() + "\n" for i in range(3))
+    )
+    spool = Spool(legacy)
+    spool.append([rows_for(_exchange("req_new"), sealer, hasher, None)])  # into a segment, not the old file
+    assert (tmp_path / "spool.jsonl.0001").exists()
+    assert _ids(spool, 2) == ["req_old_0", "req_old_1", "req_old_2", "req_new"]
+    assert not legacy.exists() and not spool.has_records()
 
 
 def test_spool_is_replayed_under_steady_traffic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("proxy.store.recorder.RETRY_SECONDS", 0.1)
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     spool.append([rows_for(_exchange(f"req_old_{i}"), sealer, hasher, None) for i in range(5)])
     url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -230,7 +275,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_rest_of_its_batch_wr
 ) -> None:
     upgrade(postgres_url)
     engine = make_engine(postgres_url)
-    hasher, sealer = Hasher(b"k"), Sealer({}, None)
+    hasher, sealer = Hasher(b"k"), SEALER
     spool = Spool(tmp_path / "spool.jsonl")
     recorder = Recorder(engine, lambda e: rows_for(e, sealer, hasher, None), spool)
     bad = _exchange("req_too_long")
@@ -243,3 +288,6 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_rest_of_its_batch_wr
     engine.dispose()
     assert stored == ["req_ok_1", "req_ok_2"] and not spool.has_records()
     assert "req_too_long" in (tmp_path / "spool.jsonl.rejected").read_text() and recorder.lost == 1
+    spool.append([rows_for(bad, sealer, hasher, None)])  # spooled again with its batch (the connection broke)
+    assert spool.drain(recorder.write_or_reject, 10) == 1
+    assert recorder.lost == 1 and len((tmp_path / "spool.jsonl.rejected").read_text().splitlines()) == 1

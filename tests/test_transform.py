@@ -1,16 +1,12 @@
-"""Actions on detected values, pseudonym numbering, and restoration (whole and streamed)."""
+"""Actions on detected values and pseudonym numbering (restoring them: test_placeholders.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from proxy.exchange import Finding, Resolution, Slot
 from proxy.hashing import Hasher
-from proxy.transform import Restorer, count_placeholders, json_escape, mask, restore_text, transform
+from proxy.transform import mask, transform
 
 HASHER = Hasher(b"test-key")
 
@@ -74,42 +70,9 @@ def test_hash_is_keyed_and_stable() -> None:
     assert Hasher(b"k1").short("a@b.c") != Hasher(b"k2").short("a@b.c")
 
 
-def test_restore_replaces_known_placeholders_and_counts_unknown_ones() -> None:
-    text = restore_text("<PERSON_1> wrote to <PERSON_9> and <EMAIL_ADDRESS_1>.", ORIGINALS)
-    assert text == "Ada Lovelace wrote to <PERSON_9> and ada@math.org."
-    assert count_placeholders(text) == 1
-
-
-ORIGINALS = {"<PERSON_1>": "Ada Lovelace", "<EMAIL_ADDRESS_1>": "ada@math.org", "<PERSON_12>": 'Bo "B" Li'}
-ANSWER = "Dear <PERSON_1>, mail <EMAIL_ADDRESS_1> or <PERSON_12>; <PERSON_1> <unrelated> a<b x <PERSON_7> <PERSON_1"
-RESTORED = 'Dear Ada Lovelace, mail ada@math.org or Bo "B" Li; Ada Lovelace <unrelated> a<b x <PERSON_7> <PERSON_1'
-
-
-@given(st.lists(st.integers(min_value=0, max_value=len(ANSWER)), max_size=12))
-def test_pseudonym_split_across_stream_chunks_is_restored(cuts: list[int]) -> None:
-    bounds = [0, *sorted(cuts), len(ANSWER)]
-    chunks = [ANSWER[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-    restorer = Restorer(ORIGINALS)
-    out = [restorer.feed(chunk) for chunk in chunks] + [restorer.flush()]
-    assert "".join(out) == RESTORED  # <PERSON_7> is unknown; the unfinished "<PERSON_1" is flushed as it was
-
-
-@pytest.mark.parametrize("cut", range(len(ANSWER) + 1))
-def test_every_single_split_position_restores_exactly(cut: int) -> None:
-    restorer = Restorer(ORIGINALS)
-    assert restorer.feed(ANSWER[:cut]) + restorer.feed(ANSWER[cut:]) + restorer.flush() == RESTORED
-
-
-def test_text_that_cannot_start_a_placeholder_is_never_held_back() -> None:
-    restorer = Restorer(ORIGINALS)
-    assert restorer.feed("a < b and <x") == "a < b and <x"
-    assert restorer.feed("Hello <PER") == "Hello "  # could still become <PERSON_1>
-    assert restorer.feed("SONA") == "<PERSONA"  # now it cannot
-    assert restorer.feed(" <PERSON_1") == " "  # could be <PERSON_1> or <PERSON_12>
-    assert restorer.feed("2>") == 'Bo "B" Li'
-
-
-def test_restored_values_in_json_strings_are_escaped() -> None:
-    restorer = Restorer(ORIGINALS, json_escape)
-    arguments = restorer.feed('{"to": "<PERSON_1') + restorer.feed('2>"}') + restorer.flush()
-    assert json.loads(arguments) == {"to": 'Bo "B" Li'}
+def test_numbering_starts_past_placeholders_the_client_wrote_in_any_form() -> None:
+    text = "The template reads 'Dear <PERSON_1>' and [person_4]; fill it for Jurgen Muller."
+    slots = [Slot(("m",), text)]
+    texts, pseudonyms = transform(slots, [_resolution(0, text, "Jurgen Muller", "PERSON", "pseudonymize")], HASHER)
+    assert texts[0] == "The template reads 'Dear <PERSON_1>' and [person_4]; fill it for <PERSON_5>."
+    assert pseudonyms.originals == {"<PERSON_5>": "Jurgen Muller"}

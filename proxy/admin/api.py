@@ -40,6 +40,11 @@ def admin_actor(request: Request) -> str:
     digest = hash_api_key(token) if token else None
     if digest not in allowed:
         raise AuthenticationError("Missing or invalid admin key.")
+    return actor_of(digest)
+
+
+def actor_of(digest: str) -> str:
+    """How an admin key (by its SHA-256) is named in the audit trail: a short fingerprint."""
     return "admin:" + hashlib.sha256(digest.encode()).hexdigest()[:12]
 
 
@@ -59,25 +64,46 @@ async def requests_page(
     model: str | None = None,
     decision: str | None = None,
     status: str | None = None,
+    monitor_decision: str | None = None,
+    entity: str | None = None,
+    rule: str | None = None,
+    policy: str | None = None,
 ) -> JSONResponse:
     """One page of recorded requests, newest first; pass `next_cursor` back for the next page."""
     services: Services = request.app.state.services
+    where = request_filter(
+        since=since,
+        until=until,
+        team=team,
+        key=key,
+        model=model,
+        decision=decision,
+        status=status,
+        monitor_decision=monitor_decision,
+        entity=entity,
+        rule=rule,
+        policy=policy,
+    )
+    after = decode_cursor(cursor) if cursor else None
+    rows = await anyio.to_thread.run_sync(list_requests, services.recorder.engine, where, limit, after)
+    return JSONResponse({"data": [_jsonable(row) for row in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+def request_filter(**values: str | None) -> RequestFilter:
+    """The filters as given (empty ones left out); `BadRequest` naming a malformed one."""
     try:
-        where = RequestFilter(
-            since=since, until=until, team=team, key=key, model=model, decision=decision, status=status
-        )
+        return RequestFilter(**{name: value for name, value in values.items() if value})
     except ValidationError as exc:
         field = ".".join(str(part) for part in exc.errors()[0]["loc"])
         raise BadRequest(f"Invalid filter '{field}': expected an ISO 8601 date or time.") from None
-    after = _decode_cursor(cursor) if cursor else None
-    rows = await anyio.to_thread.run_sync(list_requests, services.recorder.engine, where, limit, after)
-    last = rows[-1] if len(rows) == limit else None
-    return JSONResponse(
-        {
-            "data": [_jsonable(row) for row in rows],
-            "next_cursor": _encode_cursor(last["created_at"], last["id"]) if last else None,
-        }
-    )
+
+
+def next_cursor(rows: list[dict[str, Any]], limit: int) -> str | None:
+    """The cursor of the page after `rows`, or None when this page was the last."""
+    if len(rows) < limit:
+        return None
+    last = rows[-1]
+    return base64.urlsafe_b64encode(f"{last['created_at'].isoformat()}|{last['id']}".encode()).decode()
 
 
 @router.get("/requests/{request_id}")
@@ -121,11 +147,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def _encode_cursor(created_at: datetime, request_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{request_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, _, request_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(created), request_id

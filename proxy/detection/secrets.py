@@ -454,8 +454,9 @@ def _shannon(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-# A value told in prose ends before the sentence's punctuation: "is Qu4rtz!Lagoon, can you" ends at "n".
-_TOLD_VALUE = r"[^\s\"'`”]{3,127}?[^\s\"'`”.,;:)](?=[.,;:)]{0,4}(?:\s|$|[\"'`”]))"
+# A value told in prose; the sentence's punctuation after it is trimmed off ("is Qu4rtz!Lagoon, can").
+_TOLD_VALUE = r"[^\s\"'`”]{4,128}+"
+_SENTENCE_PUNCTUATION = ".,;:)"
 
 
 class PasswordInProseRecognizer(SecretRecognizer):
@@ -494,6 +495,19 @@ class PasswordInProseRecognizer(SecretRecognizer):
 
     def secret_value(self, matched: str) -> str:
         return matched.rstrip(".,;:!?)")
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            while result.end > result.start and text[result.end - 1] in _SENTENCE_PUNCTUATION:
+                result.end -= 1
+        return results
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return not plausible_password(self.secret_value(pattern_text))

@@ -88,6 +88,7 @@ class Dialect(Protocol):
 
 
 def _registry() -> dict[str, Dialect]:
+    from proxy.dialects.anthropic_count_tokens import AnthropicCountTokens
     from proxy.dialects.anthropic_messages import AnthropicMessages
     from proxy.dialects.openai_chat import OpenAIChat
     from proxy.dialects.openai_completions import OpenAICompletions
@@ -100,6 +101,7 @@ def _registry() -> dict[str, Dialect]:
         OpenAICompletions(),
         OpenAIEmbeddings(),
         AnthropicMessages(),
+        AnthropicCountTokens(),
     ]
     return {dialect.name: dialect for dialect in dialects}
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from proxy.exchange import JSONPath, KeyOf, Slot
+
+#: top-level fields in which a client names its end user to the vendor, on every surface that has them
+USER_IDS = frozenset({("user",), ("safety_identifier",), ("metadata", "user_id")})
 
 
 class DuplicateKey(ValueError):
@@ -15,9 +19,29 @@ class DuplicateKey(ValueError):
     one copy while the vendor reads the other would let the unscanned one through."""
 
 
-def loads_strict(raw: str | bytes) -> Any:
-    """`json.loads` that refuses duplicate keys."""
-    return json.loads(raw, object_pairs_hook=_unique_keys)
+#: how deep a JSON document held in a string (tool arguments) is read as JSON; deeper, as text
+EMBEDDED_DEPTH = 64
+
+
+def loads_strict(raw: str | bytes, **options: Any) -> Any:
+    """`json.loads` that refuses duplicate keys (`options` go to `json.loads`)."""
+    return json.loads(raw, object_pairs_hook=_unique_keys, **options)
+
+
+def nesting_depth(node: Any, limit: int) -> int:
+    """How deeply objects and arrays nest in `node` (a scalar is 0), counted without recursion
+    and only up to `limit + 1`: enough to say it is too deep."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -64,7 +88,8 @@ def other_slots(at: JSONPath, node: Any, handled: frozenset[str]) -> list[Slot]:
     release is read like any text (and reaches the vendor untouched when nothing is found)."""
     if not isinstance(node, dict):
         return []
-    return [slot for key, value in node.items() if key not in handled for slot in tree_slots((*at, key), value)]
+    slots = [slot for key, value in node.items() if key not in handled for slot in tree_slots((*at, key), value)]
+    return [replace(slot, user_id=True) if slot.path in USER_IDS else slot for slot in slots]
 
 
 def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
@@ -76,7 +101,9 @@ def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
         return []
     try:
         document = loads_strict(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return [Slot(path, raw)]
+    if nesting_depth(document, EMBEDDED_DEPTH) > EMBEDDED_DEPTH:  # read as text: no recursion limit
         return [Slot(path, raw)]
     return [Slot(path, text, pointer) for pointer, text in _leaves(document, (), frozenset(), keys=True) if text]
 

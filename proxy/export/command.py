@@ -18,7 +18,7 @@ from proxy.clock import as_utc
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import FORMATS, ExportOptions, Progress, run
 from proxy.export.source import Filters, count
-from proxy.store.sealing import Sealer
+from proxy.store.sealing import sealer_for
 
 if TYPE_CHECKING:  # spaCy loads only when the residual check runs
     from proxy.detection import DetectionEngine
@@ -166,7 +166,7 @@ def export_command(
         raise click.UsageError("; ".join(error["msg"] for error in exc.errors())) from None
     cli = CliContext(config_path)
     residual = _residual(cli.detector, options) if options.residual_check != "off" else None
-    sealer = guarded(lambda: Sealer.from_config(cli.config.storage.data_keys))
+    sealer = guarded(lambda: sealer_for(cli.config))
     with cli.database() as engine:
         try:
             with _progress(engine, filters, options.one_per_conversation) as progress:

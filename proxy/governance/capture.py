@@ -47,3 +47,10 @@ def bounded_capture(requested: Capture, policies: Iterable[Policy]) -> Capture:
     the vendor sees, so trialling a policy must not widen the record."""
     levels = [requested, *(p.settings.capture for p in policies if p.status == "active")]
     return max(levels, key=LEVELS.index)
+
+
+def keeps_blocked_originals(policies: Iterable[Policy]) -> bool:
+    """`settings.keep_blocked_originals`: only when every active policy in force says so (a
+    request no policy covers keeps nothing it did not need)."""
+    active = [p for p in policies if p.status == "active"]
+    return bool(active) and all(p.settings.keep_blocked_originals for p in active)

@@ -30,10 +30,13 @@ if TYPE_CHECKING:
 @config_option
 def purge(dry_run: bool, config_path: Path | None) -> None:
     """Delete what is older than `retention` allows, a few hundred rows per transaction."""
-    from proxy.governance.retention import run_purge
+    from proxy.governance.retention import PurgeRunning, run_purge
 
     with _open(config_path) as (config, engine):
-        counts = run_purge(engine, config.retention, _actor(), dry_run=dry_run)
+        try:
+            counts = run_purge(engine, config.retention, cli_actor(), dry_run=dry_run)
+        except PurgeRunning as busy:
+            raise click.ClickException(str(busy)) from None
         if not counts:
             click.echo("no retention is configured: everything is kept")
         verb = "would be deleted" if dry_run else "deleted"
@@ -60,7 +63,7 @@ def erase(subject: str | None, value: str | None, yes: bool, config_path: Path |
     with _open(config_path) as (config, engine):
         hasher = guarded(lambda: hasher_for(config))
         target = Target("subject", subject) if subject is not None else Target.value(str(value), hasher)
-        result = run_erase(engine, target, hasher, _actor(), dry_run=not yes)
+        result = run_erase(engine, target, hasher, cli_actor(), dry_run=not yes)
         what = f"{result.requests} records name this {target.kind}"
         if not yes:
             click.echo(f"dry run: {what}; {result.payloads} payloads and {result.findings} findings would be deleted")
@@ -101,7 +104,7 @@ def _set_opt_out(subject: str, opted_out: bool, config_path: Path | None) -> Non
 
     with _open(config_path) as (config, engine):
         hasher = guarded(lambda: hasher_for(config))
-        set_training_opt_out(engine, subject, opted_out, actor=_actor(), hasher=hasher)
+        set_training_opt_out(engine, subject, opted_out, actor=cli_actor(), hasher=hasher)
         click.echo(f"{'opted out of' if opted_out else 'opted in to'} training: {subject}")
 
 
@@ -139,16 +142,14 @@ def audit_list(action: str | None, limit: int, config_path: Path | None) -> None
 @click.command("rotate-data-key")
 @config_option
 def rotate_data_key(config_path: Path | None) -> None:
-    """Re-seal stored originals under the first key in storage.data_keys; safe to stop and re-run."""
+    """Re-seal stored originals under the first key in storage.data_keys (or a SQLite database's
+    data.key when none is configured); safe to stop and re-run."""
     from proxy.governance.rotation import run_rotation
-    from proxy.store.sealing import Sealer
+    from proxy.store.sealing import sealer_for
 
     with _open(config_path) as (config, engine):
-        key_ids = [key.id for key in config.storage.data_keys]
-        if not key_ids:
-            raise click.ClickException("storage.data_keys is empty: add the new key first, keep the old ones listed")
-        sealer = guarded(lambda: Sealer.from_config(config.storage.data_keys))
-        result = run_rotation(engine, sealer, key_ids, _actor())
+        sealer = guarded(lambda: sealer_for(config))
+        result = run_rotation(engine, sealer, sealer.key_ids, cli_actor())
         click.echo(
             f"sealed under {result.key_id}: {result.resealed} from older keys, {result.sealed} unencrypted before"
         )
@@ -170,7 +171,7 @@ def _open(config_path: Path | None) -> Iterator[tuple[Config, Engine]]:
         yield context.config, engine
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     """Who ran the command, for the audit trail."""
     try:
         return f"cli:{getpass.getuser()}"

@@ -4,17 +4,23 @@ Deletes run a few hundred rows per transaction, so the recorder (and, on SQLite,
 writer) waits at most one small batch for the lock; a purge of millions of rows never holds
 the proxy up. Purging `metadata` deletes whole records (their payloads and findings cascade);
 purging a payload class deletes only those payload rows.
+
+Every replica runs the schedule; on PostgreSQL a purge first takes a session advisory lock, and a
+replica that cannot get it skips its round, so one purge deletes at a time across all replicas
+(SQLite serves one host, where its file lock already serialises writers).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from sqlalchemy import ColumnElement, Delete, Engine, Select, delete, func, select, tuple_
+from sqlalchemy import ColumnElement, Delete, Engine, Select, delete, func, select, text, tuple_
 
 from proxy.config import RetentionConfig, format_duration
 from proxy.store.audit import record_audit
@@ -30,6 +36,12 @@ PAYLOAD_CLASSES: dict[str, tuple[str, ...]] = {
     "response": ("response_received", "response_returned"),
 }
 SCHEDULED_ACTOR = "serve:scheduled"
+#: the advisory lock every replica's purge takes on PostgreSQL ("ppurge" in ASCII)
+PURGE_LOCK = 0x707075726765
+
+
+class PurgeRunning(Exception):
+    """Another replica or command holds the purge lock; this purge did nothing."""
 
 
 def purge(
@@ -66,8 +78,13 @@ def run_purge(
 ) -> dict[str, int]:
     """`purge`, audited: a person's purge always leaves a row, the schedule only when it deleted something
     (an hourly row saying "nothing" would bury the ones that matter)."""
-    counts = purge(engine, retention, dry_run=dry_run, stop=stop)
-    if not dry_run and (actor != SCHEDULED_ACTOR or any(counts.values())):
+    if dry_run:
+        return purge(engine, retention, dry_run=True)
+    with purge_lock(engine) as held:
+        if not held:
+            raise PurgeRunning("another purge is running (it holds the purge lock); nothing was deleted")
+        counts = purge(engine, retention, stop=stop)
+    if actor != SCHEDULED_ACTOR or any(counts.values()):
         cutoffs = {name: format_duration(getattr(retention, name)) for name in counts}
         record_audit(engine, actor=actor, action="purge", deleted=counts, retention=cutoffs)
     return counts
@@ -89,9 +106,24 @@ async def purge_on_schedule(engine: Engine, retention: RetentionConfig) -> None:
         stop.set()  # an abandoned purge finishes its current batch and returns
 
 
+@contextmanager
+def purge_lock(engine: Engine) -> Iterator[bool]:
+    """Whether this purge may run: on PostgreSQL, a transaction-level advisory lock held by a
+    transaction of its own for the whole purge (safe behind PgBouncer in transaction mode; the
+    server frees it if that connection dies); elsewhere always."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection, connection.begin():
+        yield bool(connection.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": PURGE_LOCK}).scalar_one())
+
+
 def _purge_quietly(engine: Engine, retention: RetentionConfig, stop: threading.Event) -> None:
     try:
         counts = run_purge(engine, retention, SCHEDULED_ACTOR, stop=stop)
+    except PurgeRunning:
+        log.info("scheduled purge skipped: another replica is purging")
+        return
     except Exception as exc:  # the message can quote a row; its type is enough to act on
         log.error("scheduled purge failed (%s); retrying next round", type(exc).__name__)
         return

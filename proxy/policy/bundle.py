@@ -16,17 +16,25 @@ from proxy.policy.schema import Detector, Direction, Policy, RequestContext
 class PolicySet:
     """Every policy, validated and with inheritance resolved; immutable, so a reload swaps it whole.
 
-    `ancestors[id]` lists the policies `id` inherits from: when a child applies, its ancestors
-    step aside for that request, since the child already holds their rules (with its overrides)."""
+    `ancestors[id]` lists the policies `id` inherits from: when an enforced child applies, its
+    ancestors step aside for that request, since the child already holds their rules (with its
+    overrides). A monitored child never replaces anything: it runs on top of the enforced set,
+    which alone decides what is forwarded (a monitor trial must never weaken protection)."""
 
     policies: list[Policy]
     ancestors: dict[str, list[str]] = field(default_factory=dict)
 
     def select(self, context: RequestContext) -> list[Policy]:
-        """Active policies whose `applies_to` matches, minus ancestors of other selected ones."""
+        """Active policies whose `applies_to` matches, minus ancestors of other selected enforced ones."""
         chosen = [p for p in self.policies if p.status == "active" and p.applies_to.matches(context)]
-        replaced = {ancestor for p in chosen for ancestor in self.ancestors.get(p.id, [])}
+        replaced = {ancestor for p in chosen if p.mode == "enforce" for ancestor in self.ancestors.get(p.id, [])}
         return [p for p in chosen if p.id not in replaced]
+
+    def enforcing(self, policy_id: str) -> PolicySet:
+        """This set once the monitored policy `policy_id` is switched to `mode: enforce`: what its
+        own `tests:` describe, and what a trial would lead to."""
+        changed = [p.model_copy(update={"mode": "enforce"}) if p.id == policy_id else p for p in self.policies]
+        return PolicySet(changed, self.ancestors)
 
     def get(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)

@@ -4,7 +4,8 @@ Precedence is fixed and documented for compliance staff: when rules disagree abo
 the stronger action wins — block > redact > hash > mask > pseudonymize > allow. Findings that
 overlap are merged into one span covering both, under the stronger action, so no part of
 either value goes out untouched. Monitor-mode rules are resolved the same way, apart, and only
-recorded.
+recorded: they never change what is forwarded, and with no enforced policy in force the request
+is refused, monitored or not.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def decide(
     direction: Direction = "request",
     today: date | None = None,
 ) -> Decision:
-    """Resolve every finding under the policies in force; fail closed when none is."""
-    if not policies:
+    """Resolve every finding under the policies in force; fail closed when none is enforced."""
+    if not any(policy.mode == "enforce" for policy in policies):
         return Decision(block=NO_POLICY)
     day = today or date.today()
     claims = [c for f in findings for c in _claims(f, slots[f.slot].text, policies, context, direction, day)]
@@ -66,7 +67,7 @@ def _claims(
         # An allow list or an exception relaxes its own policy's rules, never a locked one.
         allowed = value.casefold() in {entry.casefold() for entry in policy.allow}
         if allowed:
-            yield Resolution(finding, "allow", ALLOW_LIST_RULE, policy.id)
+            yield Resolution(finding, "allow", ALLOW_LIST_RULE, policy.id, mode=policy.mode)
         exception = _exception_for(policy, finding.entity_type, value, context, today)
         for rule in policy.rules:
             if direction not in rule.directions or finding.entity_type not in _entities(tuple(rule.detect)):
@@ -107,10 +108,13 @@ def _value_allowed(exception: PolicyException, value: str) -> bool:
 
 
 def _enough_findings(claims: list[Resolution], policies: list[Policy]) -> list[Resolution]:
-    """Drop the claims of rules that found fewer values than their `min_count`."""
-    counts = Counter((c.policy, c.rule) for c in claims)
-    minimum = {(p.id, r.id): r.min_count for p in policies for r in p.rules}
-    return [c for c in claims if counts[(c.policy, c.rule)] >= minimum.get((c.policy, c.rule), 1)]
+    """Drop the claims of rules that found fewer values than their `min_count` (a rule on trial
+    shares its id with the enforced rule it would replace, so the mode tells them apart)."""
+    counts = Counter((c.policy, c.rule, c.mode) for c in claims)
+    minimum: dict[tuple[str, str, str], int] = {
+        (p.id, r.id, p.rule_mode(r)): r.min_count for p in policies for r in p.rules
+    }
+    return [c for c in claims if counts[(c.policy, c.rule, c.mode)] >= minimum.get((c.policy, c.rule, c.mode), 1)]
 
 
 def _resolve(claims: list[Resolution]) -> list[Resolution]:
@@ -171,7 +175,7 @@ def _first_block(resolutions: list[Resolution], policies: list[Policy]) -> Block
     resolution = next((r for r in resolutions if r.action == "block"), None)
     if resolution is None:
         return None
-    rule = _rule(policies, resolution.policy, resolution.rule)
+    rule = _rule(policies, resolution)
     entity = resolution.finding.entity_type
     message = (rule.message if rule else None) or (
         f"This request contains {entity}, which policy rule '{resolution.rule}' does not allow."
@@ -179,8 +183,17 @@ def _first_block(resolutions: list[Resolution], policies: list[Policy]) -> Block
     return BlockReason(rule=resolution.rule, policy=resolution.policy, entity_type=entity, message=message)
 
 
-def _rule(policies: list[Policy], policy_id: str, rule_id: str) -> Rule | None:
-    return next((r for p in policies if p.id == policy_id for r in p.rules if r.id == rule_id), None)
+def _rule(policies: list[Policy], resolution: Resolution) -> Rule | None:
+    return next(
+        (
+            r
+            for p in policies
+            if p.id == resolution.policy
+            for r in p.rules
+            if r.id == resolution.rule and p.rule_mode(r) == resolution.mode
+        ),
+        None,
+    )
 
 
 def _request_level(

@@ -77,6 +77,7 @@ def _merge_rules(parent: Policy, child: Policy) -> list[Rule]:
         rule.id: rule.model_copy(update={"min_score": _threshold(rule, parent)}) if rule.locked else rule
         for rule in parent.rules
     }
+    trials: list[Rule] = []
     for index, rule in enumerate(child.rules):
         inherited = rules.get(rule.id)
         if inherited is not None and inherited.locked:
@@ -86,8 +87,17 @@ def _merge_rules(parent: Policy, child: Policy) -> list[Rule]:
             if reason:
                 message = f"rule {rule.id!r} is locked in policy {parent.id!r}: this override {reason}"
                 raise InheritanceError(child.id, ("rules", index), message)
-        rules[rule.id] = rule
-    return list(rules.values())
+        if inherited is not None and _on_trial(inherited, rule, child):
+            trials.append(rule)  # the inherited rule stays in force; the override is only recorded
+        else:
+            rules[rule.id] = rule
+    return [*rules.values(), *trials]
+
+
+def _on_trial(inherited: Rule, override: Rule, child: Policy) -> bool:
+    """An override in `mode: monitor` of a rule the child would otherwise enforce: it runs beside
+    that rule, under the same id, and never replaces it (monitoring must not weaken protection)."""
+    return child.mode == "enforce" and override.mode == "monitor" and inherited.mode != "monitor"
 
 
 def _threshold(rule: Rule, fallback: Policy | Rule) -> float:

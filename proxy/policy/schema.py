@@ -70,6 +70,9 @@ class Settings(_Model):
     max_scan_chars: int | None = Field(None, gt=0)
     #: what records keep: full | redacted | metadata | none; the strictest policy in force wins
     capture: Capture = "full"
+    #: keep (sealed) the original of a request a rule blocked; default: only its findings and
+    #: their keyed hashes are kept; every policy in force must say true
+    keep_blocked_originals: bool = False
 
 
 class Rule(_Model):
@@ -218,8 +221,6 @@ class Policy(_Model):
         return f"{self.id}@{self.version}"
 
     def rule_mode(self, rule: Rule) -> Mode:
-        """A rule's own mode, else the policy's: a monitor policy changes nothing — except its
-        locked rules, which an inheriting policy must not be able to switch off that way."""
-        if rule.locked:
-            return rule.mode or "enforce"
+        """A rule's own mode, else the policy's. A monitor policy changes nothing, locked rules
+        included: what it inherits stays enforced by its parent, which it never replaces."""
         return "monitor" if self.mode == "monitor" else (rule.mode or "enforce")

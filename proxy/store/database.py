@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,27 @@ def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine; SQLite gets WAL and foreign keys."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(url)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # One writer thread plus the occasional admin read, key lookup or readiness ping: a small
     # pool per process keeps replicas x workers within PostgreSQL's max_connections.
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+
+
+def _create_private(url: str) -> None:
+    """Create a SQLite file readable by its owner only (0600) before SQLite does, which would
+    use the umask (often world-readable); SQLite gives its -wal and -shm files the same mode."""
+    name = make_url(url).database
+    if not url.startswith("sqlite") or not name or name == ":memory:":
+        return
+    database = Path(name)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -73,6 +86,7 @@ def open_database(url: str) -> Engine:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
+    _create_private(normalise_url(url))
     command.upgrade(alembic_config(url), revision)
 
 

@@ -77,6 +77,13 @@ class RequestFilter(BaseModel):
     model: str | None = None
     decision: str | None = None
     status: str | None = None
+    #: what a policy would have decided in monitor mode (`requests.monitor_decision`)
+    monitor_decision: str | None = None
+    #: requests with a finding of this entity type, or decided by this rule (`policy/rule` or `rule`)
+    entity: str | None = None
+    rule: str | None = None
+    #: a policy in force, as `id` or `id@version`
+    policy: str | None = None
 
 
 def list_requests(
@@ -90,15 +97,19 @@ def list_requests(
         "model": requests.c.model,
         "decision": requests.c.decision,
         "status": requests.c.status,
+        "monitor_decision": requests.c.monitor_decision,
     }
     for name, column in conditions.items():
         value = getattr(where, name)
         if value is not None:
             query = query.where(column == value)
+    query = query.where(*_finding_conditions(where))
+    if where.policy is not None:
+        query = query.where(_lists_policy(where.policy))
     if where.since is not None:
-        query = query.where(requests.c.created_at >= _as_stored(engine, where.since))
+        query = query.where(requests.c.created_at >= as_stored(engine, where.since))
     if where.until is not None:
-        query = query.where(requests.c.created_at < _as_stored(engine, where.until))
+        query = query.where(requests.c.created_at < as_stored(engine, where.until))
     if after is not None:
         created, request_id = after
         query = query.where(
@@ -111,7 +122,47 @@ def list_requests(
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
-def _as_stored(engine: Engine, moment: datetime) -> datetime:
+def _finding_conditions(where: RequestFilter) -> list[Any]:
+    """`entity` and `rule` filters: the request has such a finding (an indexed lookup by request)."""
+    conditions = []
+    if where.entity is not None:
+        conditions.append(findings.c.entity_type == where.entity)
+    if where.rule is not None:
+        policy, _, rule = where.rule.rpartition("/")
+        conditions.append(findings.c.rule == rule)
+        if policy:
+            conditions.append(findings.c.policy == policy)
+    if not conditions:
+        return []
+    return [select(findings.c.id).where(findings.c.request_id == requests.c.id, *conditions).exists()]
+
+
+def _lists_policy(policy: str) -> Any:
+    """`requests.policies` is `id@version,...`: match one entry whole (`id` matches any version)."""
+    escaped = policy.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%,{escaped},%" if "@" in policy else f"%,{escaped}@%"
+    return ("," + requests.c.policies + ",").like(pattern, escape="\\")
+
+
+def finding_summaries(engine: Engine, request_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """For each request, the entity types found and the rules that fired (`policy/rule`), sorted."""
+    summary: dict[str, dict[str, set[str]]] = {i: {"entities": set(), "rules": set()} for i in request_ids}
+    if not request_ids:
+        return {}
+    query = (
+        select(findings.c.request_id, findings.c.entity_type, findings.c.policy, findings.c.rule)
+        .where(findings.c.request_id.in_(request_ids))
+        .distinct()
+    )
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            summary[row.request_id]["entities"].add(row.entity_type)
+            if row.rule:
+                summary[row.request_id]["rules"].add(f"{row.policy}/{row.rule}" if row.policy else row.rule)
+    return {i: {name: sorted(values) for name, values in parts.items()} for i, parts in summary.items()}
+
+
+def as_stored(engine: Engine, moment: datetime) -> datetime:
     """A filter time as the column holds it: UTC (a time without a zone is taken as UTC), and
     without a zone on SQLite, which stores none and compares the text."""
     utc = as_utc(moment)

@@ -2,7 +2,7 @@
 
 Requests hand their finished exchange to `submit`, which never blocks: a writer thread turns
 exchanges into rows and inserts them in batches (bounded by rows and by payload bytes). When the
-database fails, the batch goes to the spool file instead, and the writer replays the spool, oldest
+database fails, the batch goes to the spool (segment files on disk) instead, and the writer replays the spool, oldest
 first, once the database answers again; while the spool holds records, new ones queue behind them
 in the spool, so records reach the database in the order they were made. Inserts skip ids already
 present, so a replay after a half-finished write cannot duplicate a record.
@@ -55,6 +55,9 @@ class Recorder:
         self.database_ok = True
         self.replayed = 0  # records moved from the spool to the database
         self.lost = 0  # records neither written nor spooled
+        # Records the database refused, set aside once: when the rest of their batch goes back to
+        # the spool (the connection broke meanwhile) they must not be refused and counted again.
+        self._set_aside: set[str] = set()
 
     def start(self) -> None:
         self._thread.start()
@@ -134,7 +137,8 @@ class Recorder:
             log.error("database write failed (%s); spooling %d records", type(exc).__name__, len(records))
             self.database_ok = False
             self._last_attempt = time.monotonic()
-            self._to_spool(records)  # ids already written are skipped when replayed
+            # Ids already written are skipped when replayed; those set aside are not spooled again.
+            self._to_spool([record for record in records if record.id not in self._set_aside])
 
     def _to_spool(self, records: list[RecordRows]) -> None:
         try:
@@ -159,6 +163,7 @@ class Recorder:
     def write_or_reject(self, records: list[RecordRows]) -> None:
         """Write; if the database refuses the data itself (not the connection), write one by
         one and set aside the records it refuses, so one bad record never holds up the rest."""
+        records = [record for record in records if record.id not in self._set_aside]
         try:
             self.write(records)
         except Exception as exc:
@@ -171,6 +176,7 @@ class Recorder:
                     if _unreachable(single):
                         raise
                     self.lost += 1
+                    self._set_aside.add(record.id)
                     self.spool.reject(record)
                     log.error("record %s refused by the database (%s); set aside", record.id, type(single).__name__)
 

@@ -90,8 +90,13 @@ def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any
 def _payload_rows(exchange: Exchange, sealer: Sealer) -> list[dict[str, Any]]:
     if exchange.caller is None:
         return []  # an unauthenticated body is not ours to keep
+    blocked = exchange.decision is not None and exchange.decision.block is not None
     bodies: dict[str, bytes | None] = {
-        "original": exchange.raw_body or None,
+        # a blocked request's text is what a policy refused to let out: by default only its
+        # findings (with keyed hashes) are kept, not the text itself
+        "original": exchange.raw_body
+        if exchange.raw_body and (exchange.keep_blocked_original or not blocked)
+        else None,
         "forwarded": _encode(exchange.forwarded),
         "response_received": _encode(exchange.response_received),
         "response_returned": _encode(exchange.response_returned),

@@ -1,0 +1,58 @@
+"""`/console/login` and `/console/logout`: trade the admin key for a session cookie, and back."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from proxy.console.render import ConsoleRoute, page
+from proxy.console.session import SignInRequired, current_session, read_form, set_session_cookie, sign_in
+from proxy.pipeline import Services
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+
+@router.get("")
+async def home(request: Request) -> Response:
+    return RedirectResponse("/console/requests", 303)
+
+
+@router.get("/login")
+async def login_form(request: Request) -> Response:
+    try:
+        current_session(request)
+    except SignInRequired:
+        return _login_page(request)
+    return RedirectResponse("/console/requests", 303)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """A valid admin key starts a session; anything else shows the form again (401), saying
+    only that the key was not accepted."""
+    services: Services = request.app.state.services
+    if not services.config.admin.key_hashes():
+        return _login_page(request, "The console is off: set PRIVACY_PROXY_ADMIN_KEY (or admin.sha256).", 401)
+    fields = await read_form(request, None)
+    token = sign_in(services, fields.get("key", ""))
+    if token is None:
+        log.warning("console sign-in refused")  # no key, not even part of one, reaches the log
+        return _login_page(request, "That admin key was not accepted.", 401)
+    response = RedirectResponse("/console/requests", 303)
+    set_session_cookie(response, request, token)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await read_form(request, current_session(request))
+    response = RedirectResponse("/console/login", 303)
+    set_session_cookie(response, request, None)
+    return response
+
+
+def _login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    return page("login.html", status, session=None, error=error)

@@ -1,0 +1,101 @@
+"""The compliance officer's commands: `policy replay` (a draft over past traffic).
+
+Wiring only: each command opens the configured database and calls the module that does the work.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from proxy.cli_context import CliContext, config_option, guarded
+from proxy.clock import as_utc
+from proxy.governance.command import cli_actor
+
+_DURATION = re.compile(r"(\d+)([mhdw])")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def when(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> datetime | None:
+    """`7d`, `12h` (that long ago) or an ISO 8601 date or time (UTC when it names no zone)."""
+    if value is None:
+        return None
+    match = _DURATION.fullmatch(value.strip())
+    if match:
+        return datetime.now(UTC) - timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise click.BadParameter("use a span such as 7d or 12h, or ISO 8601 such as 2026-01-31") from None
+
+
+@click.command("replay")
+@click.argument("draft", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--since", callback=when, default="7d", show_default=True, help="From (7d, 12h, or ISO 8601).")
+@click.option("--until", callback=when, help="Up to, not including (7d, 12h, or ISO 8601).")
+@click.option("--team", help="Only this team's requests.")
+@click.option("--csv", "csv_file", type=click.File("w"), help="Write the ids of requests that would change here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@config_option
+def replay_command(
+    draft: Path,
+    since: datetime | None,
+    until: datetime | None,
+    team: str | None,
+    csv_file: IO[str] | None,
+    as_json: bool,
+    config_path: Path | None,
+) -> None:
+    """Run the draft policy set in DRAFT over stored originals and report what would change.
+
+    Reads original text (opened with the data key): the run is recorded as a read of originals."""
+    from proxy.governance.replay import Window, replay
+    from proxy.store.audit import record_audit
+    from proxy.store.sealing import sealer_for
+
+    context = CliContext(config_path)
+    policy_set = context.policy_set(draft)
+    sealer = guarded(lambda: sealer_for(context.config))
+    window = Window(since, until, team)
+    with context.database() as engine:
+        report = replay(engine, sealer, policy_set, context.detector, window, csv_file)
+        record_audit(
+            engine,
+            actor=cli_actor(),
+            action="read_original",
+            target=f"policy replay {draft}",
+            purpose="policy replay",
+            draft_digest=policy_set.digest,
+            since=since,
+            until=until,
+            team=team,
+            replayed=report.replayed,
+            changed=report.changed,
+        )
+    if as_json:
+        click.echo(json.dumps({"draft": [p.label for p in policy_set.policies], **report.as_dict()}, indent=2))
+        return
+    click.echo(_text(report.as_dict(), [p.label for p in policy_set.policies]))
+
+
+def _text(report: dict[str, Any], draft: list[str]) -> str:
+    lines = [f"draft: {', '.join(draft)}", f"replayed {report['replayed']} requests; {report['changed']} would change"]
+    lines += [f"  not replayed: {n} ({reason})" for reason, n in sorted(report["skipped"].items())]
+    lines.append("decisions (recorded -> draft):")
+    lines += [f"  {d['from']:>9} -> {d['to']:<9} {d['requests']}" for d in report["decisions"] if d["from"] != d["to"]]
+    lines.append("by rule and entity type (strongest action, recorded -> draft):")
+    for r in report["rules"]:
+        what = f"{r['rule'] or '-':<24} {r['entity_type'] or '(request)':<20}"
+        lines.append(f"  {what} {r['from']:>12} -> {r['to']:<12} {r['requests']}")
+    lines.append("examples (every kind of data the detector knows replaced by its type):")
+    for example in report["examples"]:
+        lines += [f"  {example['from']} -> {example['to']}: {text}" for text in example["texts"]]
+    return "\n".join(lines)
+
+
+POLICY_COMMANDS = [replay_command]

@@ -1,0 +1,159 @@
+"""Placeholders: the one place that knows their grammar, how they are issued and how a model
+may write them back.
+
+The proxy issues `<ENTITY_TYPE_N>`, numbered per type in order of first appearance in the
+request. A conversation resends its history in the same order, so every turn gets the same
+tokens without the proxy keeping any state between requests.
+
+Two things keep a placeholder from ever meaning two things:
+
+- **Issued past the client's own.** Text a client sends may already hold placeholder-shaped
+  tokens (a template, a proxy export, a previous answer). Numbering for a type starts after
+  the highest number of that type already in the request, in any form a model could write it,
+  so an issued token never equals text the client wrote, and restoring never overwrites it.
+- **Restored only when issued.** A token in the answer is restored only if this request issued
+  it; every other one is left exactly as it is (and counted when it has the issued shape).
+
+Models rewrite tokens, so restoration accepts the forms they plausibly produce: any case,
+square brackets, spaces inside the brackets, HTML escapes (`&lt;PERSON_1&gt;`), JSON escapes
+(`\\u003cPERSON_1\\u003e` inside tool arguments), Markdown escapes (`\\<PERSON\\_1\\>`) and the bare
+`PERSON_1`. Possessives and Markdown around a token need nothing: they are outside it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import regex
+
+from proxy.hashing import normalise
+
+#: the form the proxy issues
+ISSUED = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
+_OPEN = r"&lt;|\\u003c|\\<|<|\["
+_CLOSE = r"&gt;|\\u003e|\\>|>|\]"
+_ANY_TYPE = r"[A-Za-z][A-Za-z0-9_]*?"
+_LONGEST_OPEN = len("\\u003c")
+_DIGITS = 9  # a number longer than this is not one the proxy issued
+_STARTS = frozenset("<[&\\")  # the first characters of the bracketed forms
+
+
+def _word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+@lru_cache(maxsize=256)
+def _forms(types: tuple[str, ...] | None) -> regex.Pattern[str]:
+    """Every written form of a placeholder of `types` (None: of any type).
+
+    A bracketed form needs a closing bracket; a bare one must stand as a word of its own, so
+    `SUPERPERSON_12` is not `PERSON_1`."""
+    name = "|".join(regex.escape(t) for t in types) if types else _ANY_TYPE
+    core = rf"(?P<type>{name})\\?_(?P<n>\d{{1,{_DIGITS}}})"
+    return regex.compile(
+        rf"(?i)(?:(?P<open>{_OPEN})[ ]?{core}[ ]?(?:{_CLOSE})|(?<![\w<\[\\;&]){core}(?![\w>\]]))",
+    )
+
+
+def _token(match: regex.Match[str]) -> str:
+    return f"<{match.group('type').upper()}_{int(match.group('n'))}>"
+
+
+def reserved(texts: Iterable[str]) -> dict[str, int]:
+    """Per entity type, the highest placeholder number already written in the client's text."""
+    highest: dict[str, int] = {}
+    pattern = _forms(None)
+    for text in texts:
+        if "_" not in text:
+            continue
+        for match in pattern.finditer(text):
+            entity, number = match.group("type").upper(), int(match.group("n"))
+            highest[entity] = max(highest.get(entity, 0), number)
+    return highest
+
+
+@dataclass
+class PseudonymMap:
+    """Placeholder <-> original value for one request, issued past the numbers in `taken`."""
+
+    taken: dict[str, int] = field(default_factory=dict)  # entity type -> highest number in the client's text
+    originals: dict[str, str] = field(default_factory=dict)  # token -> first-seen original
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def token_for(self, entity_type: str, value: str) -> str:
+        """The placeholder for this value, the same one each time it appears."""
+        key = (entity_type, normalise(value))
+        if key not in self._tokens:
+            self.taken[entity_type] = self.taken.get(entity_type, 0) + 1
+            token = f"<{entity_type}_{self.taken[entity_type]}>"
+            self._tokens[key] = token
+            self.originals[token] = value
+        return self._tokens[key]
+
+
+def json_escape(value: str) -> str:
+    """A value as it must appear inside a JSON string (tool-call arguments)."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def _html_escape(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+class Forms:
+    """The placeholders one request issued, found however the model wrote them."""
+
+    def __init__(self, originals: dict[str, str]) -> None:
+        self.originals = originals
+        issued = (ISSUED.fullmatch(token) for token in originals)
+        types = sorted({match.group(1) for match in issued if match}, key=len, reverse=True)  # longest first
+        self._pattern = _forms(tuple(types)) if types else None
+        self._lower_types = [t.lower() for t in types]
+        self.longest = _LONGEST_OPEN * 2 + 4 + _DIGITS + max((len(t) for t in types), default=0)
+
+    def restore(self, text: str, in_json: bool = False) -> str:
+        """`text` with every issued placeholder replaced by its original; `in_json`: the text is
+        the inside of a JSON string, so values are escaped for it."""
+        if self._pattern is None or "_" not in text:
+            return text
+        lowered = text.lower()
+        if not any(t in lowered for t in self._lower_types):
+            return text
+        return str(self._pattern.sub(lambda match: self._value(match, in_json), text))
+
+    def _value(self, match: regex.Match[str], in_json: bool) -> str:
+        original = self.originals.get(_token(match))
+        if original is None:
+            return str(match.group(0))  # not issued by this request: the client's or the model's own
+        opener = (match.group("open") or "").lower()
+        if opener == "&lt;":
+            original = _html_escape(original)
+        if in_json or opener == "\\u003c":
+            original = json_escape(original)
+        return original
+
+    def hold_from(self, text: str) -> int:
+        """Where a placeholder that more text could still complete begins (or `len(text)`).
+
+        A bare token that reaches the end may yet grow (`PERSON_1` then `2`), so it waits too."""
+        if self._pattern is None:
+            return len(text)
+        end = len(text)
+        for start in range(max(end - self.longest, 0), end):
+            char = text[start]
+            if char in _STARTS or (char.isalpha() and (start == 0 or not _word(text[start - 1]))):
+                match = self._pattern.match(text, start, partial=True)
+                if match is not None and match.end() == end and (match.partial or not match.group("open")):
+                    return start
+        return end
+
+
+def count_unrestored(text: str) -> int:
+    """Tokens of the issued shape left in an answer: made up or mangled by the model, or the
+    client's own text repeated back."""
+    return len(ISSUED.findall(text))

@@ -1,0 +1,135 @@
+"""One stream processor per answer: every piece of the answer's text goes through the same
+ordered filters (restore, then the response guard), whole or streamed.
+
+In a stream the processor keeps, per filter and per stream key (a choice's content, one tool
+call's arguments), the text that filter is not ready to pass on yet. Held text is flushed, through
+the remaining filters, when its choice closes or the stream ends; the flushed text rides on the
+closing event when the dialect allows, or in an event of its own just before it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from proxy.dialects import Dialect, StreamKey
+from proxy.dialects.paths import get_at, set_at, write_slots
+from proxy.dialects.sse import SSEEvent
+from proxy.exchange import JSONPath, Slot
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Some text of the answer and what kind of text it is."""
+
+    text: str
+    path: JSONPath = ("response",)  # where it sits, as recorded with a finding
+    arguments: bool = False  # tool-call arguments (the guard leaves them: rewriting breaks the call)
+    escaped: bool = False  # the inside of a JSON string as sent (streamed arguments): values are escaped
+
+
+class Filter(Protocol):
+    """One step over the answer's text."""
+
+    def ready(self, held: str, piece: Piece) -> int:
+        """How much of `held` (the text this filter holds for one stream key) can go on now."""
+
+    async def apply(self, pieces: list[Piece]) -> list[str]:
+        """The new text of each piece (complete texts, or the ready part of a stream's text)."""
+
+
+class StreamProcessor:
+    """Runs `filters` over one answer and keeps both sides of it for the record."""
+
+    def __init__(self, dialect: Dialect, filters: list[Filter]) -> None:
+        self.dialect, self.filters = dialect, filters
+        self.received: list[str] = []  # the data of each JSON event, as the vendor sent it
+        self.returned: list[dict[str, Any]] = []  # each event as the client got it
+        self._held: dict[tuple[int, StreamKey], str] = {}
+        self._kinds: dict[StreamKey, Piece] = {}  # per stream key, what kind of text it carries
+        self._template: dict[str, Any] = {}
+
+    async def body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A whole answer with every filter applied (the same object when nothing changes)."""
+        return await self._whole(body, self.dialect.response_slots(body))
+
+    async def event(self, sse: SSEEvent) -> list[SSEEvent]:
+        """What to send the client for one upstream event (held text may go out before it)."""
+        tails = await self.end() if self.dialect.stream_is_end(sse) else []  # held text goes before the end
+        try:
+            event = json.loads(sse.data)
+        except ValueError:
+            return [*tails, sse]
+        if not isinstance(event, dict):
+            return [*tails, sse]
+        self.received.append(sse.data)
+        self._template = self._template or event
+        changed = await self._deltas(event)
+        whole = await self._whole(event, self.dialect.stream_whole_slots(event))
+        if whole is not event:  # a `.done` event repeats the whole text: it must say what the deltas said
+            event.update(whole)
+            changed = True
+        before, appended = await self._close(event)
+        self.returned += [*before, event]
+        out = [*tails, *(self._sse(extra) for extra in before)]
+        return [*out, SSEEvent(json.dumps(event), sse.event) if changed or appended else sse]
+
+    async def end(self) -> list[SSEEvent]:
+        """Events carrying whatever is still held when the upstream stream ends."""
+        tails = []
+        for key in list(self._kinds):
+            text = await self._flush(key)
+            if text:
+                event = self.dialect.text_event(self._template, key, text)
+                self.returned.append(event)
+                tails.append(self._sse(event))
+        return tails
+
+    def _sse(self, event: dict[str, Any]) -> SSEEvent:
+        return SSEEvent(json.dumps(event), self.dialect.event_name(event))
+
+    async def _whole(self, body: dict[str, Any], slots: list[Slot]) -> dict[str, Any]:
+        pieces = [Piece(slot.text, slot.path, arguments=slot.pointer is not None) for slot in slots]
+        texts = [piece.text for piece in pieces]
+        for step in self.filters:
+            texts = await step.apply([Piece(text, p.path, p.arguments) for text, p in zip(texts, pieces, strict=True)])
+        updates = [(slot, text) for slot, text in zip(slots, texts, strict=True) if text != slot.text]
+        return write_slots(body, updates) if updates else body
+
+    async def _deltas(self, event: dict[str, Any]) -> bool:
+        changed = False
+        for delta in self.dialect.stream_deltas(event):
+            text = get_at(event, delta.path)
+            kind = self._kinds.setdefault(delta.key, Piece("", arguments=delta.json_string, escaped=delta.json_string))
+            out = await self._pass(delta.key, kind, text)
+            if out != text:
+                set_at(event, delta.path, out)
+                changed = True
+        return changed
+
+    async def _pass(self, key: StreamKey, kind: Piece, text: str, flush: bool = False) -> str:
+        """`text` through every filter; each keeps back what it is not ready to pass on (unless flushing)."""
+        for index, step in enumerate(self.filters):
+            held = self._held.pop((index, key), "") + text
+            cut = len(held) if flush else step.ready(held, kind)
+            if cut < len(held):
+                self._held[(index, key)] = held[cut:]
+            text = (await step.apply([Piece(held[:cut], kind.path, kind.arguments, kind.escaped)]))[0] if cut else ""
+        return text
+
+    async def _flush(self, key: StreamKey) -> str:
+        return await self._pass(key, self._kinds[key], "", flush=True)
+
+    async def _close(self, event: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+        """Held text of the groups this event closes: added to it, or as events to send before it."""
+        before: list[dict[str, Any]] = []
+        appended = False
+        for group in self.dialect.stream_closes(event):
+            for key in [key for key in self._kinds if key[0] == group]:
+                text = await self._flush(key)
+                if text and self.dialect.stream_append(event, key, text):
+                    appended = True
+                elif text:
+                    before.append(self.dialect.text_event(event, key, text))
+        return before, appended
