@@ -2,10 +2,11 @@
 
 For each size it fills a spool (`proxy.store.spool.Spool`, real segment files) with real record
 rows (`bench/seed_store.py`'s exchanges through the recorder's `rows_for`, repeated under fresh
-ids), then, in a child process of its own, replays it into a fresh SQLite store the way the
-recorder does (`Spool.drain` → `Recorder.write_or_reject`, batches of 200) and reports wall time
-and the child's peak RSS. Linear replay shows as the same records/s at every size; streaming
-replay as the same peak RSS.
+ids), then, in a child process of its own, replays it the way the recorder does (`Spool.drain`,
+batches of 200) and reports wall time and the child's peak RSS. Two sinks: `none` (the spool's own
+cost: read, parse, keep the offset, delete segments) and `sqlite` (`Recorder.write_or_reject`
+into a fresh SQLite store, whose inserts slow down as it grows). Linear replay shows as the same
+records/s at every size; streaming replay as the same peak RSS.
 
     .venv/bin/python bench/spool.py                      # 100 MB and 1 GB
     .venv/bin/python bench/spool.py --megabytes 5        # CI smoke run
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python bench/spool.py` puts bench/, not the repository, on the path
@@ -44,35 +46,38 @@ class _Line:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=int, nargs="+", default=[100, 1000], help="spool sizes to measure")
-    parser.add_argument("--child", metavar="DIRECTORY", help=argparse.SUPPRESS)
+    parser.add_argument("--sinks", nargs="+", default=["none", "sqlite"], choices=["none", "sqlite"])
+    parser.add_argument("--child", nargs=2, metavar=("DIRECTORY", "SINK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_replay(Path(args.child))))
+        print(json.dumps(_replay(Path(args.child[0]), args.child[1])))
         return
-    results = [_measure(size) for size in args.megabytes]
+    results = [_measure(size, sink) for sink in args.sinks for size in args.megabytes]
     columns = ("records", "fill s", "replay s", "records/s", "MB/s", "peak RSS MB")
-    print(f"\n{'spool MB':>9} " + " ".join(f"{column:>11}" for column in columns))
+    print(f"\n{'sink':<7} {'spool MB':>9} " + " ".join(f"{column:>11}" for column in columns))
     for r in results:
         print(
-            f"{r['megabytes']:>9.0f} {r['records']:>11.0f} {r['fill_seconds']:>11.1f} {r['seconds']:>11.1f} "
+            f"{r['sink']:<7} {r['megabytes']:>9} {r['records']:>11} {r['fill_seconds']:>11.1f} {r['seconds']:>11.1f} "
             f"{r['records'] / r['seconds']:>11.0f} {r['megabytes'] / r['seconds']:>11.1f} {r['peak_rss_mb']:>11.1f}"
         )
-    if len(results) > 1:
-        small, large = results[0], results[-1]
-        ratio = (large["seconds"] / large["records"]) / (small["seconds"] / small["records"])
-        print(f"\nseconds per record, largest vs smallest spool: {ratio:.2f}x (1.0 is linear)")
+    for sink in args.sinks:
+        mine = [r for r in results if r["sink"] == sink]
+        if len(mine) > 1:
+            small, large = mine[0], mine[-1]
+            ratio = (large["seconds"] / large["records"]) / (small["seconds"] / small["records"])
+            print(f"{sink}: seconds per record, largest vs smallest spool: {ratio:.2f}x (1.0 is linear)")
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
-def _measure(megabytes: int) -> dict[str, float]:
+def _measure(megabytes: int, sink: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pp-bench-spool-") as directory:
         started = time.perf_counter()
         records = _fill(Path(directory), megabytes * 1024 * 1024)
         fill_seconds = time.perf_counter() - started
-        child = [sys.executable, str(Path(__file__).resolve()), "--child", directory]
+        child = [sys.executable, str(Path(__file__).resolve()), "--child", directory, sink]
         result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
         assert result["replayed"] == records, result
-        return {"megabytes": megabytes, "records": records, "fill_seconds": fill_seconds, **result}
+        return {"sink": sink, "megabytes": megabytes, "records": records, "fill_seconds": fill_seconds, **result}
 
 
 def _fill(directory: Path, size: int) -> int:
@@ -101,8 +106,8 @@ def _fill(directory: Path, size: int) -> int:
     return count
 
 
-def _replay(directory: Path) -> dict[str, float]:
-    """Replay the spool into a fresh SQLite store, as the recorder's writer thread does."""
+def _replay(directory: Path, sink: str) -> dict[str, float]:
+    """Replay the spool as the recorder's writer thread does, into `sink`."""
     from proxy.store.database import make_engine, upgrade
     from proxy.store.recorder import Recorder
     from proxy.store.spool import Spool
@@ -112,9 +117,10 @@ def _replay(directory: Path) -> dict[str, float]:
     engine = make_engine(url)
     spool = Spool(directory / "spool.jsonl")
     recorder = Recorder(engine, lambda exchange: None, spool)  # type: ignore[arg-type, return-value]
+    write = recorder.write_or_reject if sink == "sqlite" else (lambda records: None)
     started = time.perf_counter()
     replayed = 0
-    while moved := spool.drain(recorder.write_or_reject, BATCH_ROWS):
+    while moved := spool.drain(write, BATCH_ROWS):
         replayed += moved
     seconds = time.perf_counter() - started
     engine.dispose()

@@ -16,19 +16,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from proxy import console
 from proxy.admin.api import router as admin_router
+from proxy.admin.oversight import router as oversight_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine
 from proxy.dialects import DIALECTS, Dialect
 from proxy.errors import BadRequest, NotFound, ProxyError
 from proxy.exchange import Slot
+from proxy.feedback import post_feedback
 from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
+from proxy.logs import hide_query_strings
 from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
 from proxy.policy.loader import load_policies, policy_directory
 from proxy.policy.reload import PolicyWatcher
+from proxy.scan_budget import ScanBudget
 from proxy.store.database import open_database
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
@@ -51,6 +55,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hide_query_strings()
         services = build_services(config, detector, transport)
         app.state.services = services
         watcher = services.watcher
@@ -78,11 +83,13 @@ def create_app(
     for dialect in DIALECTS.values():
         app.add_api_route(dialect.path, _endpoint(dialect), methods=["POST"], include_in_schema=True)
     app.add_api_route("/v1/models", list_models, methods=["GET"])
+    app.add_api_route("/v1/feedback", post_feedback, methods=["POST"])
     app.state.catalogue = Catalogue()
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])
     app.include_router(admin_router)
+    app.include_router(oversight_router)
     console.install(app)
     app.add_exception_handler(StarletteHTTPException, unknown_route)  # type: ignore[arg-type]
     app.add_exception_handler(ProxyError, proxy_error)  # type: ignore[arg-type]
@@ -119,8 +126,9 @@ def build_services(
     upstreams = Upstreams(config.upstreams, transport)
     limiter = Limiter(lambda key_name: tokens_used_today(engine, key_name), config.limits)
     gate = Gate(config.server.max_concurrency, config.server.queue_timeout)
+    budget = ScanBudget(config.detection.timeout, detector.pool.processes if detector.pool else 1)
     services = Services(
-        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate
+        config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate, budget=budget
     )
     reloads = services.metrics.policy_reloads
     services.watcher = PolicyWatcher(

@@ -35,8 +35,12 @@ class _Model(BaseModel):
 class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    #: largest request body accepted, in bytes (413 above it)
+    #: largest request body accepted, in bytes (413 above it), before and after decompression
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    #: deepest nesting of JSON objects and arrays accepted in a request body (400 deeper)
+    max_json_depth: int = Field(64, ge=2)
+    #: seconds a client has to send the whole request body (408 after)
+    body_timeout: float = Field(30.0, gt=0)
     #: requests detected and forwarded at once per process; others wait in line (0: no limit)
     max_concurrency: int = Field(64, ge=0)
     #: seconds a request waits in that line before a 503
@@ -73,11 +77,23 @@ class UpstreamConfig(_Model):
     #: seconds to wait for the vendor's first byte and between stream chunks
     timeout: float = Field(600.0, gt=0)
     connect_timeout: float = Field(10.0, gt=0)
+    #: client headers sent on to this vendor besides the protocol's own (`anthropic-version`,
+    #: `anthropic-beta`, `openai-beta`); none by default: a User-Agent can identify a person
+    forward_headers: list[str] = []
 
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("forward_headers")
+    @classmethod
+    def _header_names(cls, names: list[str]) -> list[str]:
+        never = {"authorization", "x-api-key", "api-key", "cookie", "host", "content-length", "content-type"}
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9-]+", name) or name.lower() in never or name.lower().startswith("x-proxy-"):
+                raise ValueError(f"{name!r} cannot be forwarded: credentials, framing and X-Proxy-* headers stay here")
+        return [name.lower() for name in names]
 
     @model_validator(mode="after")
     def _azure_needs_a_version(self) -> UpstreamConfig:
@@ -126,6 +142,10 @@ class DetectionConfig(_Model):
     #: asked for), so a conversation that resends its history is analysed for the new turn only;
     #: 0 turns the cache off
     cache_entries: int = Field(10_000, ge=0)
+    #: seconds one request's detection may take; past it the request is refused (413) and
+    #: nothing is sent. Bodies larger than 64 KB also queue for all but one detection process,
+    #: so small requests keep a process of their own while large prompts are scanned
+    timeout: float = Field(30.0, gt=0)
 
 
 class DataKeyConfig(_Model):

@@ -6,7 +6,9 @@
     ├── NotFound                    404 not_found
     ├── BadRequest                  400 invalid_request_error
     │   └── UnknownModel            404 model_not_found
-    ├── PayloadTooLarge             413 request_too_large
+    │   └── UnsupportedEncoding     415 unsupported_content_encoding
+    ├── RequestTimeout              408 request_timeout (the body did not arrive in time)
+    ├── PayloadTooLarge             413 request_too_large (body bytes; text to scan; scan time)
     ├── PolicyBlocked               400 policy_violation
     ├── RateLimited                 429 rate_limit_exceeded (with Retry-After)
     ├── Overloaded                  503 overloaded (concurrency queue or record store full)
@@ -103,6 +105,18 @@ class BadRequest(ProxyError):
 class UnknownModel(BadRequest):
     status_code = 404
     code = "model_not_found"
+
+
+class UnsupportedEncoding(BadRequest):
+    status_code = 415
+    code = "unsupported_content_encoding"
+
+
+class RequestTimeout(ProxyError):
+    status_code = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+    record_status = "bad_request"
 
 
 class PayloadTooLarge(ProxyError):

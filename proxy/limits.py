@@ -41,7 +41,8 @@ class Limiter:
 
     async def admit(self, caller: Caller, model: str) -> None:
         if not caller.may_use(model):
-            raise PermissionDenied(f"The proxy API key '{caller.key_name}' may not use the model '{model}'.")
+            # The model is not repeated: a model name is client text like any other (#16).
+            raise PermissionDenied(f"The proxy API key '{caller.key_name}' may not use the requested model.")
         limits = caller.limits
         if not (limits.requests_per_minute or limits.tokens_per_day):
             return
@@ -60,8 +61,8 @@ class Limiter:
         if self.shared is not None:
             try:
                 await self.shared.charge(caller.key_name, _today(), tokens)
-            except SharedUnavailable:
-                log.warning("could not add tokens to the shared count (Redis unreachable)")
+            except SharedUnavailable:  # already counted and logged by `admit`'s fallback
+                log.debug("could not add tokens to the shared count (Redis unreachable)")
 
     @property
     def shared_up(self) -> bool:

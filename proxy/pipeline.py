@@ -13,24 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
+import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 from fastapi import Request
 from fastapi.responses import Response
 
 from proxy.auth import KeyRing
+from proxy.body import read_body
 from proxy.config import Config
 from proxy.detection import DetectionEngine
 from proxy.dialects import Dialect
-from proxy.dialects.paths import DuplicateKey, loads_strict
 from proxy.errors import (
     BadRequest,
     ClientDisconnected,
@@ -49,6 +48,7 @@ from proxy.policy.schema import RequestContext
 from proxy.respond import StreamRelay, error_response, whole_response
 from proxy.response.guard import ResponseGuard
 from proxy.scan import UNSCANNED, Scanner
+from proxy.scan_budget import ScanBudget
 from proxy.store.recorder import Recorder
 from proxy.store.sealing import Sealer
 from proxy.upstream import UpstreamReply, Upstreams
@@ -71,6 +71,7 @@ class Services:
     sealer: Sealer
     limiter: Limiter
     gate: Gate
+    budget: ScanBudget
     metrics: Metrics = field(default_factory=Metrics)
     watcher: PolicyWatcher | None = None
     warm: bool = False  # one detection has run (readyz waits for it)
@@ -151,10 +152,12 @@ async def _scan_and_forward(
     request: Request, dialect: Dialect, services: Services, exchange: Exchange, requested: Capture, slot: GateSlot
 ) -> Response:
     assert exchange.caller is not None
-    exchange.raw_body, exchange.body = await read_json(request, services.config.server.max_body_bytes)
+    exchange.raw_body, exchange.body = await read_body(request, services.config.server)
     model = dialect.model(exchange.body)
     if len(model) > MAX_MODEL_CHARS:
         raise BadRequest(f"The model name is longer than {MAX_MODEL_CHARS} characters.", code="invalid_model")
+    if not MODEL_NAME.fullmatch(model):  # a name is an identifier, not a place to put text (the scan reads it too)
+        raise BadRequest("A model name may hold only letters, digits and . _ : / @ + -", code="invalid_model")
     exchange.model, exchange.stream = model, dialect.is_stream(exchange.body)
     await services.limiter.admit(exchange.caller, exchange.model)
     upstream = services.upstreams.route(exchange.model)
@@ -173,7 +176,7 @@ async def _scan_and_forward(
     exchange.keep_blocked_original = keeps_blocked_originals(scanner.policies)
     exchange.policies = [policy.label for policy in scanner.policies]
     vendor_model = upstream.rename.get(exchange.model, exchange.model)
-    forwarded = await scan(exchange, dialect, scanner, vendor_model)
+    forwarded = await scan(exchange, dialect, scanner, vendor_model, services.budget)
     guard = ResponseGuard.for_scanner(scanner)
     started = time.perf_counter()
     reply = await unless_client_leaves(
@@ -188,6 +191,7 @@ async def _scan_and_forward(
 
 
 MAX_MODEL_CHARS = 200  # the column's size
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*")
 CONTEXT_HEADER_LIMITS = {"x-proxy-subject": 200, "x-proxy-conversation": 200, "x-proxy-tags": 1000}  # column sizes
 
 
@@ -203,38 +207,21 @@ def read_context_headers(request: Request, exchange: Exchange) -> None:
     exchange.capture = requested_capture(request.headers)
 
 
-async def read_json(request: Request, limit: int) -> tuple[bytes, dict[str, Any]]:
-    """The body, refused above `limit` bytes before it is all read."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is larger than the proxy's limit of {limit} bytes.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The request body is larger than the proxy's limit of {limit} bytes.")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    try:
-        body = loads_strict(raw)
-    except DuplicateKey:
-        # Not named: a key a client chose (metadata, arguments) can itself be personal data.
-        raise BadRequest("The request body repeats a key; send each key once.", code="invalid_json") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise BadRequest(f"The request body is not valid JSON{where}.", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
-    return raw, body
-
-
-async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_model: str) -> bytes:
-    """The `scan` stage (extract → detect → decide → transform, see `proxy.scan`), written into
-    the exchange; returns the bytes to forward, or refuses the request when the policies block it."""
+async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_model: str, budget: ScanBudget) -> bytes:
+    """The `scan` stage (extract → detect → decide → transform, see `proxy.scan`), within the
+    request's time budget, written into the exchange; returns the bytes to forward, or refuses
+    the request when the policies block it."""
     assert exchange.body is not None
     started = time.perf_counter()
     try:
-        result = await scanner.request(exchange.body, dialect, raw_body=exchange.raw_body, vendor_model=vendor_model)
+        result = await budget.run(
+            len(exchange.raw_body),
+            scanner.request(exchange.body, dialect, raw_body=exchange.raw_body, vendor_model=vendor_model),
+        )
+    except BadRequest as error:
+        if error.code == "invalid_model":
+            exchange.model = None  # it carries a value: not kept in the request's row either
+        raise
     finally:
         exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
     exchange.slots, exchange.findings, exchange.decision = result.slots, result.findings, result.decision
@@ -242,6 +229,11 @@ async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_mo
     if result.unscanned:
         exchange.error = UNSCANNED
         log.warning("request %s forwarded unscanned: detection failed and policy allows it", exchange.id)
+    block = result.decision.block
+    if block is not None and block.rule == "settings.max_scan_chars":
+        raise PayloadTooLarge(
+            f"{block.message} The limit is settings.max_scan_chars in policy {block.policy}.", code="too_much_text"
+        )
     refusal = result.refusal()
     if refusal is not None:
         raise refusal

@@ -154,6 +154,7 @@ EXPORTED = 11  # of the 13 sdk exchanges with a conversation: all but the opted-
 
 def _export(recorded: Recorded, out: Path, **options: Any) -> tuple[Any, list[dict[str, Any]]]:
     options.setdefault("filters", Filters(tags=("sdk",)))
+    options.setdefault("dedupe", "off")  # every row, unless a test is about de-duplication
     manifest = run(recorded.engine, recorded.sealer, ExportOptions(out=out, **{"format": "openai-jsonl", **options}))
     lines = [json.loads(line) for path in sorted(out.glob("*.jsonl")) for line in path.read_text().splitlines()]
     return manifest, lines
@@ -195,7 +196,12 @@ def test_parquet_has_the_hugging_face_layout_and_loads_with_pyarrow(recorded: Re
         recorded.engine,
         recorded.sealer,
         ExportOptions(
-            format="parquet", out=tmp_path, filters=Filters(tags=("sdk",)), rows_per_shard=5, split={"validation": 0.3}
+            format="parquet",
+            out=tmp_path,
+            filters=Filters(tags=("sdk",)),
+            rows_per_shard=5,
+            split={"validation": 0.3},
+            dedupe="off",
         ),
     )
     shards = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "data").iterdir())
@@ -247,7 +253,7 @@ def test_original_content_needs_a_purpose_decrypts_and_is_audited(recorded: Reco
 
 
 def test_every_export_is_audited_with_hashes_and_no_values(recorded: Recorded, tmp_path: Path) -> None:
-    manifest, _ = _export(recorded, tmp_path, content="surrogate", dedupe=True)
+    manifest, _ = _export(recorded, tmp_path, content="surrogate", dedupe="exact")
     (row,) = audit_rows(recorded.engine, action="export", limit=1)
     assert row["actor"].startswith("cli:") and row["target"] == str(tmp_path)
     details = row["details"]
@@ -274,7 +280,7 @@ def test_filters_select_by_tag_policy_model_upstream_and_time(recorded: Recorded
 
 
 def test_options_dedupe_last_turn_length_and_split(recorded: Recorded, tmp_path: Path) -> None:
-    manifest, _ = _export(recorded, tmp_path / "a", dedupe=True)
+    manifest, _ = _export(recorded, tmp_path / "a", dedupe="exact")
     # the second plain chat and the streamed one say exactly what the first said, and the streamed
     # Claude tool call exports exactly as the plain one did
     assert manifest.counts.skipped["duplicate"] == 3 and manifest.counts.exported == EXPORTED - 3
@@ -298,6 +304,7 @@ def test_residual_check_drops_or_flags_rows_that_still_name_someone(
         "filters": Filters(tags=("sdk",)),
         "content": "original",
         "purpose": "test",
+        "dedupe": "off",
     }
     dropped = run(
         recorded.engine, recorded.sealer, ExportOptions(out=tmp_path / "d", residual_check="drop", **options), check
@@ -343,7 +350,9 @@ def test_cli_refuses_originals_without_the_flag_and_exports_quietly(recorded: Re
         env=env,
     )
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"exported {EXPORTED} of 13 ") and "opted_out 1" in result.output
+    # near de-duplication is on by default: the echoed copies of one prompt are written once
+    assert result.output.startswith("exported 6 of 13 ") and "opted_out 1" in result.output
+    assert "duplicate 5" in result.output
     again = CliRunner().invoke(main, ["export", "--format", "openai-jsonl", "--out", str(tmp_path / "o")], env=env)
     assert again.exit_code == 1 and "not empty" in again.output
 
@@ -362,7 +371,8 @@ def postgres_store() -> Iterator[Engine]:
 
 def test_a_postgres_store_streams_into_sharded_parquet_and_valid_jsonl(postgres_store: Engine, tmp_path: Path) -> None:
     sealer = Sealer({}, None)
-    manifest = run(postgres_store, sealer, ExportOptions(format="parquet", out=tmp_path / "p", rows_per_shard=500))
+    options = ExportOptions(format="parquet", out=tmp_path / "p", rows_per_shard=500, dedupe="off")
+    manifest = run(postgres_store, sealer, options)
     assert manifest.counts.exported == 1200 and manifest.counts.skipped == {}
     assert sorted(f for f in manifest.files if f.startswith("data/")) == [
         f"data/train-0000{i}-of-00003.parquet" for i in range(3)
@@ -371,7 +381,11 @@ def test_a_postgres_store_streams_into_sharded_parquet_and_valid_jsonl(postgres_
     assert table.num_rows == 1200 and len(set(table.column("id").to_pylist())) == 1200
     for format_ in SCHEMAS:
         options = ExportOptions(
-            format=format_, out=tmp_path / format_, filters=Filters(teams=("support",)), content="surrogate"
+            format=format_,
+            out=tmp_path / format_,
+            filters=Filters(teams=("support",)),
+            content="surrogate",
+            dedupe="off",
         )
         manifest, lines = _export_lines(postgres_store, sealer, options)
         assert len(lines) == manifest.counts.exported == 400

@@ -108,7 +108,7 @@ def test_a_key_limited_to_some_models_gets_403_for_others_and_lists_only_its_own
     assert client.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content == "hello"
     with pytest.raises(openai.PermissionDeniedError) as caught:
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
-    assert "may not use the model 'gpt-4o'" in caught.value.message
+    assert "may not use the requested model" in caught.value.message and "gpt-4o" not in caught.value.message
     assert len(vendor.received) == 1
     assert [model.id for model in client.models.list()] == ["gpt-4o-mini", "echo"]  # only what it may use
 

@@ -214,8 +214,10 @@ def test_max_scan_chars_refuses_before_scanning(start_proxy: StartProxy, vendor:
     policy = "id: small\nsettings: {max_scan_chars: 50}\nrules: [{id: n, detect: [PERSON], action: redact}]\n"
     with start_proxy(policies=str(_policies(tmp_path, small=policy))) as running:
         response = _chat(running, "y" * 51)
-    assert response.status_code == 400 and "at most 50 are scanned" in response.text
-    assert response.json()["error"]["type"] == "policy_violation" and vendor.received == []
+    assert response.status_code == 413 and "at most 50 are scanned" in response.text
+    error = response.json()["error"]
+    assert error["code"] == "too_much_text" and "settings.max_scan_chars in policy small" in error["message"]
+    assert vendor.received == []
 
 
 def test_on_detector_error_allow_forwards_unscanned_only_when_every_policy_says_so(

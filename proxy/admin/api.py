@@ -70,6 +70,7 @@ async def requests_page(
     policy: str | None = None,
 ) -> JSONResponse:
     """One page of recorded requests, newest first; pass `next_cursor` back for the next page."""
+    reject_unknown(request, {*RequestFilter.model_fields, "limit", "cursor"})
     services: Services = request.app.state.services
     where = request_filter(
         since=since,
@@ -87,6 +88,15 @@ async def requests_page(
     after = decode_cursor(cursor) if cursor else None
     rows = await anyio.to_thread.run_sync(list_requests, services.recorder.engine, where, limit, after)
     return JSONResponse({"data": [_jsonable(row) for row in rows], "next_cursor": next_cursor(rows, limit)})
+
+
+def reject_unknown(request: Request, known: set[str]) -> None:
+    """A filter the endpoint does not know is refused (400), never silently ignored: a misspelt
+    `?entitty=US_SSN` would otherwise answer with every request."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        name = unknown[0][:40]
+        raise BadRequest(f"Unknown query parameter '{name}'; this endpoint takes {', '.join(sorted(known))}.")
 
 
 def request_filter(**values: str | None) -> RequestFilter:
@@ -114,7 +124,7 @@ async def one_request(
     engine = services.recorder.engine
     record = await anyio.to_thread.run_sync(load_record, engine, services.sealer, request_id)
     if record is None:
-        raise NotFound(f"No recorded request with id '{request_id}'.")
+        raise NotFound("No recorded request has this id.")  # the id is not repeated: it is client input
     payloads = {k: v for k, v in record.payloads.items() if include_original or k not in ORIGINAL_KINDS}
     if include_original:
         shown = sorted(set(record.payloads) & set(ORIGINAL_KINDS))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -19,9 +22,29 @@ class DuplicateKey(ValueError):
     one copy while the vendor reads the other would let the unscanned one through."""
 
 
-def loads_strict(raw: str | bytes) -> Any:
-    """`json.loads` that refuses duplicate keys."""
-    return json.loads(raw, object_pairs_hook=_unique_keys)
+#: how deep a JSON document held in a string (tool arguments) is read as JSON; deeper, as text
+EMBEDDED_DEPTH = 64
+
+
+def loads_strict(raw: str | bytes, **options: Any) -> Any:
+    """`json.loads` that refuses duplicate keys (`options` go to `json.loads`)."""
+    return json.loads(raw, object_pairs_hook=_unique_keys, **options)
+
+
+def nesting_depth(node: Any, limit: int) -> int:
+    """How deeply objects and arrays nest in `node` (a scalar is 0), counted without recursion
+    and only up to `limit + 1`: enough to say it is too deep."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -61,6 +84,54 @@ def tree_slots(path: JSONPath, node: Any, skip: frozenset[str] = frozenset(), *,
     return [Slot((*path, *pointer), text) for pointer, text in _leaves(node, (), skip, keys=keys) if text]
 
 
+TEXT_TYPE = re.compile(r"text/|application/(?:[\w.+-]*\+)?(?:json|xml|yaml|javascript|x-www-form-urlencoded)\b", re.I)
+SNIFF_CHARS = 4096  # base64 characters decoded to tell text from binary media
+_PRINTABLE = 0.9
+
+
+def media_slots(path: JSONPath, value: Any, media_type: str | None = None) -> list[Slot]:
+    """A slot for text a media field carries: a URL the vendor fetches (its path and query are
+    text the client wrote), or inline data that is text (`carries_text`). Binary media is not
+    text: no slot, and `unscannable_parts` decides about it."""
+    if not isinstance(value, str) or not value:
+        return []
+    if value[:8].lower().startswith(("http://", "https://")) or carries_text(value, media_type):
+        return [Slot(path, value)]
+    return []
+
+
+def carries_text(value: Any, media_type: str | None = None) -> bool:
+    """Whether inline media (a `data:` URL, or base64 data of `media_type`) holds text: a text
+    type, or bytes that read as UTF-8 text whatever type is declared."""
+    if not isinstance(value, str):
+        return False
+    payload = value
+    if value[:5].lower() == "data:":
+        header, _, payload = value.partition(",")
+        media_type = header[5:].split(";", 1)[0]
+        if ";base64" not in header.lower():
+            return True  # percent-encoded characters: text by construction
+    if media_type and TEXT_TYPE.match(media_type):
+        return True
+    head = payload[:SNIFF_CHARS].rstrip("=")
+    head = head[: len(head) - len(head) % 4]
+    try:
+        data = base64.b64decode(head.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return _reads_as_text(data)
+
+
+def _reads_as_text(data: bytes) -> bool:
+    for cut in range(4):  # the sniffed head can end inside a multi-byte character
+        try:
+            text = data[: len(data) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return bool(text) and sum(c.isprintable() or c in "\n\r\t" for c in text) >= _PRINTABLE * len(text)
+    return False
+
+
 def other_slots(at: JSONPath, node: Any, handled: frozenset[str]) -> list[Slot]:
     """Every string under the keys of `node` that a dialect does not handle by name.
 
@@ -81,7 +152,9 @@ def json_string_slots(path: JSONPath, raw: Any) -> list[Slot]:
         return []
     try:
         document = loads_strict(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        return [Slot(path, raw)]
+    if nesting_depth(document, EMBEDDED_DEPTH) > EMBEDDED_DEPTH:  # read as text: no recursion limit
         return [Slot(path, raw)]
     return [Slot(path, text, pointer) for pointer, text in _leaves(document, (), frozenset(), keys=True) if text]
 

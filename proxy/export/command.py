@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from proxy.cli_context import CliContext, config_option, guarded
 from proxy.clock import as_utc
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
-from proxy.export.run import FORMATS, ExportOptions, Progress, run
+from proxy.export.run import FORMATS, ExportOptions, Progress, resume_after, run
 from proxy.export.source import Filters, count
 from proxy.store.sealing import sealer_for
 
@@ -62,8 +62,13 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 )
 @click.option("--include-original", is_flag=True, help="Required with --content original.")
 @click.option("--purpose", help="Why originals are exported (required with --content original; audited).")
-@click.option("--since", callback=_when, help="Records created at or after this time (ISO 8601, UTC if no zone).")
-@click.option("--until", callback=_when, help="Records created before this time.")
+@click.option("--since", callback=_when, help="Records created after this time (ISO 8601, UTC if no zone).")
+@click.option("--until", callback=_when, help="Records created at or before this time.")
+@click.option(
+    "--since-last",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Only records written after those the export in this directory read (incremental).",
+)
 @_many("--team", "Only this team.")
 @_many("--key", "Only this proxy key name.")
 @_many("--upstream", "Only this upstream.")
@@ -72,17 +77,31 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option("--status", multiple=True, default=["ok"], show_default=True, help="Record status. Repeat for more.")
 @_many("--tag", "Only records carrying this X-Proxy-Tags tag (all given tags must be present).")
 @_many("--policy", "Only records a policy applied to: ID or ID@VERSION.")
-@click.option("--dedupe", is_flag=True, help="Drop exact duplicate conversations.")
+@click.option(
+    "--dedupe",
+    type=click.Choice(["near", "exact", "off"]),
+    default="near",
+    show_default=True,
+    help="Drop duplicate conversations: exact copies, or also near copies (MinHash).",
+)
+@click.option("--limit", type=click.IntRange(1), help="Stop after writing this many rows.")
+@click.option("--sample", type=click.IntRange(1), help="A random sample of this many matched records.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option("--stratify", type=click.Choice(["team", "model"]), help="--sample keeps each team's (model's) share.")
+@click.option("--min-score", type=float, help="Only records whose mean feedback score is at least this.")
+@_many("--label", "Only records with feedback carrying this label.")
+@click.option("--streamed/--not-streamed", default=None, help="Only streamed, or only non-streamed, answers.")
+@click.option("--max-latency-ms", type=click.FloatRange(0), help="Only exchanges that took at most this long.")
 @click.option("--one-per-conversation", is_flag=True, help="Keep only the last turn of a resent history.")
 @click.option("--split", multiple=True, callback=_shares, help="NAME=SHARE, e.g. validation=0.1; the rest is train.")
 @click.option("--min-length", type=click.IntRange(0), help="Skip conversations with fewer characters of text.")
 @click.option("--max-length", type=click.IntRange(0), help="Skip conversations with more characters of text.")
 @click.option(
     "--weights",
-    type=click.Choice(["none", "last"]),
+    type=click.Choice(["none", "last", "all"]),
     default="none",
     show_default=True,
-    help="openai-jsonl: last = train on the final assistant turn only (weight 0 on earlier ones).",
+    help="openai-jsonl: last = train on the final assistant turn only; all = weight 1 on every assistant turn.",
 )
 @click.option(
     "--residual-check",
@@ -109,6 +128,7 @@ def export_command(
     purpose: str | None,
     since: datetime | None,
     until: datetime | None,
+    since_last: Path | None,
     team: tuple[str, ...],
     key: tuple[str, ...],
     upstream: tuple[str, ...],
@@ -117,7 +137,15 @@ def export_command(
     status: tuple[str, ...],
     tag: tuple[str, ...],
     policy: tuple[str, ...],
-    dedupe: bool,
+    dedupe: str,
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+    stratify: str | None,
+    min_score: float | None,
+    label: tuple[str, ...],
+    streamed: bool | None,
+    max_latency_ms: float | None,
     one_per_conversation: bool,
     split: dict[str, float],
     min_length: int | None,
@@ -131,9 +159,18 @@ def export_command(
     """Export stored conversations as a training dataset, with manifest.json and a dataset card."""
     if content == "original" and not include_original:
         raise click.UsageError("--content original exports raw personal data: add --include-original and --purpose")
+    try:
+        after_seq = resume_after(since_last) if since_last else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     filters = Filters(
         since=since,
         until=until,
+        after_seq=after_seq,
+        streamed=streamed,
+        max_latency_ms=max_latency_ms,
+        min_score=min_score,
+        labels=label,
         teams=team,
         keys=key,
         upstreams=upstream,
@@ -154,6 +191,10 @@ def export_command(
                 "residual_check": residual_check,
                 "residual_entities": tuple(e.strip() for e in residual_entities.split(",") if e.strip()),
                 "dedupe": dedupe,
+                "limit": limit,
+                "sample": sample,
+                "seed": seed,
+                "stratify": stratify,
                 "one_per_conversation": one_per_conversation,
                 "split": split,
                 "min_length": min_length,

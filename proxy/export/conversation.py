@@ -57,6 +57,12 @@ class Conversation:
     def length(self) -> int:
         return sum(len(text) for text in self.texts())
 
+    def opening(self) -> str:
+        """The first user turn, whitespace and case folded: what a conversation, its continuations
+        and every copy of a templated prompt share, so they can be kept in one split."""
+        first = next((m.content for m in self.messages if m.role == "user"), "")
+        return " ".join(first.casefold().split())
+
     def map_texts(self, content: Callable[[str], str], arguments: Callable[[str], str]) -> Conversation:
         """The same conversation with every content, tool description and tool-call argument document rewritten."""
         messages = [

@@ -16,14 +16,15 @@ from typing import Any, Literal
 
 from proxy.export.conversation import Conversation, Message, Unreadable
 
-Weights = Literal["none", "last"]
+Weights = Literal["none", "last", "all"]
 Render = Callable[[Conversation, Weights], dict[str, Any]]
 
 
 def openai_row(conversation: Conversation, weights: Weights = "none") -> dict[str, Any]:
     last = max(i for i, m in enumerate(conversation.messages) if m.role == "assistant")
     messages = [
-        _openai_message(m, None if weights == "none" else int(i == last)) for i, m in enumerate(conversation.messages)
+        _openai_message(m, None if weights == "none" else int(weights == "all" or i == last))
+        for i, m in enumerate(conversation.messages)
     ]
     row: dict[str, Any] = {"messages": messages}
     if conversation.tools:

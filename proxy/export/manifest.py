@@ -22,8 +22,15 @@ CONTENT_TREATMENT = {
     "surrogate": "Every placeholder (`<PERSON_1>`, `<US_SSN>`, `<IP_ADDRESS#...>`) is replaced by a realistic "
     "fake value of the same type (Faker), the same fake throughout a conversation.",
     "original": "ORIGINAL TEXT as clients sent it, personal data included. Exported on request, with a "
-    "stated purpose, and audited.",
+    "stated purpose, and audited. Redacted and hashed values (`<PERSON>`, `<IP_ADDRESS#...>`) are never "
+    "restored, so a conversation still holding one is left out (`unrestored_placeholder`) rather than "
+    "mixing real and stand-in values.",
 }
+ACCESS = (
+    "Every file of this export was written readable by its owner only (mode 0600). It holds "
+    "conversations of the company's users: share it only with people allowed to read the {content} "
+    "content, and follow erasure requests into it (`privacy-proxy exports which --subject ID`)."
+)
 
 
 class Counts(BaseModel):
@@ -32,9 +39,12 @@ class Counts(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)  # reason -> rows
     flagged: int = 0  # written, but the residual check found personal data in them
     splits: dict[str, int] = Field(default_factory=dict)
+    # written rows that repeat a row written to another split: 0 unless de-duplication is off
+    cross_split_duplicates: int = 0
 
 
 class Manifest(BaseModel):
+    id: str | None = None  # the export's id in the database's lineage (`privacy-proxy exports list`)
     format: str
     content: ContentMode
     purpose: str | None = None
@@ -45,6 +55,7 @@ class Manifest(BaseModel):
     policy_versions: list[str]
     first_created_at: datetime | None = None
     last_created_at: datetime | None = None
+    last_seq: int | None = None  # the last record read, in write order: `--since-last` resumes after it
     files: dict[str, str]  # path relative to the output directory -> sha256
 
 
@@ -78,7 +89,9 @@ def dataset_card(manifest: Manifest) -> str:
         f"- rows: {counts.exported} exported of {counts.matched} matched; "
         + ", ".join(f"{split} {n}" for split, n in sorted(counts.splits.items())),
         f"- skipped: {_pairs(counts.skipped) or 'none'}",
-        f"- residual check: {manifest.options.get('residual_check')}; flagged rows: {counts.flagged}",
+        f"- residual check: {manifest.options.get('residual_check')}; flagged rows: {counts.flagged}; "
+        f"dropped rows: {counts.skipped.get('residual_pii', 0)}",
+        f"- de-duplication: {manifest.options.get('dedupe')}; cross-split duplicates: {counts.cross_split_duplicates}",
         f"- date range: {_when(manifest.first_created_at)} to {_when(manifest.last_created_at)}",
         f"- filters: {_pairs(filters) or 'none (successful exchanges only)'}",
         f"- policy versions: {', '.join(manifest.policy_versions) or 'none'}",
@@ -87,6 +100,10 @@ def dataset_card(manifest: Manifest) -> str:
         "",
         CONTENT_TREATMENT[manifest.content],
         "Conversations of data subjects who opted out of training are never exported.",
+        "",
+        "## Access",
+        "",
+        ACCESS.format(content=manifest.content),
         "",
         "See `manifest.json` for every option and the sha256 of every file.",
         "",

@@ -1,35 +1,42 @@
 """One export, start to finish: read, keep or skip each record, write, then the manifest and audit.
 
-Each record goes read → conversation → (one per conversation) → length → de-duplicate →
-surrogate → residual check → format → split, and either lands in a file or is counted under the
-reason it was skipped.
+Records are read in write order and handled a batch at a time: read → conversation → (folded
+into a later turn) → length → de-duplicate (exact, or near by MinHash, hashed for the whole batch
+at once) → split by content → surrogate → residual check → format, and each either lands in a
+file or is counted under the reason it was skipped. Which records each export wrote is kept in
+the database as it goes (lineage), so erasure can follow a subject into datasets on disk.
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import heapq
 import json
 import re
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
 from proxy.clock import as_utc
 from proxy.export.conversation import Conversation, Unreadable
+from proxy.export.dedupe import DedupeMode, Deduper, band_keys
+from proxy.export.folding import Folding
 from proxy.export.formats import JSONL_FORMATS, Weights
 from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
 from proxy.export.readers import read_conversation
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualCheck
-from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink
-from proxy.export.source import ContentMode, Filters, SourceRow, stream
-from proxy.export.surrogate import Surrogates
+from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
+from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
+from proxy.export.surrogate import Surrogates, has_stand_in
+from proxy.store import lineage
 from proxy.store.audit import record_audit
 from proxy.store.sealing import Sealer
 
@@ -37,6 +44,10 @@ FORMATS = (*JSONL_FORMATS, "parquet")
 FLAGGED = "flagged.jsonl"
 SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 Progress = Callable[[int], None]
+
+
+BATCH = 512
+T = TypeVar("T")
 
 
 class ExportOptions(BaseModel):
@@ -50,13 +61,17 @@ class ExportOptions(BaseModel):
     residual_check: ResidualAction = "off"
     residual_entities: tuple[str, ...] = DEFAULT_ENTITIES
     residual_min_score: float = Field(0.5, ge=0, le=1)
-    dedupe: bool = False
+    dedupe: DedupeMode = "near"
     one_per_conversation: bool = False
     split: dict[str, float] = Field(default_factory=dict)  # e.g. {"validation": 0.1}; the rest is train
     min_length: int | None = Field(None, ge=0)  # characters of message text
     max_length: int | None = Field(None, ge=0)
     weights: Weights = "none"
     rows_per_shard: int = Field(100_000, gt=0)
+    limit: int | None = Field(None, gt=0)  # stop after this many rows are written
+    sample: int | None = Field(None, gt=0)  # a seeded random sample of this many matched records
+    seed: int = 0
+    stratify: Literal["team", "model"] | None = None  # the sample keeps each team's (model's) share
 
     @model_validator(mode="after")
     def _check(self) -> ExportOptions:
@@ -77,25 +92,28 @@ class ExportOptions(BaseModel):
 class _Tally:
     matched: int = 0
     flagged: int = 0
+    cross_split: int = 0  # rows repeating a row of another split (only possible with dedupe off)
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
     first: datetime | None = None
     last: datetime | None = None
-    seen: set[bytes] = field(default_factory=set)  # digests, for de-duplication
+    last_seq: int | None = None  # the highest requests.seq read: where the next --since-last starts
     flags: TextIO | None = None  # flagged.jsonl: which rows the residual check flagged, and for what
 
     def flag(self, out: Path, row: SourceRow, split: str, found: list[str]) -> None:
         if self.flags is None:
-            self.flags = (out / FLAGGED).open("w", encoding="utf-8")
+            self.flags = create(out / FLAGGED)  # type: ignore[assignment]
+        assert self.flags is not None
         self.flags.write(json.dumps({"id": row.id, "split": split, "entities": found}) + "\n")
         self.flagged += 1
 
     def exported(self, row: SourceRow, split: str) -> None:
         self.splits[split] += 1
         self.policies.update(row.policies)
-        self.first = self.first or as_utc(row.created_at)  # rows come oldest first
-        self.last = row.created_at
+        created = as_utc(row.created_at)
+        self.first = min(self.first or created, created)  # write order is not quite time order
+        self.last = max(self.last or created, created)
 
     def counts(self) -> Counts:
         return Counts(
@@ -104,6 +122,7 @@ class _Tally:
             skipped=tally(self.skipped),
             flagged=self.flagged,
             splits=tally(self.splits),
+            cross_split_duplicates=self.cross_split,
         )
 
 
@@ -118,33 +137,43 @@ def run(
     residual: ResidualCheck | None = None,
     progress: Progress | None = None,
 ) -> Manifest:
-    """Export, write manifest.json and the dataset card, and audit; returns the manifest."""
+    """Export, write manifest.json and the dataset card, record lineage, and audit; returns the manifest."""
     _prepare(options.out)
     if options.content == "original":  # audited before a single original is read
         record_audit(engine, actor=actor(), action="read_original", target=str(options.out), purpose=options.purpose)
-    superseded = _superseded(engine, sealer, options) if options.one_per_conversation else set()
+    export_id = uuid.uuid4().hex
+    lineage.begin(engine, export_id, datetime.now(UTC), actor(), options.format, options.content, str(options.out))
+    folding = _folding(engine, sealer, options) if options.one_per_conversation else None
     sink: Sink = (
         ParquetSink(options.out, options.rows_per_shard)
         if options.format == "parquet"
         else JsonlSink(options.out, options.format, options.weights)
     )
-    surrogates = Surrogates() if options.content == "surrogate" else None
-    export = _Export(options, sink, superseded, surrogates, residual if options.residual_check != "off" else None)
-    tally_ = export.tally
-    for row in stream(engine, sealer, options.filters, options.content):
-        tally_.matched += 1
-        reason = export.one(row)
-        if reason:
-            tally_.skipped[reason] += 1
+    export = _Export(
+        options,
+        sink,
+        folding,
+        Surrogates() if options.content == "surrogate" else None,
+        residual if options.residual_check != "off" else None,
+        Deduper(options.dedupe),
+        _sample(engine, options) if options.sample else None,
+    )
+    for batch in _batched(stream(engine, sealer, options.filters, options.content), BATCH):
+        written = export.batch(batch)
+        lineage.add_rows(engine, export_id, written)
         if progress:
-            progress(1)
+            progress(len(batch))
+        if export.full():
+            break
     files = sink.close()
-    manifest = _finish(options, tally_, files)
+    manifest = _finish(options, export.tally, files, export_id)
+    lineage.finish(engine, export_id, manifest.counts.exported, export.tally.last_seq, manifest.model_dump_json())
     record_audit(
         engine,
         actor=actor(),
         action="export",
         target=str(options.out),
+        export_id=export_id,
         format=options.format,
         content=options.content,
         purpose=options.purpose,
@@ -156,65 +185,132 @@ def run(
     return manifest
 
 
+def resume_after(previous: Path) -> int:
+    """`--since-last DIR`: the record sequence the export in DIR read up to."""
+    try:
+        manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ValueError(f"{previous} holds no readable manifest.json of an earlier export") from None
+    last = manifest.get("last_seq")
+    if not isinstance(last, int):
+        raise ValueError(f"{previous}/manifest.json has no last_seq: it predates incremental exports")
+    return last
+
+
 def _prepare(out: Path) -> None:
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _batched(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class _Candidate:
+    """A record that passed the per-row checks, waiting for the batch's de-duplication."""
+
+    row: SourceRow
+    conversation: Conversation
+    digest: bytes
+    keys: list[int] = field(default_factory=list)
 
 
 @dataclass
 class _Export:
-    """One export's steps and state, applied to each record in turn."""
+    """One export's steps and state, applied to each batch of records in turn."""
 
     options: ExportOptions
     sink: Sink
-    superseded: set[bytes]
+    folding: Folding | None
     surrogates: Surrogates | None
     residual: ResidualCheck | None
+    deduper: Deduper
+    sampled: set[str] | None
     tally: _Tally = field(default_factory=_Tally)
 
-    def one(self, row: SourceRow) -> str | None:
-        """Write one record; the reason it was skipped, or None."""
-        try:
-            conversation = _conversation(row)
-        except Unreadable as exc:
-            return str(exc)
-        reason = self._unwanted(conversation)
-        if reason:
-            return reason
+    def full(self) -> bool:
+        limit = self.options.limit
+        return limit is not None and sum(self.tally.splits.values()) >= limit
+
+    def batch(self, rows: list[SourceRow]) -> list[tuple[str, str]]:
+        """Write what should be written of these records; (request id, split) of each row written."""
+        candidates = []
+        for row in rows:
+            self.tally.last_seq = max(self.tally.last_seq or 0, row.seq)
+            if self.sampled is not None and row.id not in self.sampled:
+                continue
+            self.tally.matched += 1
+            try:
+                candidates.append(self._candidate(row))
+            except Unreadable as exc:
+                self.tally.skipped[str(exc)] += 1
+        if self.options.dedupe == "near":
+            for candidate, keys in zip(candidates, band_keys([_text(c.conversation) for c in candidates]), strict=True):
+                candidate.keys = keys
+        written = []
+        for candidate in candidates:
+            if self.full():
+                break
+            try:
+                written.append((candidate.row.id, self._write(candidate)))
+            except Unreadable as exc:
+                self.tally.skipped[str(exc)] += 1
+        return written
+
+    def _candidate(self, row: SourceRow) -> _Candidate:
+        """The record's conversation, or `Unreadable` with the reason the options leave it out."""
+        conversation = _conversation(row)
+        if self.options.content == "original" and _unrestored(conversation):
+            raise Unreadable("unrestored_placeholder")
+        digest = conversation.digest()
+        if self.folding is not None and self.folding.superseded(row, digest):
+            raise Unreadable("superseded")
+        length = conversation.length()
+        if self.options.min_length is not None and length < self.options.min_length:
+            raise Unreadable("too_short")
+        if self.options.max_length is not None and length > self.options.max_length:
+            raise Unreadable("too_long")
+        return _Candidate(row, conversation, digest)
+
+    def _write(self, candidate: _Candidate) -> str:
+        """Write one row; its split. `Unreadable` with a reason when it is left out."""
+        row, conversation = candidate.row, candidate.conversation
+        if self.deduper.duplicate(candidate.digest, candidate.keys):
+            raise Unreadable("duplicate")
+        split = _split(conversation.opening(), self.options.split) if self.options.split else "train"
         ours: set[str] = set()
         if self.surrogates is not None:
-            conversation, ours = self.surrogates.apply(conversation, row.conversation)
+            conversation, ours = self.surrogates.apply(conversation, row.scope, row.subject, row.redacted)
         found = self.residual.found(conversation, ours) if self.residual else []
         if found and self.options.residual_check == "drop":
-            return "residual_pii"
-        try:
-            prepared = self.sink.prepare(_export_row(row, conversation, found))
-        except Unreadable as exc:
-            return str(exc)
-        split = _split(row.conversation, self.options.split) if self.options.split else "train"
+            raise Unreadable("residual_pii")
+        prepared = self.sink.prepare(_export_row(row, conversation, found))
         self.sink.write(split, prepared)
+        if self.deduper.keep(candidate.digest, candidate.keys, split):
+            self.tally.cross_split += 1
         if found:
             self.tally.flag(self.options.out, row, split, found)
         self.tally.exported(row, split)
-        return None
+        return split
 
-    def _unwanted(self, conversation: Conversation) -> str | None:
-        """Why the options leave this conversation out, if they do."""
-        options = self.options
-        digest = conversation.digest() if options.dedupe or self.superseded else b""
-        if self.superseded and digest in self.superseded:
-            return "superseded"
-        length = conversation.length()
-        if options.min_length is not None and length < options.min_length:
-            return "too_short"
-        if options.max_length is not None and length > options.max_length:
-            return "too_long"
-        if options.dedupe:
-            if digest in self.tally.seen:
-                return "duplicate"
-            self.tally.seen.add(digest)
-        return None
+
+def _text(conversation: Conversation) -> str:
+    return "\n".join(conversation.texts())
+
+
+def _unrestored(conversation: Conversation) -> bool:
+    """Original text still holding a stand-in the proxy never restores (a redacted `<PERSON>`, a
+    hashed `<IP_ADDRESS#...>`), or one the answer made up: real and stand-in values mixed."""
+    return any(has_stand_in(text) for text in conversation.texts())
 
 
 def _conversation(row: SourceRow) -> Conversation:
@@ -225,16 +321,46 @@ def _conversation(row: SourceRow) -> Conversation:
     return read_conversation(row.endpoint, row.request, row.response)
 
 
-def _superseded(engine: Engine, sealer: Sealer, options: ExportOptions) -> set[bytes]:
-    """First pass: every proper prefix of every conversation. A record equal to a prefix of another
-    was resent as that one's history, so only the longer (later) turn is exported."""
-    prefixes: set[bytes] = set()
-    for row in stream(engine, sealer, options.filters, options.content):
-        try:
-            prefixes.update(_conversation(row).prefix_digests()[:-1])
-        except Unreadable:
-            continue
-    return prefixes
+def _folding(engine: Engine, sealer: Sealer, options: ExportOptions) -> Folding:
+    """First pass: which records a later turn of their own conversation resent."""
+    folding = Folding()
+
+    def readable() -> Iterator[tuple[SourceRow, Conversation]]:
+        for row in stream(engine, sealer, options.filters, options.content):
+            try:
+                yield row, _conversation(row)
+            except Unreadable:
+                continue
+
+    folding.learn(readable())
+    return folding
+
+
+def _sample(engine: Engine, options: ExportOptions) -> set[str]:
+    """`--sample N --seed S`: the N matched records whose seeded hash is smallest, so the same seed
+    picks the same records; stratified, each team (or model) keeps its share of N."""
+    assert options.sample is not None
+    by_stratum: dict[str, list[tuple[bytes, str]]] = {}
+    sizes: Counter[str] = Counter()
+    for request_id, stratum in strata(engine, options.filters, options.stratify):
+        sizes[stratum] += 1
+        rank = hashlib.blake2b(f"{options.seed}\x00{request_id}".encode(), digest_size=8).digest()
+        heap = by_stratum.setdefault(stratum, [])
+        entry = (_inverted(rank), request_id)  # a max-heap of the smallest ranks, bounded by N
+        if len(heap) < options.sample:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+    total = sum(sizes.values()) or 1
+    chosen: set[str] = set()
+    for stratum, heap in by_stratum.items():
+        share = options.sample if options.stratify is None else max(1, round(options.sample * sizes[stratum] / total))
+        chosen.update(request_id for _, request_id in heapq.nlargest(share, heap))
+    return chosen
+
+
+def _inverted(rank: bytes) -> bytes:
+    return bytes(255 - b for b in rank)
 
 
 def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) -> ExportRow:
@@ -252,7 +378,8 @@ def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) ->
 
 
 def _split(key: str, shares: dict[str, float]) -> str:
-    """Deterministic by the conversation, so every turn of one conversation lands in the same split."""
+    """Deterministic by content (the opening user turn), so every copy of a prompt and every turn
+    of one conversation land in the same split: validation never holds a copy of a training row."""
     point = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8]) / 2**64
     edge = 0.0
     for name, share in sorted(shares.items()):
@@ -262,8 +389,9 @@ def _split(key: str, shares: dict[str, float]) -> str:
     return "train"
 
 
-def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manifest:
+def _finish(options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str) -> Manifest:
     manifest = Manifest(
+        id=export_id,
         format=options.format,
         content=options.content,
         purpose=options.purpose,
@@ -273,14 +401,17 @@ def _finish(options: ExportOptions, tally_: _Tally, files: list[Path]) -> Manife
         counts=tally_.counts(),
         policy_versions=sorted(tally_.policies),
         first_created_at=tally_.first,
-        last_created_at=as_utc(tally_.last) if tally_.last else None,
+        last_created_at=tally_.last,
+        last_seq=tally_.last_seq if tally_.last_seq is not None else options.filters.after_seq,
         files={},
     )
-    (options.out / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
+    with create(options.out / "README.md") as card:
+        card.write(dataset_card(manifest))
     names = [*files, Path("README.md")]
     if tally_.flags is not None:
         tally_.flags.close()
         names.append(Path(FLAGGED))
     manifest.files = {str(name): sha256_file(options.out / name) for name in names}
-    (options.out / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    with create(options.out / "manifest.json") as handle:
+        handle.write(manifest.model_dump_json(indent=2) + "\n")
     return manifest

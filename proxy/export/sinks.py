@@ -1,15 +1,18 @@
 """Where exported rows go: one JSONL file per split, or sharded Parquet files per split.
 
-Both write as rows arrive and keep at most one row group in memory.
+Both write as rows arrive and keep at most one row group in memory. Every file is created
+readable by its owner only (0600): an export holds conversations, and whoever runs it decides who
+else may read it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,6 +30,12 @@ class ExportRow:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def create(path: Path, binary: bool = False) -> IO[Any]:
+    """A new file only its owner can read; refuses to overwrite one."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(descriptor, "wb") if binary else os.fdopen(descriptor, "w", encoding="utf-8")
+
+
 class Sink(Protocol):
     def prepare(self, row: ExportRow) -> Any:
         """The row as this sink writes it; raises `Unreadable` when the format cannot express it."""
@@ -39,26 +48,31 @@ class Sink(Protocol):
 
 
 class JsonlSink:
-    """`<split>.jsonl`, one training example per line, in the chosen format."""
+    """`<split>.jsonl`, one training example per line, in the chosen format, and beside it
+    `<split>.ids`: line n is the record id of line n. The formats' schemas have no room for an id
+    (OpenAI's fine-tuning checks refuse unknown keys), so lineage lives in the side file."""
 
     def __init__(self, out: Path, format_name: str, weights: Weights) -> None:
         self.out = out
         self.render = JSONL_FORMATS[format_name]
         self.weights = weights
-        self._files: dict[str, Any] = {}
+        self._files: dict[str, tuple[IO[Any], IO[Any]]] = {}
 
-    def prepare(self, row: ExportRow) -> str:
-        return json.dumps(self.render(row.conversation, self.weights), ensure_ascii=False)
+    def prepare(self, row: ExportRow) -> tuple[str, str]:
+        return row.id, json.dumps(self.render(row.conversation, self.weights), ensure_ascii=False)
 
-    def write(self, split: str, line: str) -> None:
+    def write(self, split: str, prepared: tuple[str, str]) -> None:
         if split not in self._files:
-            self._files[split] = (self.out / f"{split}.jsonl").open("w", encoding="utf-8")
-        self._files[split].write(line + "\n")
+            self._files[split] = (create(self.out / f"{split}.jsonl"), create(self.out / f"{split}.ids"))
+        lines, ids = self._files[split]
+        lines.write(prepared[1] + "\n")
+        ids.write(prepared[0] + "\n")
 
     def close(self) -> list[Path]:
-        for handle in self._files.values():
-            handle.close()
-        return [Path(f"{split}.jsonl") for split in sorted(self._files)]
+        for lines, ids in self._files.values():
+            lines.close()
+            ids.close()
+        return [Path(f"{split}.{kind}") for split in sorted(self._files) for kind in ("jsonl", "ids")]
 
 
 _CALL = pa.struct(
@@ -103,7 +117,7 @@ class ParquetSink:
 
     def __init__(self, out: Path, rows_per_shard: int, row_group: int = 1000) -> None:
         self.data = out / "data"
-        self.data.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.rows_per_shard = rows_per_shard
         self.row_group = row_group
         self._shards: dict[str, list[Path]] = {}
@@ -136,6 +150,7 @@ class ParquetSink:
             current[0].close()
         shards = self._shards.setdefault(split, [])
         shards.append(self.data / f"{split}-{len(shards):05d}.parquet.partial")
+        create(shards[-1], binary=True).close()  # 0600 first: pyarrow keeps the mode when it truncates
         self._writers[split] = (pq.ParquetWriter(shards[-1], SCHEMA, compression="zstd"), 0)
         return self._writers[split]
 

@@ -2,7 +2,8 @@
 
 One query joins each request to the two payloads the content mode needs and to its subject's
 consent; the driver streams it (a server-side cursor on PostgreSQL), so memory does not grow
-with the number of rows.
+with the number of rows. Rows come in write order (`requests.seq`), so an incremental export
+resumes after the last row the previous one read, even when a row was written late.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, Engine, Select, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, String, and_, cast, false, func, literal, or_, select
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from proxy.store.queries import open_payload
 from proxy.store.sealing import Sealer
-from proxy.store.tables import payloads, requests, subjects
+from proxy.store.tables import feedback, findings, payloads, requests, subjects
 
 ContentMode = Literal["forwarded", "surrogate", "original"]
 # (request body, answer body) each mode reads: what the vendor saw, or what the client sent and got
@@ -35,8 +36,13 @@ class Filters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    since: datetime | None = None  # inclusive
-    until: datetime | None = None  # exclusive
+    since: datetime | None = None  # exclusive: the boundary row belongs to the export that ended there
+    until: datetime | None = None  # inclusive
+    after_seq: int | None = None  # `--since-last`: rows written after this requests.seq
+    streamed: bool | None = None  # only streamed (True) or only non-streamed (False) answers
+    max_latency_ms: float | None = None  # the whole exchange, as the proxy timed it
+    min_score: float | None = None  # the request's mean feedback score is at least this
+    labels: tuple[str, ...] = ()  # feedback carrying any of these labels
     teams: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     upstreams: tuple[str, ...] = ()
@@ -52,6 +58,7 @@ class SourceRow:
     """One record as an export sees it: a few request columns and the two bodies, opened."""
 
     id: str
+    seq: int
     created_at: datetime
     endpoint: str
     model: str | None
@@ -61,9 +68,13 @@ class SourceRow:
     policies: tuple[str, ...]
     tags: tuple[str, ...]
     conversation: str  # the X-Proxy-Conversation id, else the request's own id
+    scope: str  # what turns of one conversation share: its id, else the caller (key and subject)
+    subject: str | None
     opted_out: bool
     request: Any  # None when missing
     response: Any
+    stream: bool = False
+    redacted: str | None = None  # surrogate mode: "TYPE\tslot\tstart\tvalue hash" lines of redacted findings
     unopened: bool = False  # a payload is sealed under a data key that is not configured
 
 
@@ -71,9 +82,20 @@ def _conditions(filters: Filters) -> list[ColumnElement[bool]]:
     r = requests.c
     conditions: list[ColumnElement[bool]] = []
     if filters.since:
-        conditions.append(r.created_at >= filters.since)
+        conditions.append(r.created_at > filters.since)
     if filters.until:
-        conditions.append(r.created_at < filters.until)
+        conditions.append(r.created_at <= filters.until)
+    if filters.after_seq is not None:
+        conditions.append(r.seq > filters.after_seq)
+    if filters.streamed is not None:
+        conditions.append(r.stream.is_(filters.streamed))
+    if filters.max_latency_ms is not None:
+        conditions.append(r.total_ms <= filters.max_latency_ms)
+    if filters.min_score is not None:
+        scored = select(feedback.c.request_id).group_by(feedback.c.request_id)
+        conditions.append(r.id.in_(scored.having(func.avg(feedback.c.score) >= filters.min_score)))
+    if filters.labels:
+        conditions.append(r.id.in_(select(feedback.c.request_id).where(feedback.c.label.in_(filters.labels))))
     for column, values in [
         (r.team, filters.teams),
         (r.key_name, filters.keys),
@@ -109,22 +131,37 @@ def count(engine: Engine, filters: Filters) -> int:
         )
 
 
+def strata(engine: Engine, filters: Filters, by: str | None) -> Iterator[tuple[str, str]]:
+    """(request id, stratum) of every matching record, for sampling; the stratum is a team or a model."""
+    column = {"team": requests.c.team, "model": requests.c.model}.get(by or "", literal(""))
+    query = select(requests.c.id, func.coalesce(column, "")).where(*_conditions(filters))
+    with engine.connect() as connection:
+        for id_, stratum in connection.execution_options(yield_per=5000).execute(query):
+            yield str(id_), str(stratum)
+
+
 def _query(filters: Filters, mode: ContentMode) -> Select[Any]:
     asked, answered = payloads.alias("asked"), payloads.alias("answered")
     request_kind, answer_kind = PAYLOAD_KINDS[mode]
+    r = requests.c
     return (
         select(
-            requests.c.id,
-            requests.c.created_at,
-            requests.c.endpoint,
-            requests.c.model,
-            requests.c.upstream,
-            requests.c.team,
-            requests.c.decision,
-            requests.c.policies,
-            requests.c.tags,
-            requests.c.conversation,
+            r.id,
+            r.seq,
+            r.created_at,
+            r.endpoint,
+            r.model,
+            r.upstream,
+            r.team,
+            r.decision,
+            r.policies,
+            r.tags,
+            r.conversation,
+            r.key_name,
+            r.subject,
+            r.stream,
             subjects.c.training_opt_out,
+            _redacted() if mode == "surrogate" else literal(None),
             asked.c.data.label("asked_data"),
             asked.c.encoding.label("asked_encoding"),
             asked.c.key_id.label("asked_key_id"),
@@ -133,17 +170,28 @@ def _query(filters: Filters, mode: ContentMode) -> Select[Any]:
             answered.c.key_id.label("answered_key_id"),
         )
         .select_from(
-            requests.outerjoin(subjects, subjects.c.subject == requests.c.subject)
-            .outerjoin(asked, and_(asked.c.request_id == requests.c.id, asked.c.kind == request_kind))
-            .outerjoin(answered, and_(answered.c.request_id == requests.c.id, answered.c.kind == answer_kind))
+            requests.outerjoin(subjects, subjects.c.subject == r.subject)
+            .outerjoin(asked, and_(asked.c.request_id == r.id, asked.c.kind == request_kind))
+            .outerjoin(answered, and_(answered.c.request_id == r.id, answered.c.kind == answer_kind))
         )
         .where(*_conditions(filters))
-        .order_by(requests.c.created_at, requests.c.id)
+        .order_by(r.seq, r.id)
+    )
+
+
+def _redacted() -> Any:
+    """The request's redacted findings, one line each: which value hides behind each bare `<TYPE>`."""
+    f = findings.c
+    line = f.entity_type + "\t" + f.slot + "\t" + cast(f.start_offset, String) + "\t" + f.value_hash
+    return (
+        select(func.aggregate_strings(line, "\n"))
+        .where(f.request_id == requests.c.id, f.action == "redact", f.mode == "enforce")
+        .scalar_subquery()
     )
 
 
 def stream(engine: Engine, sealer: Sealer, filters: Filters, mode: ContentMode) -> Iterator[SourceRow]:
-    """Every matching record, oldest first, `BATCH` rows in memory at a time."""
+    """Every matching record in write order, `BATCH` rows in memory at a time."""
     kinds = PAYLOAD_KINDS[mode]
     with engine.connect() as connection:
         for row in connection.execution_options(yield_per=BATCH).execute(_query(filters, mode)):
@@ -152,9 +200,10 @@ def stream(engine: Engine, sealer: Sealer, filters: Filters, mode: ContentMode) 
 
 def _source_row(row: tuple[Any, ...], sealer: Sealer, kinds: tuple[str, str]) -> SourceRow:
     # positional, in the order of `_query`'s columns: a hot loop, and named access costs
-    (id_, created_at, endpoint, model, upstream, team, decision, policies, tags, conversation, opted_out) = row[:11]
+    (id_, seq, created_at, endpoint, model, upstream, team, decision, policies, tags, conversation) = row[:11]
+    key_name, subject, streamed, opted_out, redacted = row[11:16]
     bodies, unopened = [], False
-    for kind, (data, encoding, key_id) in zip(kinds, (row[11:14], row[14:17]), strict=True):
+    for kind, (data, encoding, key_id) in zip(kinds, (row[16:19], row[19:22]), strict=True):
         try:
             bodies.append(None if data is None else open_payload(sealer, id_, kind, data, encoding, key_id))
         except Exception:  # a key that is not configured, or a blob that does not open: never its text
@@ -162,6 +211,7 @@ def _source_row(row: tuple[Any, ...], sealer: Sealer, kinds: tuple[str, str]) ->
             bodies.append(None)
     return SourceRow(
         id=id_,
+        seq=seq or 0,
         created_at=created_at,
         endpoint=endpoint,
         model=model,
@@ -171,9 +221,13 @@ def _source_row(row: tuple[Any, ...], sealer: Sealer, kinds: tuple[str, str]) ->
         policies=_split(policies),
         tags=_split(tags),
         conversation=conversation or id_,
+        scope=f"conversation:{conversation}" if conversation else f"caller:{key_name}\x00{subject}",
+        subject=subject,
         opted_out=bool(opted_out),
         request=bodies[0],
         response=bodies[1],
+        stream=bool(streamed),
+        redacted=redacted,
         unopened=unopened,
     )
 

@@ -1,4 +1,5 @@
-"""The compliance officer's commands: `policy replay` (a draft over past traffic).
+"""The compliance officer's commands: `report` (audit answers without SQL) and `policy replay`
+(a draft over past traffic).
 
 Wiring only: each command opens the configured database and calls the module that does the work.
 """
@@ -98,4 +99,68 @@ def _text(report: dict[str, Any], draft: list[str]) -> str:
     return "\n".join(lines)
 
 
+@click.command("report")
+@click.option("--since", callback=when, help="From (7d, 12h, or ISO 8601).")
+@click.option("--until", callback=when, help="Up to, not including (7d, 12h, or ISO 8601).")
+@click.option("--team", help="Only this team's requests.")
+@click.option("--key", help="Only this proxy key's requests.")
+@click.option("--model", help="Only requests for this model.")
+@click.option("--entity", help="Only requests with a finding of this entity type (US_SSN, PERSON, ...).")
+@click.option("--rule", help="Only requests a rule acted on: `policy/rule` or `rule`.")
+@click.option("--policy", help="Only requests under this policy: `id` or `id@version`.")
+@click.option("--decision", type=click.Choice(["allow", "transform", "block"]), help="Only this decision.")
+@click.option(
+    "--monitor-decision", type=click.Choice(["allow", "transform", "block"]), help="Only this monitor outcome."
+)
+@click.option("--status", help="Only this status (ok, blocked, error, ...).")
+@click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="Requests listed in a table (csv, json: all).")
+@config_option
+def report_command(format_: str, limit: int, config_path: Path | None, **filters: Any) -> None:
+    """Which requests had what, and what happened to them: counts per decision, team, entity
+    type and rule, then the requests. Never a value."""
+    from proxy.store.queries import RequestFilter
+    from proxy.store.report import counts, csv_lines, report_rows
+
+    where = RequestFilter(**{name: value for name, value in filters.items() if value is not None})
+    context = CliContext(config_path)
+    with context.database() as engine:
+        if format_ == "csv":
+            for line in csv_lines(report_rows(engine, where)):
+                click.echo(line, nl=False)
+            return
+        summary = counts(engine, where)
+        if format_ == "json":
+            rows = list(report_rows(engine, where))
+            click.echo(json.dumps({"counts": summary, "requests": rows}, indent=2, default=str))
+            return
+        click.echo(_report_table(summary, list(report_rows(engine, where, limit))))
+
+
+def _report_table(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    lines = [f"{summary['requests']} requests"]
+    lines.append("decision   monitor    requests")
+    lines += [f"{d['decision']:<10} {d['monitor_decision']:<10} {d['requests']:>8}" for d in summary["decisions"]]
+    lines.append("team                     requests  blocked")
+    lines += [f"{t['team']:<24} {t['requests']:>8} {t['blocked']:>8}" for t in summary["teams"]]
+    lines.append("entity type           mode      requests findings")
+    lines += [
+        f"{e['entity_type']:<21} {e['mode']:<9} {e['requests']:>8} {e['findings']:>8}" for e in summary["entities"]
+    ]
+    lines.append("rule                             action       mode      requests findings")
+    lines += [
+        f"{r['rule']:<32} {r['action']:<12} {r['mode']:<9} {r['requests']:>8} {r['findings']:>8}"
+        for r in summary["rules"]
+    ]
+    lines.append(f"requests ({'first ' + str(len(rows)) if len(rows) < summary['requests'] else 'all'}, oldest first):")
+    for row in rows:
+        found = ",".join(row["entities"]) or "-"
+        lines.append(
+            f"{row['id']}  {row['created_at'][:19]}  {row['team'] or '-':<12} {row['decision'] or '-':<9} "
+            f"monitor={row['monitor_decision'] or '-':<9} {row['status']:<8} {row['policies'] or '-'}  {found}"
+        )
+    return "\n".join(lines)
+
+
 POLICY_COMMANDS = [replay_command]
+MAIN_COMMANDS = [report_command]

@@ -91,25 +91,7 @@ def list_requests(
 ) -> list[dict[str, Any]]:
     """Newest first, `limit` rows after the keyset cursor (created_at, id) of the last page."""
     query = select(requests).order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit)
-    conditions = {
-        "team": requests.c.team,
-        "key": requests.c.key_name,
-        "model": requests.c.model,
-        "decision": requests.c.decision,
-        "status": requests.c.status,
-        "monitor_decision": requests.c.monitor_decision,
-    }
-    for name, column in conditions.items():
-        value = getattr(where, name)
-        if value is not None:
-            query = query.where(column == value)
-    query = query.where(*_finding_conditions(where))
-    if where.policy is not None:
-        query = query.where(_lists_policy(where.policy))
-    if where.since is not None:
-        query = query.where(requests.c.created_at >= as_stored(engine, where.since))
-    if where.until is not None:
-        query = query.where(requests.c.created_at < as_stored(engine, where.until))
+    query = query.where(*request_conditions(engine, where))
     if after is not None:
         created, request_id = after
         query = query.where(
@@ -122,19 +104,45 @@ def list_requests(
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
+def request_conditions(engine: Engine, where: RequestFilter) -> list[Any]:
+    """The `requests` rows `where` selects, as conditions (shared by listing and `proxy.store.report`)."""
+    query: list[Any] = []
+    conditions = {
+        "team": requests.c.team,
+        "key": requests.c.key_name,
+        "model": requests.c.model,
+        "decision": requests.c.decision,
+        "status": requests.c.status,
+        "monitor_decision": requests.c.monitor_decision,
+    }
+    for name, column in conditions.items():
+        value = getattr(where, name)
+        if value is not None:
+            query.append(column == value)
+    query += _finding_conditions(where)
+    if where.policy is not None:
+        query.append(_lists_policy(where.policy))
+    if where.since is not None:
+        query.append(requests.c.created_at >= as_stored(engine, where.since))
+    if where.until is not None:
+        query.append(requests.c.created_at < as_stored(engine, where.until))
+    return query
+
+
 def _finding_conditions(where: RequestFilter) -> list[Any]:
     """`entity` and `rule` filters: the request has such a finding (an indexed lookup by request)."""
+    matched = findings.alias("matched")  # its own name: a query over findings may use these too
     conditions = []
     if where.entity is not None:
-        conditions.append(findings.c.entity_type == where.entity)
+        conditions.append(matched.c.entity_type == where.entity)
     if where.rule is not None:
         policy, _, rule = where.rule.rpartition("/")
-        conditions.append(findings.c.rule == rule)
+        conditions.append(matched.c.rule == rule)
         if policy:
-            conditions.append(findings.c.policy == policy)
+            conditions.append(matched.c.policy == policy)
     if not conditions:
         return []
-    return [select(findings.c.id).where(findings.c.request_id == requests.c.id, *conditions).exists()]
+    return [select(matched.c.id).where(matched.c.request_id == requests.c.id, *conditions).exists()]
 
 
 def _lists_policy(policy: str) -> Any:

@@ -77,7 +77,9 @@ def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any
         "prompt_tokens": exchange.usage.prompt_tokens,
         "completion_tokens": exchange.usage.completion_tokens,
         "total_tokens": exchange.usage.total_tokens,
-        "findings_count": len(exchange.decision.resolutions) if exchange.decision else 0,
+        "findings_count": len(exchange.decision.resolutions) + len(exchange.decision.monitored)
+        if exchange.decision
+        else 0,
         "unknown_placeholders": exchange.unknown_placeholders,
         "detect_ms": exchange.timings.detect_ms,
         "upstream_ms": exchange.timings.upstream_ms,

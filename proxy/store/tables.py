@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -52,7 +53,11 @@ requests = Table(
     # full | redacted | metadata | none: which payloads this record was allowed to keep
     Column("capture", String(16), nullable=False, server_default="full"),
     Column("erased_at", DateTime(timezone=True)),  # when erasure removed its payloads (and maybe subject)
+    # write order, given by the database (a sequence on PostgreSQL, a trigger on SQLite): a row
+    # replayed late from the spool still sorts after every row an earlier export saw
+    Column("seq", BigInteger),
     Index("ix_requests_created_at", "created_at"),
+    Index("ix_requests_seq", "seq"),
     Index("ix_requests_team_created_at", "team", "created_at"),
     Index("ix_requests_subject", "subject"),
 )
@@ -124,4 +129,44 @@ audit_events = Table(
     Column("target", String(500)),  # a request id, an output path, a subject id
     Column("details", Text),  # JSON: filters, counts, file hashes; never a raw value
     Index("ix_audit_events_at", "at"),
+)
+
+# Every dataset export written, with its manifest, and which records it holds: erasure and
+# opt-outs can be followed into datasets already on disk.
+exports = Table(
+    "exports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("format", String(40), nullable=False),
+    Column("content", String(16), nullable=False),
+    Column("out", String(1000), nullable=False),  # the output directory
+    Column("rows", Integer, nullable=False),
+    Column("last_seq", BigInteger),  # the highest requests.seq read: where `--since-last` resumes
+    Column("manifest", Text, nullable=False),  # manifest.json as written
+)
+
+export_rows = Table(
+    "export_rows",
+    metadata,
+    Column("export_id", String(40), ForeignKey("exports.id", ondelete="CASCADE"), primary_key=True),
+    # no foreign key: the lineage outlives a record that retention purges
+    Column("request_id", String(40), primary_key=True),
+    Column("split", String(48), nullable=False),
+    Index("ix_export_rows_request_id", "request_id"),
+)
+
+# Scores, labels and comments on a request's answer (`POST /v1/feedback`), for picking examples.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(40), ForeignKey("requests.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("key_name", String(200)),  # the proxy key that gave it
+    Column("score", Float),
+    Column("label", String(100)),
+    Column("comment", Text),
+    Index("ix_feedback_request_id", "request_id"),
 )

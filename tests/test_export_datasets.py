@@ -1,0 +1,257 @@
+"""Datasets an ML team can trust (#19): each defect reproduced through the real store, with rows
+recorded through the proxy by the official SDKs, then exported."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from sqlalchemy import Engine, select, update
+
+from proxy.export.conversation import Conversation, Message
+from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
+from proxy.export.run import ExportOptions, resume_after, run
+from proxy.export.source import Filters
+from proxy.store.sealing import Sealer
+from proxy.store.tables import payloads, requests
+
+from .conftest import RunningProxy, StartProxy
+from .mock_vendor import MockVendor
+from .stored import invoke
+
+TEMPLATE = "Please ask {name} at {email} about the refund for order {order}."
+PEOPLE = [("Peter Parker", "peter@dailybugle.com"), ("Lena Fischer", "lena@x.de")]
+
+
+@dataclass
+class Store:
+    running: RunningProxy
+    engine: Engine
+    sealer: Sealer
+
+    def ask(self, messages: list[Any], tag: str, subject: str | None = None, **headers: str) -> str:
+        extra = {"X-Proxy-Tags": f"{tag},datasets", **headers}
+        if subject:
+            extra["X-Proxy-Subject"] = subject
+        reply = self.running.client().chat.completions.create(
+            model="gpt-4o",
+            messages=messages,
+            extra_headers=extra,  # type: ignore[arg-type]
+        )
+        return reply.choices[0].message.content or ""
+
+    def flush(self) -> None:
+        self.running.services.recorder.flush()
+
+    def export(self, out: Path, **options: Any) -> tuple[Any, list[dict[str, Any]]]:
+        self.flush()
+        options.setdefault("format", "openai-jsonl")
+        manifest = run(self.engine, self.sealer, ExportOptions(out=out, **options))
+        lines = [json.loads(line) for path in sorted(out.glob("*.jsonl")) for line in path.read_text().splitlines()]
+        return manifest, lines
+
+
+@pytest.fixture(scope="module")
+def store(start_proxy: StartProxy, session_vendor: MockVendor) -> Iterator[Store]:
+    session_vendor.reset()
+    with start_proxy() as running:
+        engine = running.services.recorder.engine
+        yield Store(running, engine, running.services.sealer)
+    session_vendor.reset()
+
+
+def _tagged(tag: str) -> Filters:
+    return Filters(tags=(tag,))
+
+
+def test_folding_keeps_other_conversations_and_only_folds_earlier_turns(store: Store, tmp_path: Path) -> None:
+    (name, email), (other, other_email) = PEOPLE[0], PEOPLE[1]
+    # another subject's single request, written FIRST, reads exactly like turn 1 below once pseudonymized
+    store.ask([{"role": "user", "content": TEMPLATE.format(name=other, email=other_email, order=7)}], "fold", "bob")
+    turn1 = [{"role": "user", "content": TEMPLATE.format(name=name, email=email, order=7)}]
+    answer = store.ask(turn1, "fold", "alice")
+    turn2 = [*turn1, {"role": "assistant", "content": answer}, {"role": "user", "content": "And the invoice?"}]
+    store.ask(turn2, "fold", "alice")
+    store.ask(turn1, "fold", "alice")  # a new conversation opening the same way, AFTER the longer one
+    manifest, lines = store.export(tmp_path, filters=_tagged("fold"), one_per_conversation=True, dedupe="off")
+    assert manifest.counts.skipped == {"superseded": 1}  # alice's first turn, and nothing of bob's
+    assert manifest.counts.exported == 3
+    assert sorted(len(line["messages"]) for line in lines) == [2, 2, 4]
+    folded = next(line for line in lines if len(line["messages"]) == 4)
+    assert [m["role"] for m in folded["messages"]] == ["user", "assistant", "user", "assistant"]
+
+
+def test_a_conversation_id_scopes_folding_across_callers(store: Store, tmp_path: Path) -> None:
+    turn1 = [{"role": "user", "content": "What is a refund window?"}]
+    answer = store.ask(turn1, "fold-id", None, **{"X-Proxy-Conversation": "conv-1"})
+    turn2 = [*turn1, {"role": "assistant", "content": answer}, {"role": "user", "content": "And for sale items?"}]
+    store.ask(turn2, "fold-id", "someone", **{"X-Proxy-Conversation": "conv-1"})
+    store.ask(turn1, "fold-id", None, **{"X-Proxy-Conversation": "conv-2"})  # another conversation: kept
+    manifest, _ = store.export(tmp_path, filters=_tagged("fold-id"), one_per_conversation=True, dedupe="off")
+    assert manifest.counts.skipped == {"superseded": 1} and manifest.counts.exported == 2
+
+
+def test_surrogates_are_realistic_and_distinct_redacted_values_stay_distinct(store: Store, tmp_path: Path) -> None:
+    text = (
+        "Patient DOB: 03/11/1958, admitted today. Her husband, DOB: 07/04/1962, signed. "
+        "Again: patient DOB: 03/11/1958. Ship it to 221B Baker Street, London NW1 6XE. Thanks"
+    )
+    store.ask([{"role": "user", "content": text}], "surrogate", "carol")
+    manifest, (line,) = store.export(tmp_path, filters=_tagged("surrogate"), content="surrogate")
+    question = line["messages"][0]["content"]
+    assert "<" not in question, question  # every placeholder replaced, none left as is
+    assert "Baker Street" not in question
+    address = question.split("Ship it to ")[1].removesuffix(". Thanks")
+    assert any(c.isdigit() for c in address) and any(c.isalpha() for c in address)  # a street, not noise
+    first, second, third = re.findall(r"DOB: (\d{4}-\d{2}-\d{2})\b", question)
+    assert first == third != second  # one person's birthday stays one; two people's stay two
+
+
+def test_residual_check_compares_the_fakes_span_not_the_wider_finding(detector: Any) -> None:
+    check = ResidualCheck(detector, DEFAULT_ENTITIES, 0.5)
+    fake = "Lori Foster"
+    conversation = Conversation([Message("user", f"Dear {fake}, thank you."), Message("assistant", "ok")])
+    assert check.found(conversation, {fake}) == []
+    leaked = Conversation([Message("user", f"Dear {fake}, Peter Parker called."), Message("assistant", "ok")])
+    assert check.found(leaked, {fake}) == ["PERSON"]
+
+
+def test_identical_prompts_stay_in_one_split_and_near_copies_are_dropped(store: Store, tmp_path: Path) -> None:
+    for order in range(12):
+        for name, email in PEOPLE:  # two people, one templated prompt: identical once pseudonymized
+            store.ask([{"role": "user", "content": TEMPLATE.format(name=name, email=email, order=order)}], "split")
+    split = {"validation": 0.5}
+    manifest, _ = store.export(tmp_path / "all", filters=_tagged("split"), split=split, dedupe="off")
+    assert manifest.counts.exported == 24 and set(manifest.counts.splits) == {"train", "validation"}
+    train = (tmp_path / "all" / "train.jsonl").read_text().splitlines()
+    validation = (tmp_path / "all" / "validation.jsonl").read_text().splitlines()
+    assert not set(train) & set(validation)  # no validation row is a copy of a training row
+    assert manifest.counts.cross_split_duplicates == 0
+    exact, _ = store.export(tmp_path / "exact", filters=_tagged("split"), dedupe="exact")
+    assert exact.counts.exported == 12 and exact.counts.skipped == {"duplicate": 12}
+    long = (
+        "Our customer wrote in again about the parcel that never arrived. It left the warehouse on Monday, "
+        "the tracking page has not moved since Tuesday, and the courier's hotline keeps them waiting for "
+        "an hour. Please draft a short, friendly apology that offers a replacement or a full refund, "
+        "mentions order number {order}, and promises an answer within two working days."
+    )
+    for order in range(10):
+        store.ask([{"role": "user", "content": long.format(order=1000 + order)}], "near")
+    near, _ = store.export(tmp_path / "near", filters=_tagged("near"))  # near is the default
+    assert near.counts.exported <= 3 and near.counts.skipped == {"duplicate": 10 - near.counts.exported}
+    exact, _ = store.export(tmp_path / "near-exact", filters=_tagged("near"), dedupe="exact")
+    assert exact.counts.exported == 10  # no two are exactly the same
+
+
+def test_incremental_exports_resume_by_write_order_not_time(store: Store, tmp_path: Path) -> None:
+    store.ask([{"role": "user", "content": "first batch question"}], "incremental")
+    first, _ = store.export(tmp_path / "1", filters=_tagged("incremental"), dedupe="off")
+    assert first.counts.exported == 1 and first.last_seq is not None
+    assert resume_after(tmp_path / "1") == first.last_seq
+    store.ask([{"role": "user", "content": "second batch question"}], "incremental")
+    store.flush()
+    with store.engine.begin() as connection:  # as a spool replay writes it: late, with an earlier time
+        newest = connection.execute(select(requests.c.id).order_by(requests.c.seq.desc()).limit(1)).scalar_one()
+        connection.execute(
+            update(requests)
+            .where(requests.c.id == newest)
+            .values(created_at=first.first_created_at - timedelta(hours=1))
+        )
+    after = Filters(tags=("incremental",), after_seq=first.last_seq)
+    second, lines = store.export(tmp_path / "2", filters=after, dedupe="off")
+    assert second.counts.exported == 1 and lines[0]["messages"][0]["content"] == "second batch question"
+    assert second.last_seq is not None and second.last_seq > first.last_seq
+    boundary = Filters(tags=("incremental",), since=first.last_created_at)
+    exclusive, _ = store.export(tmp_path / "3", filters=boundary, dedupe="off")
+    assert exclusive.counts.exported == 0  # the boundary row belongs to the export that ended there
+
+
+def test_original_mode_drops_rows_it_cannot_restore_and_files_are_private(store: Store, tmp_path: Path) -> None:
+    store.ask([{"role": "user", "content": "Server 81.2.69.160 is down, says Peter Parker."}], "original")
+    store.ask([{"role": "user", "content": "Ask Peter Parker to call back."}], "original")
+    manifest, lines = store.export(
+        tmp_path, filters=_tagged("original"), content="original", purpose="test", dedupe="off"
+    )
+    assert manifest.counts.skipped == {"unrestored_placeholder": 1}  # the hashed IP came back as a stand-in
+    assert lines[0]["messages"][1]["content"] == "Ask Peter Parker to call back."
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(tmp_path.stat().st_mode) in (0o700, 0o755)  # pytest made it; a new one is 0700
+    card = (tmp_path / "README.md").read_text()
+    assert "0600" in card and "unrestored_placeholder" in card
+    ids = (tmp_path / "train.ids").read_text().split()
+    assert len(ids) == len(lines) == 1
+
+
+def _request_id(store: Store, text: str, tag: str, subject: str | None = None) -> str:
+    headers = {"X-Proxy-Tags": f"{tag},datasets", **({"X-Proxy-Subject": subject} if subject else {})}
+    raw = store.running.client().chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": text}], extra_headers=headers
+    )
+    return str(raw.headers["x-proxy-request-id"])
+
+
+def test_lineage_follows_a_subject_into_exports_and_erasure_names_them(store: Store, tmp_path: Path) -> None:
+    mine = _request_id(store, "Ask Peter Parker about the lineage report.", "lineage", "dora")
+    _request_id(store, "Ask Lena Fischer about the lineage plan.", "lineage", "eve")
+    first, _ = store.export(tmp_path / "a", filters=_tagged("lineage"), dedupe="off")
+    second, _ = store.export(tmp_path / "b", filters=Filters(tags=("lineage",), teams=("nobody",)))
+    url = str(store.engine.url)
+    listed = invoke(["exports", "list"], url).output
+    assert first.id in listed and second.id in listed and str(tmp_path / "a") in listed
+    which = invoke(["exports", "which", "--subject", "dora"], url).output
+    assert first.id in which and "holds 1" in which and second.id not in which  # the second holds no row
+    assert first.id in invoke(["exports", "which", mine], url).output
+    assert "no export holds it" in invoke(["exports", "which", "--subject", "nobody"], url).output
+    rows = [json.loads(line) for line in invoke(["exports", "which", mine, "--json"], url).output.splitlines()]
+    assert [row["id"] for row in rows] == [first.id] and rows[0]["rows"] == 2 and rows[0]["complete"]
+
+    database = Path(store.engine.url.database or "")
+    with store.engine.connect() as connection:
+        blobs = connection.execute(select(payloads.c.data).where(payloads.c.request_id == mine)).scalars().all()
+    erased = invoke(["erase", "--subject", "dora", "--yes"], url).output
+    assert f"export {first.id} at {tmp_path / 'a'} holds 1" in erased
+    wal = database.with_name(database.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and truncated
+    on_disk = database.read_bytes()
+    assert blobs and not any(blob in on_disk for blob in blobs)  # secure_delete zeroed the pages
+
+
+def test_feedback_attaches_scores_and_labels_that_exports_filter_on(store: Store, tmp_path: Path) -> None:
+    good, bad, unrated = (_request_id(store, f"Question number {n} about feedback", "feedback") for n in range(3))
+    client = store.running.client()
+    for request_id, body in [(good, {"score": 1}), (good, {"label": "gold"}), (bad, {"score": 0, "comment": "no"})]:
+        answer = client.post("/feedback", body={"request_id": request_id, **body}, cast_to=object)
+        assert answer["request_id"] == request_id and answer["object"] == "feedback"  # type: ignore[index]
+    with pytest.raises(openai.NotFoundError):
+        client.post("/feedback", body={"request_id": "not-a-request", "score": 1}, cast_to=object)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.post("/feedback", body={"request_id": good, "score": "Peter Parker"}, cast_to=object)
+    assert "score" in str(refused.value) and "Peter Parker" not in str(refused.value)
+    scored, lines = store.export(tmp_path / "s", filters=Filters(tags=("feedback",), min_score=0.5), dedupe="off")
+    assert scored.counts.exported == 1 and lines[0]["messages"][0]["content"] == "Question number 0 about feedback"
+    labelled, _ = store.export(tmp_path / "l", filters=Filters(tags=("feedback",), labels=("gold",)), dedupe="off")
+    assert labelled.counts.exported == 1
+    everything, _ = store.export(tmp_path / "e", filters=_tagged("feedback"), dedupe="off")
+    assert everything.counts.exported == 3 and unrated
+
+
+def test_limit_and_a_seeded_sample(store: Store, tmp_path: Path) -> None:
+    for n in range(8):
+        _request_id(store, f"Sampling question {n}: which plan fits a team of {n + 2}?", "sample")
+    limited, _ = store.export(tmp_path / "l", filters=_tagged("sample"), limit=3, dedupe="off")
+    assert limited.counts.exported == 3
+    first, a = store.export(tmp_path / "a", filters=_tagged("sample"), sample=4, seed=7, dedupe="off")
+    again, b = store.export(tmp_path / "b", filters=_tagged("sample"), sample=4, seed=7, dedupe="off")
+    other, c = store.export(tmp_path / "c", filters=_tagged("sample"), sample=4, seed=8, dedupe="off")
+    assert first.counts.exported == 4 and a == b and c != a
+    assert first.counts.matched == 4  # the sample is what the export reads
