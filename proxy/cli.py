@@ -17,6 +17,7 @@ from proxy.cli_context import CliContext, config_option, guarded
 from proxy.config import CONFIG_ENV, hash_api_key
 from proxy.evaluation.command import eval_command
 from proxy.export.command import export_command
+from proxy.export.lineage import exports
 from proxy.governance.command import COMMANDS, rotate_data_key
 from proxy.governance.oversight import MAIN_COMMANDS, POLICY_COMMANDS
 from proxy.logs import log_config
@@ -262,7 +263,7 @@ def keys_generate(name: str, team: str) -> None:
     click.echo("add to proxy.yaml under `keys:`:\n  - " + json.dumps(entry))
 
 
-for _command in (*COMMANDS, *MAIN_COMMANDS, export_command, eval_command):
+for _command in (*COMMANDS, *MAIN_COMMANDS, export_command, exports, eval_command):
     main.add_command(_command)
 keys.add_command(rotate_data_key)
 for _command in POLICY_COMMANDS:

@@ -77,11 +77,23 @@ class UpstreamConfig(_Model):
     #: seconds to wait for the vendor's first byte and between stream chunks
     timeout: float = Field(600.0, gt=0)
     connect_timeout: float = Field(10.0, gt=0)
+    #: client headers sent on to this vendor besides the protocol's own (`anthropic-version`,
+    #: `anthropic-beta`, `openai-beta`); none by default: a User-Agent can identify a person
+    forward_headers: list[str] = []
 
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("forward_headers")
+    @classmethod
+    def _header_names(cls, names: list[str]) -> list[str]:
+        never = {"authorization", "x-api-key", "api-key", "cookie", "host", "content-length", "content-type"}
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z0-9-]+", name) or name.lower() in never or name.lower().startswith("x-proxy-"):
+                raise ValueError(f"{name!r} cannot be forwarded: credentials, framing and X-Proxy-* headers stay here")
+        return [name.lower() for name in names]
 
     @model_validator(mode="after")
     def _azure_needs_a_version(self) -> UpstreamConfig:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -157,6 +158,8 @@ async def _scan_and_forward(
     model = dialect.model(exchange.body)
     if len(model) > MAX_MODEL_CHARS:
         raise BadRequest(f"The model name is longer than {MAX_MODEL_CHARS} characters.", code="invalid_model")
+    if not MODEL_NAME.fullmatch(model):  # a name is an identifier, not a place to put text (the scan reads it too)
+        raise BadRequest("A model name may hold only letters, digits and . _ : / @ + -", code="invalid_model")
     exchange.model, exchange.stream = model, dialect.is_stream(exchange.body)
     await services.limiter.admit(exchange.caller, exchange.model)
     upstream = services.upstreams.route(exchange.model)
@@ -194,6 +197,7 @@ async def _scan_and_forward(
 
 
 MAX_MODEL_CHARS = 200  # the column's size
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*")
 CONTEXT_HEADER_LIMITS = {"x-proxy-subject": 200, "x-proxy-conversation": 200, "x-proxy-tags": 1000}  # column sizes
 
 
@@ -233,6 +237,10 @@ async def scan(exchange: Exchange, dialect: Dialect, scanner: Scanner, vendor_mo
             len(exchange.raw_body),
             scanner.request(exchange.body, dialect, raw_body=exchange.raw_body, vendor_model=vendor_model),
         )
+    except BadRequest as error:
+        if error.code == "invalid_model":
+            exchange.model = None  # it carries a value: not kept in the request's row either
+        raise
     finally:
         exchange.timings.detect_ms = (time.perf_counter() - started) * 1000
     exchange.slots, exchange.findings, exchange.decision = result.slots, result.findings, result.decision

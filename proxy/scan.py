@@ -13,20 +13,23 @@ a detection failure that a policy's `on_detector_error` does not let through rai
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from proxy.detection import DetectionEngine
 from proxy.detection.propagate import propagate
+from proxy.detection.reading import Reading, read
+from proxy.detection.seams import adjacent
 from proxy.detection.trim import trim
 from proxy.dialects import Dialect
 from proxy.dialects.paths import get_at, write_slots
-from proxy.errors import DetectionFailed, PolicyBlocked
-from proxy.exchange import BlockReason, Decision, Finding, JSONPath, Slot
+from proxy.errors import BadRequest, DetectionFailed, PolicyBlocked
+from proxy.exchange import BlockReason, Decision, Finding, JSONPath, Resolution, Slot
 from proxy.hashing import Hasher
 from proxy.policy.bundle import PolicySet, detectors_of, entities_of
-from proxy.policy.decide import decide
+from proxy.policy.decide import decide, merge_overlaps
 from proxy.policy.schema import Direction, Policy, RequestContext
 from proxy.transform import transform
 
@@ -39,7 +42,7 @@ class Scan:
 
     direction: Direction
     policies: list[Policy]
-    slots: list[Slot]  # as extracted (and canonicalised): what detection read
+    slots: list[Slot]  # as extracted; detection read their canonical text, findings are mapped back
     findings: list[Finding] = field(default_factory=list)
     decision: Decision = field(default_factory=Decision)  # resolutions after the surface's downgrades
     texts: dict[int, str] = field(default_factory=dict)  # new text of each slot that changes
@@ -86,11 +89,13 @@ class Scanner:
     ) -> Scan:
         """A request body, as the vendor would receive it. `raw_body` (the client's bytes) is
         forwarded as it is when nothing changes, so fields the proxy does not know arrive intact."""
-        slots = canonicalise(dialect.request_slots(body))
+        slots = dialect.request_slots(body)
         blocked = self._over_limit(slots)
         if blocked is not None:
             return Scan("request", self.policies, slots, decision=Decision(block=blocked))
-        result = await self.scan(slots, "request", restores=dialect.restores)
+        model = Slot(MODEL_PATH, dialect.model(body))  # scanned like text: routing globs let anything through
+        result = await self.scan([*slots, model], "request", restores=dialect.restores, pairs=adjacent(body, slots))
+        _refuse_model(result)
         if result.decision.block is None:
             result.unscannable, result.decision.block = self._unscannable(body, dialect)
         if result.decision.block is None:
@@ -98,28 +103,35 @@ class Scanner:
             result.forwarded, result.forwarded_bytes = _write(body, raw_body, result, renamed)
         return result
 
-    async def scan(self, slots: list[Slot], direction: Direction, *, restores: bool = True) -> Scan:
-        """Detect, decide and transform `slots`: the one place these stages are composed.
+    async def scan(
+        self, slots: list[Slot], direction: Direction, *, restores: bool = True, pairs: Sequence[tuple[int, int]] = ()
+    ) -> Scan:
+        """Canonicalise, detect, decide and transform `slots`: the one place these stages are composed.
 
-        `restores` is False where nothing comes back to put a value into (embeddings): a
-        pseudonym there is just a redaction."""
+        Detection and decision read each slot's canonical text (and the seams of the adjacent
+        `pairs`); every finding is mapped back to the span of the original it came from, and
+        the original is what is transformed. `restores` is False where nothing comes back to put
+        a value into (embeddings): a pseudonym there is just a redaction."""
+        reading = read(slots, pairs)
         try:
             findings = await self.detector.detect(
-                slots, entities_of(self.policies, direction), detectors_of(self.policies)
+                reading.texts, entities_of(self.policies, direction), detectors_of(self.policies)
             )
         except DetectionFailed:
             if direction == "response" or not self._may_skip_detection():
                 raise
             return Scan(direction, self.policies, slots, decision=Decision(), unscanned=True)
-        findings = trim(slots, findings)  # the value only: the sentence around it stays readable
+        findings = _without_names_in_model(reading.slot_findings(findings), slots)
+        findings = trim(reading.slots, findings)  # the value only: the sentence around it stays readable
         if direction == "request":  # a name found in one message is a name in every message
-            findings = propagate(slots, findings)
+            findings = propagate(reading.slots, findings)
         decision = _downgrade(
-            decide(findings, slots, self.policies, self.context, direction=direction, today=self.today),
+            decide(findings, reading.slots, self.policies, self.context, direction=direction, today=self.today),
             direction,
             restores,
         )
-        result = Scan(direction, self.policies, slots, findings, decision)
+        original = [reading.original(f) for f in findings]
+        result = Scan(direction, self.policies, slots, original, _in_original(decision, reading))
         if decision.block is None:
             texts, pseudonyms = transform(slots, decision.resolutions, self.hasher)
             result.texts, result.pseudonyms = texts, pseudonyms.originals
@@ -155,9 +167,41 @@ class Scanner:
         return parts, None
 
 
-def canonicalise(slots: list[Slot]) -> list[Slot]:
-    """The text detection reads. Today the identity: the place for undoing evasions (#16)."""
-    return slots
+MODEL_PATH: JSONPath = ("model",)
+# Not read in a model name: what only a language model's guess finds ("claude" is a given name)
+# and what a version date looks like ("claude-haiku-4-5-20251001" parses as a phone number).
+# Cards, SSNs and other ids, e-mail addresses and secrets are what a model name must not carry.
+MODEL_NAME_NOISE = frozenset(
+    {"PERSON", "LOCATION", "NRP", "DATE_TIME", "ORGANIZATION", "PHONE_NUMBER", "DATE_OF_BIRTH"}
+)
+
+
+def _without_names_in_model(findings: list[Finding], slots: list[Slot]) -> list[Finding]:
+    models = {i for i, slot in enumerate(slots) if slot.path == MODEL_PATH}
+    return [f for f in findings if not (f.slot in models and f.entity_type in MODEL_NAME_NOISE)]
+
+
+def _refuse_model(result: Scan) -> None:
+    """A model name that carries a value the policies act on is refused, never rewritten: the
+    vendor could not route a rewritten name, and the client should learn what went wrong."""
+    for resolution in result.decision.resolutions:
+        if result.slots[resolution.finding.slot].path == MODEL_PATH and resolution.action != "allow":
+            entity = resolution.finding.entity_type
+            raise BadRequest(
+                f"The model name contains what looks like {entity}; model names cannot carry personal data.",
+                code="invalid_model",
+            )
+
+
+def _in_original(decision: Decision, reading: Reading) -> Decision:
+    """The decision's spans in the original texts. Two values decoded from one encoded segment
+    both cover the whole segment, so overlaps are merged again."""
+
+    def mapped(resolutions: list[Resolution]) -> list[Resolution]:
+        return merge_overlaps([replace(r, finding=reading.original(r.finding)) for r in resolutions])
+
+    decision.resolutions, decision.monitored = mapped(decision.resolutions), mapped(decision.monitored)
+    return decision
 
 
 def _downgrade(decision: Decision, direction: Direction, restores: bool) -> Decision:

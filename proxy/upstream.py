@@ -22,10 +22,11 @@ from proxy.dialects import Dialect
 from proxy.dialects.sse import SSEEvent, parse_sse
 from proxy.errors import UnknownModel, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
-# The only client headers sent upstream. An allow list, not a block list: credentials, cookies,
-# the client's OpenAI organisation or project (which would not match the company key),
-# X-Forwarded-For (the end user's address) and SDK telemetry all stay here.
-_PASS_REQUEST = {"accept", "user-agent", "openai-beta", "anthropic-version", "anthropic-beta", "idempotency-key"}
+# The only client headers sent upstream: the protocol's own, plus an upstream's `forward_headers`.
+# An allow list, not a block list: credentials, cookies, the client's OpenAI organisation or
+# project (which would not match the company key), X-Forwarded-For (the end user's address),
+# the User-Agent and SDK telemetry (which can tell who and what machine is asking) all stay here.
+_PASS_REQUEST = frozenset({"openai-beta", "anthropic-version", "anthropic-beta"})
 # Vendor response headers worth passing on to the client: request ids, rate limits, timing.
 # Not `openai-organization`/`openai-project`: they describe the company's account.
 _PASS_RESPONSE = (
@@ -236,7 +237,8 @@ def _endpoint(upstream: UpstreamConfig, dialect: Dialect, model: str) -> tuple[s
 
 
 def _outbound_headers(headers: Mapping[str, str], upstream: UpstreamConfig) -> dict[str, str]:
-    out = {k: v for k, v in headers.items() if k.lower() in _PASS_REQUEST}
+    allowed = _PASS_REQUEST.union(upstream.forward_headers)
+    out = {k: v for k, v in headers.items() if k.lower() in allowed}
     out["content-type"] = "application/json"
     key = upstream.api_key()
     if upstream.kind == "azure-openai":

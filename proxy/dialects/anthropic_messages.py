@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from proxy.dialects import StreamDelta
-from proxy.dialects.paths import kind_of, other_slots, text_slot, tree_slots
+from proxy.dialects.paths import carries_text, kind_of, media_slots, other_slots, text_slot, tree_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
@@ -88,6 +88,7 @@ class AnthropicMessages:
                 slots += tree_slots((*at, j), block, BLOCK_WORDS - {"source"} | {"media_type", "url"})
             elif kind in BINARY_BLOCKS:
                 slots += tree_slots((*at, j), block, BLOCK_WORDS | {"data", "url", "media_type"})  # titles, context
+                slots += _source_slots((*at, j, "source"), block.get("source"))
             else:  # text, and any block type added later: every string but the structure
                 slots += tree_slots((*at, j), block, BLOCK_WORDS)
         return slots
@@ -205,12 +206,29 @@ def _text_source(block: dict[str, Any]) -> bool:
     return isinstance(source, dict) and source.get("type") in ("text", "content")
 
 
+def _source_slots(at: JSONPath, source: Any) -> list[Slot]:
+    """An image's or document's URL, or its base64 data when that is text (see `media_slots`)."""
+    if not isinstance(source, dict):
+        return []
+    media_type = source.get("media_type") if isinstance(source.get("media_type"), str) else None
+    return media_slots((*at, "url"), source.get("url")) + (
+        media_slots((*at, "data"), source.get("data"), media_type) if source.get("type") == "base64" else []
+    )
+
+
+def _source_is_text(source: Any) -> bool:
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        return False
+    media_type = source.get("media_type") if isinstance(source.get("media_type"), str) else None
+    return carries_text(source.get("data"), media_type)
+
+
 def _binary_blocks(at: JSONPath, content: Any) -> list[JSONPath]:
     if not isinstance(content, list):
         return []
     parts: list[JSONPath] = []
     for j, block in enumerate(content):
-        if kind_of(block) in BINARY_BLOCKS and not _text_source(block):
+        if kind_of(block) in BINARY_BLOCKS and not _text_source(block) and not _source_is_text(block.get("source")):
             parts.append((*at, j))
         elif isinstance(block, dict) and block.get("type") == "tool_result":
             parts += _binary_blocks((*at, j, "content"), block.get("content"))

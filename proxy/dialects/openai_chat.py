@@ -17,7 +17,15 @@ from proxy.dialects.openai_shapes import (
     echo_usage,
     envelope,
 )
-from proxy.dialects.paths import json_string_slots, kind_of, other_slots, text_slot, tree_slots
+from proxy.dialects.paths import (
+    carries_text,
+    json_string_slots,
+    kind_of,
+    media_slots,
+    other_slots,
+    text_slot,
+    tree_slots,
+)
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
@@ -63,7 +71,7 @@ class OpenAIChat(OpenAISurface):
                 if not isinstance(part, dict):
                     raise BadRequest(f"{_where(at)}.content[{j}] must be an object", code="invalid_messages")
                 # text, refusal and any part type added later: every string but the binary data
-                slots += tree_slots((*at, "content", j), part, PART_WORDS)
+                slots += tree_slots((*at, "content", j), part, PART_WORDS) + _media_slots((*at, "content", j), part)
         elif content is not None:
             raise BadRequest(f"{_where(at)}.content must be a string or an array", code="invalid_messages")
         slots += self._tool_call_slots(at, message)
@@ -87,7 +95,7 @@ class OpenAIChat(OpenAISurface):
             for i, message in enumerate(_objects(body, "messages"))
             if isinstance(message.get("content"), list)
             for j, part in enumerate(message["content"])
-            if kind_of(part) in BINARY_PARTS
+            if kind_of(part) in BINARY_PARTS and not carries_text(_inline(part))
         ]
 
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
@@ -182,6 +190,22 @@ def _objects(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise BadRequest(f"'{key}' must be an array of objects", code="invalid_request")
     return value
+
+
+MEDIA_FIELDS = {"image_url": "url", "file": "file_data"}  # part type -> its URL or inline data
+
+
+def _inline(part: dict[str, Any]) -> Any:
+    """The URL or inline data of a media part (None when it has none)."""
+    kind = kind_of(part)
+    media = part.get(kind) if kind in MEDIA_FIELDS else None
+    return media.get(MEDIA_FIELDS[kind]) if isinstance(media, dict) and kind else None
+
+
+def _media_slots(at: JSONPath, part: dict[str, Any]) -> list[Slot]:
+    """An image's URL and a file's inline data, when they are text (see `media_slots`)."""
+    kind = kind_of(part)
+    return media_slots((*at, kind, MEDIA_FIELDS[kind]), _inline(part)) if kind in MEDIA_FIELDS else []
 
 
 def _where(at: JSONPath) -> str:

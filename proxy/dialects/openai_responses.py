@@ -12,13 +12,22 @@ from typing import Any
 
 from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import OpenAISurface, envelope
-from proxy.dialects.paths import json_string_slots, kind_of, other_slots, text_slot, tree_slots
+from proxy.dialects.paths import (
+    carries_text,
+    json_string_slots,
+    kind_of,
+    media_slots,
+    other_slots,
+    text_slot,
+    tree_slots,
+)
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
 
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
 PART_WORDS = frozenset({"type", "image_url", "file_id", "file_data", "file_url", "detail", "id", "status"})
+MEDIA_FIELDS = ("image_url", "file_url", "file_data")  # a part's URL or inline data: text when it reads as text
 ITEM_WORDS = frozenset({"type", "id", "call_id", "status", "name", "role"})
 VENDOR_HISTORY = ("previous_response_id", "conversation")
 # Top-level fields read by name; every other field is scanned whole (`other_slots`).
@@ -63,7 +72,7 @@ class OpenAIResponses(OpenAISurface):
                 return text_slot((*at, "content"), content)
             if not isinstance(content, list) or not all(isinstance(part, dict) for part in content):
                 raise BadRequest("a message's content must be a string or an array of parts", code="invalid_input")
-            return [s for j, part in enumerate(content) for s in tree_slots((*at, "content", j), part, PART_WORDS)]
+            return [s for j, part in enumerate(content) for s in _part_slots((*at, "content", j), part)]
         return tree_slots(at, item, ITEM_WORDS)  # item types added later: every string but the structure
 
     def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
@@ -73,7 +82,8 @@ class OpenAIResponses(OpenAISurface):
             content = item.get("content") if isinstance(item, dict) else None
             for j, part in enumerate(content if isinstance(content, list) else []):
                 if isinstance(part, dict) and part.get("type") in ("input_image", "input_file", "input_audio"):
-                    parts.append(("input", i, "content", j))
+                    if not any(carries_text(part.get(name)) for name in ("image_url", "file_data")):
+                        parts.append(("input", i, "content", j))
             output = item.get("output") if isinstance(item, dict) else None
             for j, part in enumerate(output if isinstance(output, list) else []):  # a tool that returned an image
                 if isinstance(part, dict) and part.get("type") in ("input_image", "input_file", "input_audio"):
@@ -197,3 +207,10 @@ def _output_item_slots(at: JSONPath, item: Any) -> list[Slot]:
 def _list(value: Any) -> Any:
     """A tool output given as parts (a list), else None: a string output is its own slot."""
     return value if isinstance(value, list) else None
+
+
+def _part_slots(at: JSONPath, part: dict[str, Any]) -> list[Slot]:
+    """Every string of a content part but its structure, and its URL or inline data when text."""
+    return tree_slots(at, part, PART_WORDS) + [
+        s for name in MEDIA_FIELDS for s in media_slots((*at, name), part.get(name))
+    ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -79,6 +82,54 @@ def tree_slots(path: JSONPath, node: Any, skip: frozenset[str] = frozenset(), *,
     leaving out values under the keys in `skip` (structural words like a schema's `type`).
     With `keys`, dict keys and numbers are slots too (a tool's input object)."""
     return [Slot((*path, *pointer), text) for pointer, text in _leaves(node, (), skip, keys=keys) if text]
+
+
+TEXT_TYPE = re.compile(r"text/|application/(?:[\w.+-]*\+)?(?:json|xml|yaml|javascript|x-www-form-urlencoded)\b", re.I)
+SNIFF_CHARS = 4096  # base64 characters decoded to tell text from binary media
+_PRINTABLE = 0.9
+
+
+def media_slots(path: JSONPath, value: Any, media_type: str | None = None) -> list[Slot]:
+    """A slot for text a media field carries: a URL the vendor fetches (its path and query are
+    text the client wrote), or inline data that is text (`carries_text`). Binary media is not
+    text: no slot, and `unscannable_parts` decides about it."""
+    if not isinstance(value, str) or not value:
+        return []
+    if value[:8].lower().startswith(("http://", "https://")) or carries_text(value, media_type):
+        return [Slot(path, value)]
+    return []
+
+
+def carries_text(value: Any, media_type: str | None = None) -> bool:
+    """Whether inline media (a `data:` URL, or base64 data of `media_type`) holds text: a text
+    type, or bytes that read as UTF-8 text whatever type is declared."""
+    if not isinstance(value, str):
+        return False
+    payload = value
+    if value[:5].lower() == "data:":
+        header, _, payload = value.partition(",")
+        media_type = header[5:].split(";", 1)[0]
+        if ";base64" not in header.lower():
+            return True  # percent-encoded characters: text by construction
+    if media_type and TEXT_TYPE.match(media_type):
+        return True
+    head = payload[:SNIFF_CHARS].rstrip("=")
+    head = head[: len(head) - len(head) % 4]
+    try:
+        data = base64.b64decode(head.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return _reads_as_text(data)
+
+
+def _reads_as_text(data: bytes) -> bool:
+    for cut in range(4):  # the sniffed head can end inside a multi-byte character
+        try:
+            text = data[: len(data) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return bool(text) and sum(c.isprintable() or c in "\n\r\t" for c in text) >= _PRINTABLE * len(text)
+    return False
 
 
 def other_slots(at: JSONPath, node: Any, handled: frozenset[str]) -> list[Slot]:

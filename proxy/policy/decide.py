@@ -124,7 +124,7 @@ def _resolve(claims: list[Resolution]) -> list[Resolution]:
         current = strongest.get(claim.finding)
         if current is None or STRENGTH[claim.action] > STRENGTH[current.action]:
             strongest[claim.finding] = claim
-    return _merge_overlaps(_without_allow_listed(list(strongest.values())))
+    return merge_overlaps(_without_allow_listed(list(strongest.values())))
 
 
 def _without_allow_listed(candidates: list[Resolution]) -> list[Resolution]:
@@ -138,7 +138,8 @@ def _without_allow_listed(candidates: list[Resolution]) -> list[Resolution]:
     ]
 
 
-def _merge_overlaps(candidates: list[Resolution]) -> list[Resolution]:
+def merge_overlaps(candidates: list[Resolution]) -> list[Resolution]:
+    """Overlapping resolutions of one slot as one, under the stronger action."""
     merged: list[Resolution] = []
     for resolution in sorted(candidates, key=lambda r: (r.finding.slot, r.finding.start, -r.finding.end)):
         if merged and _overlap(merged[-1].finding, resolution.finding):
