@@ -1,8 +1,8 @@
 """Policy history: every policy version ever loaded, by digest with its full text, and every
 policy set (the digest a request records) with the policy versions it held.
 
-Revision ID: 0006_policy_history
-Revises: 0005_dataset_lineage
+Revision ID: 0007_policy_history
+Revises: 0006_key_permissions
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_policy_history"
-down_revision = "0005_dataset_lineage"
+revision = "0007_policy_history"
+down_revision = "0006_key_permissions"
 branch_labels = None
 depends_on = None
 
