@@ -363,7 +363,7 @@ def test_policies_show_versions_and_rules_and_a_failed_reload_names_the_file_and
 ) -> None:
     page = signed_in
     page.get_by_role("link", name="Policies").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^default@4"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^default@\d+ "))).to_be_visible()
     hr = page.locator("#policy-hr")
     expect(hr).to_contain_text("teams: hr, people")
     expect(hr.locator("table.rules")).to_contain_text("contact-details")
@@ -374,7 +374,7 @@ def test_policies_show_versions_and_rules_and_a_failed_reload_names_the_file_and
         page.get_by_role("button", name="Reload the policy files now").click()
         expect(page.get_by_role("alert")).to_have_text("The reload failed; the policies below stay in force.")
         expect(page.locator("pre.reload-error")).to_contain_text("broken.yaml")
-        expect(page.get_by_role("heading", name=re.compile(r"^default@4"))).to_be_visible()
+        expect(page.get_by_role("heading", name=re.compile(r"^default@\d+ "))).to_be_visible()
         console.shot(page, "policies-reload-failed")
     finally:
         broken.unlink()
