@@ -186,6 +186,8 @@ def keys() -> None:
 @click.option("--model", "models", multiple=True, help="A model glob the key may call; repeat for more (default: any).")
 @click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute (per proxy process).")
 @click.option("--tokens-per-day", type=click.IntRange(min=1), help="Prompt plus completion tokens per UTC day.")
+@click.option("--may-assert-subject", is_flag=True, help="The key may name the end user (X-Proxy-Subject).")
+@click.option("--may-skip-capture", is_flag=True, help="The key may ask not to be recorded (X-Proxy-Capture: none).")
 def keys_create(
     config_path: Path | None,
     name: str,
@@ -194,12 +196,20 @@ def keys_create(
     models: tuple[str, ...],
     rpm: int | None,
     tokens_per_day: int | None,
+    may_assert_subject: bool,
+    may_skip_capture: bool,
 ) -> None:
     """Make a new proxy key kept in the database; prints the key once (only its hash is stored)."""
     from proxy.config import KeyLimits
     from proxy.store.keys import KeyExists, create_key
 
-    limits = KeyLimits(models=list(models) or None, requests_per_minute=rpm, tokens_per_day=tokens_per_day)
+    limits = KeyLimits(
+        models=list(models) or None,
+        requests_per_minute=rpm,
+        tokens_per_day=tokens_per_day,
+        may_assert_subject=may_assert_subject,
+        may_skip_capture=may_skip_capture,
+    )
     when = expires.replace(tzinfo=UTC) if expires else None
     with CliContext(config_path).database() as engine:
         try:
