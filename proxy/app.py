@@ -23,6 +23,7 @@ from proxy.detection import DetectionEngine
 from proxy.dialects import DIALECTS, Dialect
 from proxy.errors import BadRequest, NotFound, ProxyError
 from proxy.exchange import Slot
+from proxy.feedback import post_feedback
 from proxy.governance.retention import purge_on_schedule
 from proxy.hashing import hasher_for
 from proxy.limits import Gate, Limiter
@@ -82,6 +83,7 @@ def create_app(
     for dialect in DIALECTS.values():
         app.add_api_route(dialect.path, _endpoint(dialect), methods=["POST"], include_in_schema=True)
     app.add_api_route("/v1/models", list_models, methods=["GET"])
+    app.add_api_route("/v1/feedback", post_feedback, methods=["POST"])
     app.state.catalogue = Catalogue()
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_api_route("/readyz", readyz, methods=["GET"])

@@ -17,6 +17,7 @@ from proxy.cli_context import CliContext, config_option, guarded
 from proxy.config import CONFIG_ENV, hash_api_key
 from proxy.evaluation.command import eval_command
 from proxy.export.command import export_command
+from proxy.export.lineage import exports
 from proxy.governance.command import COMMANDS, rotate_data_key
 from proxy.governance.oversight import MAIN_COMMANDS, POLICY_COMMANDS
 from proxy.logs import log_config
@@ -185,6 +186,8 @@ def keys() -> None:
 @click.option("--model", "models", multiple=True, help="A model glob the key may call; repeat for more (default: any).")
 @click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute (per proxy process).")
 @click.option("--tokens-per-day", type=click.IntRange(min=1), help="Prompt plus completion tokens per UTC day.")
+@click.option("--may-assert-subject", is_flag=True, help="The key may name the end user (X-Proxy-Subject).")
+@click.option("--may-skip-capture", is_flag=True, help="The key may ask not to be recorded (X-Proxy-Capture: none).")
 def keys_create(
     config_path: Path | None,
     name: str,
@@ -193,12 +196,20 @@ def keys_create(
     models: tuple[str, ...],
     rpm: int | None,
     tokens_per_day: int | None,
+    may_assert_subject: bool,
+    may_skip_capture: bool,
 ) -> None:
     """Make a new proxy key kept in the database; prints the key once (only its hash is stored)."""
     from proxy.config import KeyLimits
     from proxy.store.keys import KeyExists, create_key
 
-    limits = KeyLimits(models=list(models) or None, requests_per_minute=rpm, tokens_per_day=tokens_per_day)
+    limits = KeyLimits(
+        models=list(models) or None,
+        requests_per_minute=rpm,
+        tokens_per_day=tokens_per_day,
+        may_assert_subject=may_assert_subject,
+        may_skip_capture=may_skip_capture,
+    )
     when = expires.replace(tzinfo=UTC) if expires else None
     with CliContext(config_path).database() as engine:
         try:
@@ -252,7 +263,7 @@ def keys_generate(name: str, team: str) -> None:
     click.echo("add to proxy.yaml under `keys:`:\n  - " + json.dumps(entry))
 
 
-for _command in (*COMMANDS, *MAIN_COMMANDS, export_command, eval_command):
+for _command in (*COMMANDS, *MAIN_COMMANDS, export_command, exports, eval_command):
     main.add_command(_command)
 keys.add_command(rotate_data_key)
 for _command in POLICY_COMMANDS:

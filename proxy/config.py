@@ -114,6 +114,11 @@ class KeyLimits(_Model):
     requests_per_minute: int | None = Field(None, gt=0)
     #: prompt plus completion tokens per UTC day, as the vendor reports them
     tokens_per_day: int | None = Field(None, gt=0)
+    #: may name the end user with `X-Proxy-Subject` (an application that authenticates its users);
+    #: other keys sending it get 403, since a subject decides consent and erasure
+    may_assert_subject: bool = False
+    #: may ask with `X-Proxy-Capture: none` that a request's record keep only its requests row
+    may_skip_capture: bool = False
 
 
 class ApiKeyConfig(KeyLimits):

@@ -61,8 +61,8 @@ class Limiter:
         if self.shared is not None:
             try:
                 await self.shared.charge(caller.key_name, _today(), tokens)
-            except SharedUnavailable:
-                log.warning("could not add tokens to the shared count (Redis unreachable)")
+            except SharedUnavailable:  # already counted and logged by `admit`'s fallback
+                log.debug("could not add tokens to the shared count (Redis unreachable)")
 
     @property
     def shared_up(self) -> bool:

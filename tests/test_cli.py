@@ -71,7 +71,7 @@ def test_serve_refuses_a_public_address_without_keys(
 def test_policy_check_passes_on_shipped_policies(runner: CliRunner) -> None:
     result = runner.invoke(cli.main, ["policy", "check", str(REPO / "policies")])
     assert result.exit_code == 0, result.output
-    assert "ok  default@3" in result.output and "ok  secrets-baseline@1" in result.output
+    assert "ok  default@4" in result.output and "ok  secrets-baseline@1" in result.output
 
 
 def test_policy_check_fails_with_file_line_col(runner: CliRunner, tmp_path: Path) -> None:

@@ -308,9 +308,9 @@ def test_the_playground_runs_the_proxys_scan_on_a_text_and_on_a_whole_body(signe
     expect(findings).to_contain_text("default/contact-details")
     assert EMAIL not in findings.inner_text()  # values are masked in the findings
     console.shot(page, "playground")
-    page.get_by_label("Team").fill("hr")
-    page.get_by_label("Model").fill("claude-3-5-haiku-latest")
-    page.get_by_label("Endpoint").select_option("anthropic-messages")
+    page.get_by_label("Team", exact=True).fill("hr")
+    page.get_by_label("Model", exact=True).fill("claude-3-5-haiku-latest")  # not "Text at model", a slot
+    page.get_by_label("Endpoint", exact=True).select_option("anthropic-messages")
     page.get_by_label("a whole request body (JSON)").check()
     body = {
         "model": "claude-3-5-haiku-latest",
@@ -355,7 +355,7 @@ def test_policies_show_versions_and_rules_and_a_failed_reload_names_the_file_and
 ) -> None:
     page = signed_in
     page.get_by_role("link", name="Policies").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^default@3"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^default@4"))).to_be_visible()
     hr = page.locator("#policy-hr")
     expect(hr).to_contain_text("teams: hr, people")
     expect(hr.locator("table.rules")).to_contain_text("contact-details")
@@ -366,7 +366,7 @@ def test_policies_show_versions_and_rules_and_a_failed_reload_names_the_file_and
         page.get_by_role("button", name="Reload the policy files now").click()
         expect(page.get_by_role("alert")).to_have_text("The reload failed; the policies below stay in force.")
         expect(page.locator("pre.reload-error")).to_contain_text("broken.yaml")
-        expect(page.get_by_role("heading", name=re.compile(r"^default@3"))).to_be_visible()
+        expect(page.get_by_role("heading", name=re.compile(r"^default@4"))).to_be_visible()
         console.shot(page, "policies-reload-failed")
     finally:
         broken.unlink()
@@ -392,6 +392,36 @@ def test_the_audit_page_lists_reads_of_originals_with_a_link_to_the_request(sign
     expect(first.get_by_role("link")).to_have_attribute("href", f"/console/requests/{console.ids['anthropic']}")
     assert "Peter Parker" not in page.content()
     console.shot(page, "audit")
+
+
+def test_a_replay_of_a_draft_shows_what_would_change_per_rule_and_is_audited(
+    signed_in: Page, console: Console, tmp_path: Path
+) -> None:
+    draft = tmp_path / "draft"
+    shutil.copytree(console.policies, draft)
+    default = draft / "default.yaml"
+    text = default.read_text()
+    rule = "detect: [PERSON, EMAIL_ADDRESS, PHONE_NUMBER]\n    action: pseudonymize"
+    assert rule in text
+    default.write_text(text.replace(rule, rule.replace("pseudonymize", "allow")))
+    page = signed_in
+    page.get_by_role("link", name="Replay").click()
+    page.get_by_label("Draft policy folder (on the proxy's host)").fill(str(draft))
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^1 of \d+ requests would change$"))).to_be_visible()
+    expect(page.locator("table.decisions tr.changed")).to_have_text(re.compile(r"transform\s*allow\s*1"))
+    by_rule = page.locator("table.by-rule tbody")
+    expect(by_rule).to_contain_text("contact-details")
+    expect(by_rule.locator("tr", has_text="EMAIL_ADDRESS")).to_have_text(
+        re.compile(r"EMAIL_ADDRESS\s*pseudonymize\s*allow\s*1")
+    )
+    assert EMAIL not in page.content()
+    console.shot(page, "replay")
+    rows = audit_rows(create_engine(f"sqlite:///{console.database}"), action="read_original")
+    assert rows[0]["target"] == f"policy replay {draft}" and rows[0]["details"]["changed"] == 1
+    page.get_by_label("Draft policy folder (on the proxy's host)").fill(str(tmp_path / "missing"))
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("alert")).to_contain_text("must be a folder of policy files")
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
+from unittest.mock import patch
 
 from click.testing import CliRunner
 
 from proxy.cli import main
 from proxy.detection import DetectionEngine
 from proxy.dry_run import dry_run
-from proxy.evaluation.cases import GENERATED, Case, Span, bad_spans, dump_cases, load_cases
+from proxy.evaluation.cases import GENERATED, SETS, Case, Span, bad_spans, dump_cases, load_cases
+from proxy.evaluation.command import GENERIC_TYPES, default_sets, detection_only_policies
 from proxy.evaluation.generate import generate
 from proxy.evaluation.score import score_case
 from proxy.exchange import BlockReason, Decision, Slot
@@ -90,7 +93,7 @@ def _score(detector: DetectionEngine, case: Case):  # type: ignore[no-untyped-de
 def test_a_value_the_vendor_would_still_read_is_a_leak_and_a_replaced_one_is_not(detector: DetectionEngine) -> None:
     score = _score(detector, _case("Ask Peter Parker about version 2.3.1, ticket EMP-X", ("PERSON", "Peter Parker")))
     assert score.leaked == [] and score.altered_words == 0
-    unknown = _case("the badge code is QX-99-ZZ", ("EMPLOYEE_ID", "QX-99-ZZ"))
+    unknown = _case("the locker code is QX-99-ZZ", ("EMPLOYEE_ID", "QX-99-ZZ"))
     assert [s.value for s in _score(detector, unknown).leaked] == ["QX-99-ZZ"]
 
 
@@ -100,13 +103,45 @@ def test_a_changed_hard_negative_is_counted(detector: DetectionEngine) -> None:
 
 
 def test_eval_command_prints_tables_and_json_for_a_slice() -> None:
-    result = CliRunner().invoke(main, ["eval", "--limit", "12", "--json"])
+    result = CliRunner().invoke(main, ["eval", "--set", "generated", "--limit", "12", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    payload = json.loads(result.output)
+    assert payload["mode"] == "policies" and list(payload["sets"]) == ["generated"]
+    report = payload["sets"]["generated"]
     assert report["total"]["cases"] == 12
     assert report["cases_in_set"] >= 500
     assert len(report["by_category"]) == 10
     assert set(report["targets"]) == {"structured_leak", "free_text_leak", "over_redaction", "negatives_untouched"}
+
+
+def test_eval_reports_each_set_on_its_own_and_leaves_the_holdout_out_unless_named() -> None:
+    result = CliRunner().invoke(main, ["eval", "--limit", "4", "--summary"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
+    assert (
+        sorted(rows) == sorted(default_sets()) and "holdout" not in rows and {"generated", "handwritten"} <= set(rows)
+    )
+
+
+def test_the_holdout_sets_misses_are_never_listed(tmp_path: Path) -> None:
+    sealed = tmp_path / "sealed.yaml"
+    sealed.write_text(
+        "- {id: s1, category: support, text: 'write to Zbigniew Wrobel', spans: [{type: PERSON, value: Zbigniew}]}\n"
+    )
+    with patch.dict(SETS, {"holdout": sealed}):
+        result = CliRunner().invoke(main, ["eval", "--set", "holdout", "--show-misses", "--detection-only"])
+    assert result.exit_code == 0, result.output
+    assert "never listed" in result.output and "Zbigniew" not in result.output
+
+
+def test_detection_only_pseudonymizes_every_known_type_and_blocks_nothing(detector: DetectionEngine) -> None:
+    policy_set = detection_only_policies(detector.supported_entities())
+    (rule,) = policy_set.policies[0].rules
+    assert rule.action == "pseudonymize" and set(rule.detect) == detector.supported_entities() - GENERIC_TYPES
+    assert {"PERSON", "DATE_OF_BIRTH", "PASSWORD_ASSIGNMENT"} <= set(rule.detect) and "DATE_TIME" not in rule.detect
+    card = _case("charge 4111 1111 1111 1111 today", ("CREDIT_CARD", "4111 1111 1111 1111"))
+    run = asyncio.run(dry_run(card.body, policy_set, detector, RequestContext()))
+    assert run.forwarded is not None and score_case(card, run).leaked == []
 
 
 def test_eval_command_says_a_slice_is_too_small_to_judge_the_targets_by() -> None:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -20,10 +21,11 @@ from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import ExportOptions, resume_after, run
 from proxy.export.source import Filters
 from proxy.store.sealing import Sealer
-from proxy.store.tables import requests
+from proxy.store.tables import payloads, requests
 
 from .conftest import RunningProxy, StartProxy
 from .mock_vendor import MockVendor
+from .stored import invoke
 
 TEMPLATE = "Please ask {name} at {email} about the refund for order {order}."
 PEOPLE = [("Peter Parker", "peter@dailybugle.com"), ("Lena Fischer", "lena@x.de")]
@@ -188,3 +190,68 @@ def test_original_mode_drops_rows_it_cannot_restore_and_files_are_private(store:
     assert "0600" in card and "unrestored_placeholder" in card
     ids = (tmp_path / "train.ids").read_text().split()
     assert len(ids) == len(lines) == 1
+
+
+def _request_id(store: Store, text: str, tag: str, subject: str | None = None) -> str:
+    headers = {"X-Proxy-Tags": f"{tag},datasets", **({"X-Proxy-Subject": subject} if subject else {})}
+    raw = store.running.client().chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": text}], extra_headers=headers
+    )
+    return str(raw.headers["x-proxy-request-id"])
+
+
+def test_lineage_follows_a_subject_into_exports_and_erasure_names_them(store: Store, tmp_path: Path) -> None:
+    mine = _request_id(store, "Ask Peter Parker about the lineage report.", "lineage", "dora")
+    _request_id(store, "Ask Lena Fischer about the lineage plan.", "lineage", "eve")
+    first, _ = store.export(tmp_path / "a", filters=_tagged("lineage"), dedupe="off")
+    second, _ = store.export(tmp_path / "b", filters=Filters(tags=("lineage",), teams=("nobody",)))
+    url = str(store.engine.url)
+    listed = invoke(["exports", "list"], url).output
+    assert first.id in listed and second.id in listed and str(tmp_path / "a") in listed
+    which = invoke(["exports", "which", "--subject", "dora"], url).output
+    assert first.id in which and "holds 1" in which and second.id not in which  # the second holds no row
+    assert first.id in invoke(["exports", "which", mine], url).output
+    assert "no export holds it" in invoke(["exports", "which", "--subject", "nobody"], url).output
+    rows = [json.loads(line) for line in invoke(["exports", "which", mine, "--json"], url).output.splitlines()]
+    assert [row["id"] for row in rows] == [first.id] and rows[0]["rows"] == 2 and rows[0]["complete"]
+
+    database = Path(store.engine.url.database or "")
+    with store.engine.connect() as connection:
+        blobs = connection.execute(select(payloads.c.data).where(payloads.c.request_id == mine)).scalars().all()
+    erased = invoke(["erase", "--subject", "dora", "--yes"], url).output
+    assert f"export {first.id} at {tmp_path / 'a'} holds 1" in erased
+    wal = database.with_name(database.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed and truncated
+    on_disk = database.read_bytes()
+    assert blobs and not any(blob in on_disk for blob in blobs)  # secure_delete zeroed the pages
+
+
+def test_feedback_attaches_scores_and_labels_that_exports_filter_on(store: Store, tmp_path: Path) -> None:
+    good, bad, unrated = (_request_id(store, f"Question number {n} about feedback", "feedback") for n in range(3))
+    client = store.running.client()
+    for request_id, body in [(good, {"score": 1}), (good, {"label": "gold"}), (bad, {"score": 0, "comment": "no"})]:
+        answer = client.post("/feedback", body={"request_id": request_id, **body}, cast_to=object)
+        assert answer["request_id"] == request_id and answer["object"] == "feedback"  # type: ignore[index]
+    with pytest.raises(openai.NotFoundError):
+        client.post("/feedback", body={"request_id": "not-a-request", "score": 1}, cast_to=object)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.post("/feedback", body={"request_id": good, "score": "Peter Parker"}, cast_to=object)
+    assert "score" in str(refused.value) and "Peter Parker" not in str(refused.value)
+    scored, lines = store.export(tmp_path / "s", filters=Filters(tags=("feedback",), min_score=0.5), dedupe="off")
+    assert scored.counts.exported == 1 and lines[0]["messages"][0]["content"] == "Question number 0 about feedback"
+    labelled, _ = store.export(tmp_path / "l", filters=Filters(tags=("feedback",), labels=("gold",)), dedupe="off")
+    assert labelled.counts.exported == 1
+    everything, _ = store.export(tmp_path / "e", filters=_tagged("feedback"), dedupe="off")
+    assert everything.counts.exported == 3 and unrated
+
+
+def test_limit_and_a_seeded_sample(store: Store, tmp_path: Path) -> None:
+    for n in range(8):
+        _request_id(store, f"Sampling question {n}: which plan fits a team of {n + 2}?", "sample")
+    limited, _ = store.export(tmp_path / "l", filters=_tagged("sample"), limit=3, dedupe="off")
+    assert limited.counts.exported == 3
+    first, a = store.export(tmp_path / "a", filters=_tagged("sample"), sample=4, seed=7, dedupe="off")
+    again, b = store.export(tmp_path / "b", filters=_tagged("sample"), sample=4, seed=7, dedupe="off")
+    other, c = store.export(tmp_path / "c", filters=_tagged("sample"), sample=4, seed=8, dedupe="off")
+    assert first.counts.exported == 4 and a == b and c != a
+    assert first.counts.matched == 4  # the sample is what the export reads

@@ -136,7 +136,7 @@ def test_the_trial_records_what_it_would_have_done_beside_what_was_done(two_team
     _, request_id, headers, decision = _openai(two_teams, PROXY_KEY, TEXT)
     record = two_teams.record(request_id)
     assert decision == "transform" and record.request["decision"] == "transform"
-    assert "trial@1" in headers["x-proxy-policy"] and "default@3" in headers["x-proxy-policy"]
+    assert "trial@1" in headers["x-proxy-policy"] and "default@4" in headers["x-proxy-policy"]
     done = {(f["entity_type"], f["action"]) for f in record.findings if f["mode"] == "enforce"}
     would = {(f["entity_type"], f["action"]) for f in record.findings if f["mode"] == "monitor"}
     assert {("PERSON", "pseudonymize"), ("EMAIL_ADDRESS", "pseudonymize"), ("IBAN_CODE", "mask")} <= done

@@ -32,7 +32,7 @@ def test_chat_pii_is_pseudonymized_for_vendor_and_restored_for_client(proxy: Run
     # the mock echoes what it saw: pseudonyms come back as the originals, hashes stay hashed
     assert completion.choices[0].message.content == PROMPT.replace("EMP-004211", badge)
     assert raw.headers["x-proxy-decision"] == "transform"
-    assert raw.headers["x-proxy-policy"] == "default@3,secrets-baseline@1"
+    assert raw.headers["x-proxy-policy"] == "default@4,secrets-baseline@1"
     assert raw.headers["x-proxy-request-id"].startswith("req_")
 
 

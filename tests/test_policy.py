@@ -27,7 +27,7 @@ def _write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
 def test_shipped_policies_are_valid(detector: object) -> None:
     policies = load_policies(REPO / "policies", known_entities=detector.supported_entities())  # type: ignore[attr-defined]
     assert sorted(p.label for p in policies.policies) == [
-        "default@3",
+        "default@4",
         "finance@1",
         "healthcare@2",
         "hr@2",

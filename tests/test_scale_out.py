@@ -140,7 +140,7 @@ def test_two_replicas_of_two_workers_on_one_redis_enforce_60_rpm_and_fall_back_l
         for name, port in zip("ab", ports, strict=True)
     ]
     try:
-        burst = _burst(ports, 100)
+        burst = _burst(ports, 300)  # counted per process, 4 processes × 60 = 240 would pass
         redis_server.stop()
         after = _burst(ports, 20)
         fallbacks = _metric(ports, "privacy_proxy_limits_fallback_total")
@@ -150,7 +150,7 @@ def test_two_replicas_of_two_workers_on_one_redis_enforce_60_rpm_and_fall_back_l
             process.terminate()
             process.wait(timeout=60)
     refused = [error for error in burst if error is not None]
-    assert 60 <= len(burst) - len(refused) <= 62
+    assert 60 <= len(burst) - len(refused) <= 62, len(burst) - len(refused)
     assert all(error.status_code == 429 and 1 <= int(error.response.headers["retry-after"]) <= 60 for error in refused)
     assert after == [None] * 20  # Redis gone: each process counts its own minute, nobody gets a 5xx
     assert max(fallbacks) > 0 and min(shared_up) == 0

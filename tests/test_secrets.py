@@ -17,12 +17,14 @@ import regex
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from proxy.detection import DetectionEngine
+from proxy.detection.noise import without_noise
 from proxy.detection.secrets import (
     SECRET_ENTITIES,
     SecretRecognizer,
     looks_like_placeholder,
     secret_recognizers,
 )
+from proxy.exchange import Finding
 
 
 def fake(length: int, alphabet: str = "a1B2c3D4e5F6g7H8k9M0") -> str:
@@ -84,7 +86,9 @@ def _analyze(
 
 
 def _spans(detector: DetectionEngine, text: str) -> list[tuple[str, str]]:
-    return sorted((r.entity_type, text[r.start : r.end]) for r in _analyze(detector, text))
+    """The secrets the proxy would act on: Presidio's results after the noise filter."""
+    results = [Finding(0, r.start, r.end, r.entity_type, r.score, "") for r in _analyze(detector, text)]
+    return sorted((f.entity_type, text[f.start : f.end]) for f in without_noise(results, text))
 
 
 POSITIVES = [
@@ -229,6 +233,31 @@ POSITIVES = [
         "PASSWORD=password123", [("PASSWORD_ASSIGNMENT", "password123")], id="weak-password-is-still-reported"
     ),
     pytest.param("My password: hunter2", [("PASSWORD_ASSIGNMENT", "hunter2")], id="password-at-end-of-line"),
+    pytest.param(
+        "the admin password on the staging box is Qu4rtz!Lagoon, can you check the sshd config?",
+        [("PASSWORD", "Qu4rtz!Lagoon")],
+        id="password-told-in-prose",
+    ),
+    pytest.param("mein Kennwort lautet Birke7Wald und geht nicht", [("PASSWORD", "Birke7Wald")], id="german-password"),
+    pytest.param("wifi pw: orchard-22 for guests", [("PASSWORD", "orchard-22")], id="short-password-label"),
+    pytest.param(
+        "curl -H 'Authorization: Basic " + b64url(b"mila:Ferns-and-9-owls") + "' https://api.internal/v2",
+        [("HTTP_CREDENTIALS", b64url(b"mila:Ferns-and-9-owls"))],
+        id="basic-auth-header",
+    ),
+    pytest.param(
+        "curl -u deploy:Tr3e-h0use https://ci.internal/job", [("HTTP_CREDENTIALS", "Tr3e-h0use")], id="curl-u"
+    ),
+    pytest.param(
+        "MAILER_API_KEY=Mq7zR2vX9pL4kT8wN3cB6yH1",
+        [("GENERIC_SECRET", "Mq7zR2vX9pL4kT8wN3cB6yH1")],
+        id="unknown-vendor-key",
+    ),
+    pytest.param(
+        "my session id is 4fJ9kQ2mZ7xR1pW8vL3t, is it expired?",
+        [("GENERIC_SECRET", "4fJ9kQ2mZ7xR1pW8vL3t")],
+        id="session-id-in-prose",
+    ),
 ]
 
 
@@ -320,6 +349,13 @@ LOOK_ALIKES = [
     pytest.param("postgres://app@db:5432/app and redis://cache:6379/0", id="database-urls-without-passwords"),
     pytest.param("-----BEGIN PUBLIC KEY-----\n" + fake(64) + "\n-----END PUBLIC KEY-----", id="public-key"),
     pytest.param("publishable key pk_live_" + fake(24), id="stripe-publishable-key"),
+    pytest.param("Your password is incorrect. The password must be at least 8 characters.", id="password-rules"),
+    pytest.param("the token is expired and the api key was rotated yesterday", id="secret-words-without-values"),
+    pytest.param("max_tokens=1024, session_timeout=3600, cookie_domain=shop.example", id="secret-like-settings"),
+    pytest.param(
+        "Dec  4 sshd[2187]: Accepted publickey for jdoe from 10.0.0.4; home /home/jdoe, PWD=/home/jdoe",
+        id="sshd-log-with-a-home-path",
+    ),
 ]
 
 

@@ -22,7 +22,7 @@ from proxy.limits import Limiter
 
 from .conftest import PROXY_KEY, StartProxy
 from .mock_vendor import MockVendor
-from .processes import free_port
+from .processes import PrivateRedis, free_port
 
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 HELLO = [{"role": "user", "content": "hello"}]
@@ -134,6 +134,29 @@ def test_without_redis_and_when_unreachable_refuse_the_request_gets_503() -> Non
 
     with pytest.raises(Overloaded, match="shared limits"):
         _with_limiters(unreachable, 1, body)
+
+
+def test_the_limiter_goes_back_to_redis_once_it_answers_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("proxy.shared_limits.RETRY_SECONDS", 0.2)
+    server = PrivateRedis()
+    server.start()
+    caller = _caller(requests_per_minute=100)
+
+    async def body(limiters: list[Limiter]) -> list[tuple[bool, int]]:
+        [limiter] = limiters
+        seen = []
+        for step in (lambda: None, server.stop, server.start):
+            step()
+            await asyncio.sleep(0.3)  # past the back-off after a failure
+            await limiter.admit(caller, "gpt-4o-mini")
+            seen.append((limiter.shared_up, limiter.fallbacks))
+        return seen
+
+    try:
+        seen = _with_limiters(LimitsConfig(redis_url=server.url, redis_timeout=5), 1, body)
+    finally:
+        server.stop()
+    assert seen == [(True, 0), (False, 1), (True, 1)]
 
 
 def test_a_key_without_limits_never_asks_redis() -> None:

@@ -64,7 +64,7 @@ def test_every_row_of_a_request_is_there_after_the_response(
     assert (request["subject"], request["tags"], request["policies"]) == (
         "user-42",
         "support,eu",
-        "default@3,secrets-baseline@1",
+        "default@4,secrets-baseline@1",
     )
     assert request["total_tokens"] == 18 and request["detect_ms"] > 0 and request["total_ms"] >= request["upstream_ms"]
     assert record.payloads["original"]["messages"][0]["content"] == "Ask Peter Parker at peter@dailybugle.com"

@@ -11,13 +11,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from proxy.console import audit, browse, playground, policies, sign_in, trends
+from proxy.console import audit, browse, playground, policies, replay, sign_in, trends
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Serve the console's pages and static files from `app`."""
-    for module in (sign_in, browse, playground, trends, policies, audit):
+    for module in (sign_in, browse, playground, replay, trends, policies, audit):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

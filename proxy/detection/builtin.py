@@ -13,8 +13,11 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, Phone
 
 from proxy.detection.addresses import StreetAddressRecognizer
 from proxy.detection.birth_dates import DateOfBirthRecognizer
+from proxy.detection.labelled_ids import LabelledIdRecognizer
 from proxy.detection.names import NameListRecognizer
 from proxy.detection.national_ids import national_id_recognizers
+from proxy.detection.residence import ResidenceRecognizer
+from proxy.detection.structure import StructureRecognizer
 
 # Presidio's phone recognizer parses numbers for US, GB, DE, FR, IL, IN, CA and BR; national
 # formats of these countries are read too (a number is still checked as valid), in this order.
@@ -105,6 +108,9 @@ def builtin_recognizers(language: str) -> list[EntityRecognizer]:
         NameListRecognizer(language),
         StreetAddressRecognizer(language),
         DateOfBirthRecognizer(language),
+        LabelledIdRecognizer(language),
+        StructureRecognizer(language),
+        ResidenceRecognizer(language),
         GatedPhoneRecognizer(supported_language=language, supported_regions=PHONE_REGIONS, name="PhoneRecognizer"),
         CreditCardRecognizer(supported_language=language, patterns=[MASTERCARD_2_SERIES], name="CreditCard2Series"),
         *national_id_recognizers(language),

@@ -16,12 +16,16 @@ PREFIX = "group:"
 GROUPS: dict[str, tuple[str, ...]] = {
     "secrets": SECRET_ENTITIES,
     "contact": ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"),
-    "financial": ("CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER", "CRYPTO"),
-    "government_ids": ("US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS", *NATIONAL_ID_ENTITIES),
-    "health": ("MEDICAL_LICENSE", "UK_NHS"),
+    "financial": ("CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER", "CRYPTO", "ACCOUNT_NUMBER"),
+    "government_ids": (
+        "US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS", *NATIONAL_ID_ENTITIES,
+        "NATIONAL_ID", "TAX_ID", "DRIVER_LICENSE",
+    ),
+    "health": ("MEDICAL_LICENSE", "UK_NHS", "MEDICAL_RECORD_NUMBER", "INSURANCE_ID"),
+    "case_numbers": ("CASE_NUMBER",),
     "network": ("IP_ADDRESS", "MAC_ADDRESS", "URL"),
-    "location": ("LOCATION", "STREET_ADDRESS"),
-}
+    "location": ("LOCATION", "STREET_ADDRESS", "POSTCODE", "RESIDENCE"),
+}  # fmt: skip
 
 
 def expand(names: Iterable[str]) -> set[str]:

@@ -9,6 +9,8 @@ Each filter is named and has a reason; a finding dropped here is not personal da
 - `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
   (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
 - `not-a-phone`: fewer than seven digits (an order number), or an amount like "6473.66".
+- `fallback-secret`: a generic secret or a password in prose where a recognizer of a known kind
+  (an AWS key, a password assignment) reports the same value: one value, one finding.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import ipaddress
 import re
 
 from proxy.detection.names import is_common
+from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
 
 RESERVED_DOMAIN = re.compile(
@@ -26,13 +29,24 @@ RESERVED_DOMAIN = re.compile(
 DOCUMENTATION_NETWORKS = [
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 ]
+#: secret types that only say "some secret": dropped where a recognizer of a known kind reports the same value
+FALLBACK_SECRETS = frozenset({"GENERIC_SECRET", "PASSWORD", "HTTP_CREDENTIALS"})
+SPECIFIC_SECRETS = frozenset(SECRET_ENTITIES) - FALLBACK_SECRETS
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
 VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 
 
 def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
-    return [f for f in findings if not _noise(f, text, emails)]
+    specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
+    return [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
+
+
+def _fallback_inside(finding: Finding, specific: list[Finding]) -> bool:
+    """A generic secret or a password told in prose that a specific recognizer also found."""
+    return finding.entity_type in FALLBACK_SECRETS and any(
+        s.start < finding.end and finding.start < s.end for s in specific
+    )
 
 
 def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:

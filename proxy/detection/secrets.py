@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections import Counter
 from typing import ClassVar
@@ -33,6 +34,8 @@ from typing import ClassVar
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from proxy.detection.common_words import COMMON_WORDS
 
 # --- placeholders ---------------------------------------------------------------------------------
 
@@ -433,6 +436,151 @@ class PasswordAssignmentRecognizer(SecretRecognizer):
     KEYWORDS = ("passw", "passphrase")
 
 
+# Words that follow "password is" in talk about passwords rather than in a password.
+_NOT_A_PASSWORD = frozenset(
+    "required incorrect wrong invalid expired reset correct changed set missing empty weak strong long short "
+    "too not the a an still now also being case-sensitive stored hashed saved encrypted shown visible ok fine "
+    "same different protected needed mandatory optional".split()
+)
+
+
+def is_common_word(word: str) -> bool:
+    return word.casefold() in COMMON_WORDS
+
+
+def _shannon(value: str) -> float:
+    """Bits per character: a random key scores 4 or more, an English word about 2.5 to 3."""
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+# A value told in prose; the sentence's punctuation after it is trimmed off ("is Qu4rtz!Lagoon, can").
+_TOLD_VALUE = r"[^\s\"'`”]{4,128}+"
+_SENTENCE_PUNCTUATION = ".,;:)"
+
+
+class PasswordInProseRecognizer(SecretRecognizer):
+    """Passwords told in words: "the root password on the build box is Gr4nite!Harbor", "my
+    password is tulip2003#", "pw: hunter22", "Passwort lautet ...", "mot de passe : ...". A value
+    that is a common word ("password is incorrect") or a path (`PWD=/home/jdoe`) is not one."""
+
+    ENTITY = "PASSWORD"
+    _LABEL = (
+        r"(?i:password|passwort|passwd|passphrase|passcode|pass ?word|pw|pwd|kennwort|mot de passe|mdp"
+        r"|contraseña|contrasena|clave|wachtwoord|senha|hasło|haslo)"
+    )
+    PATTERNS = (
+        Pattern(
+            "password told in prose",
+            rf"(?<![\w-]){_LABEL}(?![\w-])[ \t]+(?i:is|was|ist|lautet|est|es|è|=|is now|will be)[ \t]*:?[ \t]+"
+            r"[\"'`“]?\K" + _TOLD_VALUE,
+            0.7,
+        ),
+        Pattern(
+            "password told in prose, some words later",
+            rf"(?<![\w-]){_LABEL}(?![\w-])(?:[ \t]+(?!(?i:and|but|or|so|because|which|that|if|when)\b)"
+            r"[\w.@-]{1,24}){1,4}[ \t]+(?i:is|was|ist|lautet|est|es|è|=|is now|will be)[ \t]*:?[ \t]+"
+            r"[\"'`“]?\K(?=[^\s\"'`”]*[^a-z\s\"'`”.,;!?])" + _TOLD_VALUE,
+            0.7,
+        ),
+        Pattern(
+            "short or foreign password label",
+            r"(?<![\w-])(?i:pw|pwd|pass|kennwort|passwort|mot de passe|mdp|contraseña|wachtwoord|senha)"
+            r"[ \t]*[:=][ \t]*[\"'`]?\K" + _TOLD_VALUE,
+            0.7,
+        ),
+    )
+    CONTEXT = ("password", "login", "credential")
+    KEYWORDS = ("pass", "pw", "kennwort", "mdp", "contrase", "clave", "wachtwoord", "senha", "has")
+
+    def secret_value(self, matched: str) -> str:
+        return matched.rstrip(".,;:!?)")
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        for result in results:
+            while result.end > result.start and text[result.end - 1] in _SENTENCE_PUNCTUATION:
+                result.end -= 1
+        return results
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return not plausible_password(self.secret_value(pattern_text))
+
+
+def plausible_password(value: str) -> bool:
+    """Whether a value told or keyed as a password could be one: not a placeholder, a path
+    (`PWD=/home/jdoe`), code (`os.environ["X"]`) or a common word ("password is incorrect")."""
+    return not (
+        value.lower() in _NOT_A_PASSWORD
+        or value.startswith(("/", "~", "./", "http"))
+        or any(char in value for char in "([{")
+        or (value.isalpha() and value.islower() and is_common_word(value))
+        or looks_like_placeholder(value)
+    )
+
+
+class HttpCredentialsRecognizer(SecretRecognizer):
+    """`Authorization: Basic|Bearer|Token ...` headers (and `Proxy-Authorization`) and `curl -u
+    user:password`: reports the credential only."""
+
+    ENTITY = "HTTP_CREDENTIALS"
+    PATTERNS = (
+        Pattern(
+            "authorization header",
+            r"(?i:authorization)[\"']?[ \t]{0,16}[:=][ \t]{0,16}[\"']?(?i:basic|bearer|token|digest|apikey)[ \t]+"
+            r"\K[A-Za-z0-9+/=._~-]{8,4096}+",
+            0.85,
+        ),
+        Pattern("curl user", r"(?<![\w-])(?:-u|--user)[ \t]+[\"']?[^\s:\"']{1,64}:\K[^\s\"']{1,256}+", 0.8),
+    )
+    CONTEXT = ("authorization", "basic", "bearer", "curl")
+    KEYWORDS = ("authorization", "-u ", "--user")
+
+
+_SECRET_KEY = (
+    r"(?<![\w.&?;-])[\"']?[A-Za-z0-9_.-]{0,64}?"
+    r"(?i:api[_-]?key|apikey|secret(?:[_-]?key)?|token|auth[_-]?key|access[_-]?key|private[_-]?key"
+    r"|session(?:[_-]?(?:id|key|token))?|sid|cookie|signature|credentials?|client[_-]?key)"
+)
+
+
+class GenericSecretRecognizer(SecretRecognizer):
+    """A random-looking value under a key named like a secret (`SENDGRID_API_KEY=...`, `"session_id":
+    "..."`), or told in prose ("the session token is ..."), in the spirit of detect-secrets' keyword
+    and entropy plugins: at least 12 characters, letters and digits, 3 bits of entropy per character."""
+
+    ENTITY = "GENERIC_SECRET"
+    PATTERNS = (
+        *_assignment_patterns("secret-named key", _SECRET_KEY, 0.7),
+        Pattern(
+            "secret told in prose",
+            r"(?<![\w-])(?i:token|api key|secret|session id|session|cookie|key)(?![\w-])(?:[ \t]+[\w.-]{1,24}){0,3}?"
+            r"[ \t]+(?i:is|was|=|:)[ \t]+[\"'`]?\K[A-Za-z0-9+/=._~-]{12,512}+",
+            0.6,
+        ),
+    )
+    CONTEXT = ("secret", "token", "key", "session")
+    KEYWORDS = ("key", "secret", "token", "session", "sid", "cookie", "signature", "credential")
+    MIN_LENGTH = 12
+    MIN_ENTROPY = 3.0
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        value = pattern_text.strip().strip("\"'")
+        has_both = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+        return (
+            len(value) < self.MIN_LENGTH
+            or not has_both
+            or _shannon(value) < self.MIN_ENTROPY
+            or looks_like_placeholder(value)
+        )
+
+
 _RECOGNIZERS: tuple[type[SecretRecognizer], ...] = (
     AwsAccessKeyRecognizer,
     AwsSecretKeyRecognizer,
@@ -451,6 +599,9 @@ _RECOGNIZERS: tuple[type[SecretRecognizer], ...] = (
     UrlCredentialsRecognizer,
     ConnectionStringPasswordRecognizer,
     PasswordAssignmentRecognizer,
+    PasswordInProseRecognizer,
+    HttpCredentialsRecognizer,
+    GenericSecretRecognizer,
 )
 
 SECRET_ENTITIES: tuple[str, ...] = tuple(recognizer.ENTITY for recognizer in _RECOGNIZERS)

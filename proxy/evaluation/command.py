@@ -17,11 +17,11 @@ import click
 from proxy.cli_context import CliContext, config_option
 from proxy.detection import DetectionEngine
 from proxy.dry_run import dry_run
-from proxy.evaluation.cases import GENERATED, HANDWRITTEN, Case, load_cases
+from proxy.evaluation.cases import SEALED, SETS, Case, load_set
 from proxy.evaluation.score import Report, Tally, score_case
 from proxy.hashing import Hasher
 from proxy.policy.bundle import PolicySet
-from proxy.policy.schema import RequestContext
+from proxy.policy.schema import Policy, RequestContext, Rule, Settings
 
 
 def sample(cases: list[Case], limit: int | None, category: str | None) -> list[Case]:
@@ -56,49 +56,104 @@ async def evaluate(
     return report
 
 
+#: the lowest threshold a shipped rule uses (phone numbers without a nearby "phone" score 0.4)
+DETECTION_ONLY_MIN_SCORE = 0.4
+#: what the NER model and generic patterns see, personal or not: any date, nationality, organisation,
+#: place, URL or UUID. The personal kinds are types of their own (DATE_OF_BIRTH, RESIDENCE, POSTCODE,
+#: STREET_ADDRESS, PERSONAL_URL), so acting on these would only measure how much harmless text changes.
+GENERIC_TYPES = frozenset({"DATE_TIME", "NRP", "ORGANIZATION", "LOCATION", "URL", "UUID"})
+
+
+def detection_only_policies(entities: set[str]) -> PolicySet:
+    """A policy that pseudonymizes every personal or secret entity type the detector knows and
+    blocks nothing: what detection alone finds, with no block hiding a miss."""
+    rule = Rule(id="everything", detect=sorted(entities - GENERIC_TYPES), action="pseudonymize")
+    settings = Settings(min_score=DETECTION_ONLY_MIN_SCORE)
+    return PolicySet([Policy(id="detection-only", settings=settings, rules=[rule])])
+
+
+def default_sets() -> list[str]:
+    """Every set present in the package but the sealed ones, which are scored only when named."""
+    return [name for name, path in SETS.items() if path.exists() and name not in SEALED]
+
+
 @click.command("eval")
 @click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
 @click.option("--policy", "policy_id", help="Use only this policy (by id), as if it alone applied.")
+@click.option(
+    "--detection-only",
+    is_flag=True,
+    help="Measure detection alone: pseudonymize every personal or secret type the proxy knows, block nothing.",
+)
 @click.option("--team", default="default", show_default=True, help="Evaluate as a request from this team.")
-@click.option("--limit", type=int, help="Run only this many cases, taken in turn from each category.")
+@click.option(
+    "--set",
+    "set_names",
+    type=click.Choice(list(SETS)),
+    multiple=True,
+    help="Score this set (repeatable; default every set but holdout, which is scored only when named).",
+)
+@click.option("--limit", type=int, help="Run only this many cases of each set, taken in turn from each category.")
 @click.option("--category", help="Run only the cases of this category.")
 @click.option(
     "--cases",
     "cases_path",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Another generated set (JSON lines), e.g. a held-out seed; the hand-written cases are still added.",
+    help="Another generated set (JSON lines) in place of the generated one, e.g. a held-out seed.",
 )
+@click.option("--summary", is_flag=True, help="Print only the one-line totals of each set.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-@click.option("--show-misses", is_flag=True, help="Also list leaked gold values and false alarms (synthetic data).")
+@click.option(
+    "--show-misses", is_flag=True, help="Also list leaked gold values and false alarms (never the holdout's)."
+)
 @click.option("--check", is_flag=True, help="Exit 1 when a target is missed.")
 @config_option
 def eval_command(
     path: Path | None,
     policy_id: str | None,
+    detection_only: bool,
     team: str,
+    set_names: tuple[str, ...],
     limit: int | None,
     category: str | None,
     cases_path: Path | None,
+    summary: bool,
     as_json: bool,
     show_misses: bool,
     check: bool,
     config_path: Path | None,
 ) -> None:
-    """Score detection on the labelled set: leak rate per entity type and category, over-redaction,
-    and the share of hard negatives left untouched."""
+    """Score detection on the labelled sets, each on its own: leak rate per entity type and
+    category, over-redaction, and the share of hard negatives left untouched."""
     cli = CliContext(config_path)
-    policy_set = cli.policy_set(path)
+    if detection_only:
+        policy_set = detection_only_policies(cli.detector.supported_entities())
+    else:
+        policy_set = cli.policy_set(path)
     if policy_id and policy_set.get(policy_id) is None:
         raise click.UsageError(f"--policy: no policy with id {policy_id!r}")
-    labelled = load_cases(cases_path or GENERATED, HANDWRITTEN)
-    cases = sample(labelled, limit, category)
     context = RequestContext(team=team, model="gpt-4o", endpoint="openai-chat")
     hasher = cli.hasher() if config_path else None
-    report = asyncio.run(evaluate(cases, policy_set, cli.detector, context, policy_id, hasher))
-    click.echo(json.dumps(as_dict(report, len(labelled)), indent=2) if as_json else render(report, len(labelled)))
+    reports: dict[str, tuple[Report, int]] = {}
+    for name in set_names or default_sets():
+        source = cases_path if cases_path and name == "generated" else SETS[name]
+        if not source.exists():
+            raise click.UsageError(f"--set {name}: {source} does not exist")
+        labelled = load_set(source)
+        cases = sample(labelled, limit, category)
+        report = asyncio.run(evaluate(cases, policy_set, cli.detector, context, policy_id, hasher))
+        reports[name] = (report, len(labelled))
+    mode = "detection only" if detection_only else "policies"
+    if as_json:
+        payload = {"mode": mode, "sets": {name: as_dict(r, n) for name, (r, n) in reports.items()}}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(render_sets(reports, mode, summary))
     if show_misses:
-        click.echo(render_misses(report))
-    if check and not all(met for _, _, met in report.targets().values()):
+        for name, (report, _) in reports.items():
+            shown = "(the holdout's misses are never listed)" if name in SEALED else render_misses(report)
+            click.echo(f"\n== {name}: misses ==\n{shown}")
+    if check and not all(met for report, _ in reports.values() for _, _, met in report.targets().values()):
         sys.exit(1)
 
 
@@ -149,6 +204,16 @@ def _targets_heading(cases: int, cases_in_set: int) -> str:
     if cases >= cases_in_set:
         return "targets (default policy):"
     return f"targets (default policy; judged on all {cases_in_set} cases, this slice of {cases} is only a smoke run):"
+
+
+def render_sets(reports: dict[str, tuple[Report, int]], mode: str, summary: bool) -> str:
+    """Each set's tables (unless `summary`), then one line of totals per set."""
+    lines: list[str] = []
+    if not summary:
+        for name, (report, cases_in_set) in reports.items():
+            lines += [f"== {name} ({mode}) ==", render(report, cases_in_set), ""]
+    lines += _table(f"set ({mode})", {name: report.total for name, (report, _) in reports.items()})
+    return "\n".join(lines)
 
 
 def render(report: Report, cases_in_set: int) -> str:

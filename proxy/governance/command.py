@@ -55,6 +55,7 @@ def erase(subject: str | None, value: str | None, yes: bool, config_path: Path |
     """Erase every payload naming a data subject or a value; a dry run unless --yes."""
     from proxy.governance.erasure import Target, run_erase
     from proxy.hashing import hasher_for
+    from proxy.store.lineage import holding
 
     if (subject is None) == (value is None):
         raise click.UsageError("give exactly one of --subject or --value")
@@ -63,8 +64,11 @@ def erase(subject: str | None, value: str | None, yes: bool, config_path: Path |
     with _open(config_path) as (config, engine):
         hasher = guarded(lambda: hasher_for(config))
         target = Target("subject", subject) if subject is not None else Target.value(str(value), hasher)
+        held = holding(engine, subject=subject) if subject is not None else []  # before the subject is unlinked
         result = run_erase(engine, target, hasher, cli_actor(), dry_run=not yes)
         what = f"{result.requests} records name this {target.kind}"
+        for export in held:
+            click.echo(f"export {export['id']} at {export['out']} holds {export['held']} of this subject's records")
         if not yes:
             click.echo(f"dry run: {what}; {result.payloads} payloads and {result.findings} findings would be deleted")
             click.echo("run again with --yes to erase them")

@@ -25,7 +25,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, delete, func, 
 
 from proxy.hashing import Hasher
 from proxy.store.audit import record_audit
-from proxy.store.tables import findings, payloads, requests
+from proxy.store.database import truncate_wal
+from proxy.store.tables import feedback, findings, payloads, requests
 
 BATCH_SIZE = 500
 
@@ -75,6 +76,7 @@ def run_erase(engine: Engine, target: Target, hasher: Hasher, actor: str, *, dry
     if not dry_run:
         key = target.key if target.kind == "value" else hasher.digest(target.key)
         record_audit(engine, actor=actor, action="erase", target=f"{target.kind}:{key}", **asdict(result))
+        truncate_wal(engine)
     return result
 
 
@@ -86,6 +88,7 @@ def _erase_batch(connection: Connection, target: Target, batch_size: int) -> Era
         return Erasure(0, 0, 0)
     deleted_payloads = connection.execute(delete(payloads).where(payloads.c.request_id.in_(ids))).rowcount
     deleted_findings = connection.execute(delete(findings).where(_findings_of(target, ids))).rowcount
+    connection.execute(delete(feedback).where(feedback.c.request_id.in_(ids)))  # comments can name the person
     connection.execute(update(requests).where(requests.c.id.in_(ids)).values(**_unlinked(target)))
     return Erasure(len(ids), deleted_payloads, deleted_findings)
 

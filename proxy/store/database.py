@@ -57,11 +57,22 @@ def _create_private(url: str) -> None:
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     # WAL lets readers (admin, export) work while the recorder writes; foreign keys make
-    # ON DELETE CASCADE real for erasure.
+    # ON DELETE CASCADE real for erasure; secure_delete overwrites deleted rows with zeros, so an
+    # erased or purged payload does not linger in the file's free pages.
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def truncate_wal(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database and empty it, so the bytes of rows just
+    deleted do not stay on disk in the log (a no-op on other databases)."""
+    if engine.url.get_backend_name() != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -107,6 +108,8 @@ api_keys = Table(
     Column("models", Text),  # JSON list of model globs this key may call; NULL: any
     Column("requests_per_minute", Integer),
     Column("tokens_per_day", Integer),
+    Column("may_assert_subject", Boolean, nullable=False, server_default=false()),
+    Column("may_skip_capture", Boolean, nullable=False, server_default=false()),
 )
 
 # What a data subject (the `X-Proxy-Subject` of their requests) asked for.

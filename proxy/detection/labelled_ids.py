@@ -1,0 +1,305 @@
+"""Identifiers that only their label makes personal: "MRN 00482913", "Versichertennummer A123456780",
+"numéro de dossier 2024/118", "SSN 536228841".
+
+A medical record number, a member id or a claim number has no shape of its own: any run of digits
+and capitals could be one. What gives it away is the word before it, in whatever language the
+prompt is written. So one pass finds every label of a multilingual lexicon (EN, DE, FR, ES, NL,
+IT) and, right after each, an identifier-shaped value (digits, optionally with capitals and
+`-`, `/`, `.` or single spaces between digit groups, a few filler words such as "is" or "of the
+patient" allowed in between). The label decides the entity type; where a standard check digit
+exists (python-stdnum), a value that passes it scores higher.
+
+Values that are plainly something else are not reported: dates, years, amounts, too few digits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from stdnum import iban
+from stdnum.eu import vat
+from stdnum.us import ein, ssn
+
+from proxy.detection.found import Found, SpanRecognizer
+
+SCORE = 0.75  # a label and an identifier shape: strong evidence
+CHECKED_SCORE = 0.9  # ... whose check digits are right
+WEAK_SCORE = 0.55  # a label that also names things other than people ("reference", "ticket")
+
+# entity type -> labels (regular-expression fragments, matched case-insensitively on word bounds)
+LABELS: dict[str, tuple[str, ...]] = {
+    "MEDICAL_RECORD_NUMBER": (
+        r"mrn",
+        r"medical[ -]record(?:s)?",
+        r"patient(?:[ -]?(?:id|number|no|nr|identifier|ref))",
+        r"chart(?:[ -]?(?:number|no|#|id))",
+        r"hospital[ -]number",
+        r"health[ -]record[ -]number",
+        r"ehr[ -]?id",
+        r"patienten(?:nummer|-?id)",
+        r"patientennr",
+        r"krankenakte",
+        r"dossier m[ée]dical",
+        r"ipp",
+        r"num[ée]ro (?:de )?patient",
+        r"historia cl[íi]nica",
+        r"nhc",
+        r"n[úu]mero de paciente",
+        r"pati[ëe]nt(?:nummer|nr|-id)",
+        r"cartella clinica",
+        r"codice paziente",
+        r"numero paziente",
+    ),
+    "INSURANCE_ID": (
+        r"member(?:ship)?[ -]?(?:id|number|no)",
+        r"subscriber[ -]?(?:id|number)",
+        r"insurance[ -]?(?:id|number|no)",
+        r"insured[ -]id",
+        r"policy[ -]?(?:number|no|#|id)",
+        r"health[ -]?plan[ -]?(?:id|number)",
+        r"medicare(?:[ -]number)?",
+        r"medicaid(?:[ -](?:id|number))?",
+        r"group[ -]number",
+        r"versicherten(?:nummer|-?nr\.?)",
+        r"versicherungs(?:nummer|schein(?:nummer)?)",
+        r"policen?nummer",
+        r"mitgliedsnummer",
+        r"krankenversicherungsnummer",
+        r"num[ée]ro d['’]adh[ée]rent",
+        r"num[ée]ro de police",
+        r"carte vitale",
+        r"mutuelle",
+        r"n[úu]mero de p[óo]liza",
+        r"p[óo]liza",
+        r"n[úu]mero de afiliad[oa]",
+        r"tarjeta sanitaria",
+        r"polisnummer",
+        r"verzekerings?nummer",
+        r"lidnummer",
+        r"numero di polizza",
+        r"polizza",
+        r"tessera sanitaria",
+    ),
+    "CASE_NUMBER": (
+        r"case[ -]?(?:number|no|#|id|ref)",
+        r"claim(?:[ -]?(?:number|no|#|id|ref))?",
+        r"docket(?:[ -]?(?:number|no))?",
+        r"file[ -](?:number|no)",
+        r"matter[ -](?:number|no)",
+        r"incident[ -](?:number|no|id)",
+        r"aktenzeichen",
+        r"az\.",
+        r"gesch[äa]ftszeichen",
+        r"schadens?nummer",
+        r"vorgangsnummer",
+        r"fallnummer",
+        r"num[ée]ro de (?:dossier|sinistre|r[ée]clamation)",
+        r"n[úu]mero de (?:expediente|siniestro|caso)",
+        r"expediente",
+        r"zaaknummer",
+        r"dossiernummer",
+        r"schadenummer",
+        r"numero di (?:pratica|sinistro)",
+        r"numero pratica",
+        r"ruolo generale",
+        r"r\.g\.",
+    ),
+    "ACCOUNT_NUMBER": (
+        r"account(?:[ -]?(?:number|no|#|ref|id))?",
+        r"acct\.?(?:[ -]?(?:number|no|#))?",
+        r"a/c",
+        r"sort[ -]code",
+        r"routing[ -]number",
+        r"bsb",
+        r"customer[ -]?(?:number|no|id|ref)",
+        r"client[ -]?(?:number|no|id)",
+        r"kontonummer",
+        r"konto(?:-?nr\.?)?",
+        r"kundennummer",
+        r"kunden-?nr\.?",
+        r"bankleitzahl",
+        r"blz",
+        r"num[ée]ro de compte",
+        r"num[ée]ro (?:de )?client",
+        r"n[úu]mero de cuenta",
+        r"n[úu]mero de cliente",
+        r"rekeningnummer",
+        r"klantnummer",
+        r"numero di conto",
+        r"conto corrente",
+        r"codice cliente",
+    ),
+    "TAX_ID": (
+        r"tax[ -]?(?:id|number|no|code|identification number|file number|reference)",
+        r"tin",
+        r"ein",
+        r"itin",
+        r"vat(?:[ -]?(?:id|number|no|reg(?:istration)?(?: number)?))?",
+        r"utr",
+        r"abn",
+        r"gst(?:in)?",
+        r"steuer(?:nummer|-?id|identifikationsnummer|-?nr\.?)",
+        r"ust-?id(?:nr\.?)?",
+        r"umsatzsteuer-?id",
+        r"num[ée]ro fiscal",
+        r"num[ée]ro de tva",
+        r"tva intracommunautaire",
+        r"siren",
+        r"siret",
+        r"nif",
+        r"cif",
+        r"n[úu]mero de identificaci[óo]n fiscal",
+        r"btw(?:-?nummer)?",
+        r"fiscaal nummer",
+        r"rsin",
+        r"partita iva",
+        r"p\.\s?iva",
+        r"codice fiscale",
+    ),
+    "DRIVER_LICENSE": (
+        r"driver['’]?s?[ -]licen[cs]e(?:[ -]?(?:number|no|#))?",
+        r"driving[ -]licen[cs]e(?:[ -]?(?:number|no))?",
+        r"dl(?:[ -]?(?:number|no|#))",
+        r"licen[cs]e[ -]?(?:number|no|#)",
+        r"f[üu]hrerschein(?:nummer)?",
+        r"permis de conduire",
+        r"carn[ée]t? de conducir",
+        r"permiso de conducir",
+        r"rijbewijs(?:nummer)?",
+        r"patente(?: di guida)?",
+    ),
+    "NATIONAL_ID": (
+        r"national[ -]id(?:entity)?(?:[ -]?(?:card|number|no))?",
+        r"id[ -]card(?:[ -]?(?:number|no))?",
+        r"identity[ -]card(?:[ -]?(?:number|no))?",
+        r"identity[ -]number",
+        r"personal[ -]id(?:[ -]number)?",
+        r"national insurance(?:[ -]number)?",
+        r"ni number",
+        r"pps(?:n| number)?",
+        r"sin",
+        r"personalausweis(?:nummer)?",
+        r"ausweis(?:nummer|-?nr\.?)?",
+        r"sozialversicherungsnummer",
+        r"rentenversicherungsnummer",
+        r"carte d['’]identit[ée]",
+        r"cni",
+        r"num[ée]ro de s[ée]curit[ée] sociale",
+        r"dni",
+        r"nie",
+        r"documento de identidad",
+        r"c[ée]dula",
+        r"n[úu]mero de la seguridad social",
+        r"nuss",
+        r"bsn",
+        r"burgerservicenummer",
+        r"identiteitskaart",
+        r"carta d['’]identit[àa]",
+        r"aadhaar",
+    ),
+    "IBAN_CODE": (r"iban",),
+    "US_SSN": (r"ssn", r"social[ -]security(?:[ -]?(?:number|no|#))?", r"ss#"),
+    "PASSPORT_NUMBER": (
+        r"passport(?:[ -]?(?:number|no|#))?",
+        r"reisepass(?:nummer)?",
+        r"passnummer",
+        r"passeport",
+        r"pasaporte",
+        r"paspoort(?:nummer)?",
+        r"passaporto",
+    ),
+    "EMPLOYEE_ID": (
+        r"employee[ -]?(?:id|number|no|#)",
+        r"staff[ -]?(?:id|number|no)",
+        r"personnel[ -]number",
+        r"payroll[ -](?:id|number)",
+        r"badge(?:[ -]?(?:id|number|no))?",
+        r"personalnummer",
+        r"personal-?nr\.?",
+        r"mitarbeiternummer",
+        r"matricule",
+        r"n[úu]mero de empleado",
+        r"personeelsnummer",
+        r"matricola",
+    ),
+}
+WEAK_LABELS = frozenset({"account", "claim", "badge", "patente", "polizza", "expediente", "tin", "sin", "ein", "nie"})
+
+_LABEL = re.compile(
+    "|".join(rf"(?P<{entity}>(?<![\w-])(?:{'|'.join(labels)})(?![\w-]))" for entity, labels in LABELS.items()),
+    re.IGNORECASE,
+)
+# After the label, the first identifier-shaped value among the next few words of the same line
+# ("MRN 00482913", "policy no. 77-1190", "member ID on the back of the card: HMX-5528-1104"): a
+# letter or digit, then letters and digits joined by `-`, `/`, `.` or a space between two digit
+# groups; or an IBAN in groups of four, or a German court file number ("12 O 345/21").
+_VALUE = re.compile(
+    r"(?<![\w-])(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])"  # IBAN
+    r"|\d{1,3} [A-Z]{1,2}[a-z]{0,2} \d{1,6}/\d{2,4}\b"
+    r"|[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])|(?<=\d) (?=\d{2}))*)"
+)
+WINDOW = 48  # characters after a label in which its value may start
+MAX_WORDS_BEFORE = 6  # words between a label and its value ("on the back of the card:")
+_DATE = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
+_AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})*[.,]\d{2}")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+def identifier_shaped(value: str) -> bool:
+    """Whether `value` could be an identifier: five digits or more, or letters with two digits or
+    more in at least five characters; never a date, a year or an amount."""
+    compact = re.sub(r"[-/. ]", "", value)
+    digits = sum(c.isdigit() for c in compact)
+    if _DATE.fullmatch(value) or _AMOUNT.fullmatch(value) or _YEAR.fullmatch(value) or len(compact) > 34:
+        return False
+    if compact.isdigit():
+        return digits >= 5
+    return digits >= 2 and len(compact) >= 5
+
+
+def find_labelled_ids(text: str) -> Iterator[Found]:
+    """Every labelled identifier in `text`, with the entity type its label names."""
+    for label in _LABEL.finditer(text):
+        entity = label.lastgroup
+        value = _value_after(text, label.end())
+        if entity is None or value is None:
+            continue
+        found = text[value[0] : value[1]]
+        weak = label[0].lower() in WEAK_LABELS
+        score = CHECKED_SCORE if _checks(entity, found) else WEAK_SCORE if weak else SCORE
+        yield Found(entity, value[0], value[1], score, f"after the label {label[0]!r}")
+
+
+def _value_after(text: str, position: int) -> tuple[int, int] | None:
+    """The span of the first identifier-shaped token within the window after a label."""
+    window = text[position : position + WINDOW].split("\n", 1)[0]
+    for words, token in enumerate(_VALUE.finditer(window)):
+        if words > MAX_WORDS_BEFORE:
+            break
+        if identifier_shaped(token[0]):
+            return position + token.start(), position + token.end()
+    return None
+
+
+def _checks(entity: str, value: str) -> bool:
+    """Whether `value` passes a standard check for its entity type (python-stdnum)."""
+    checks: tuple[Callable[[str], bool], ...] = CHECKS.get(entity, ())
+    return any(check(value) for check in checks)
+
+
+CHECKS: dict[str, tuple[Callable[[str], bool], ...]] = {
+    "TAX_ID": (vat.is_valid, ein.is_valid),
+    "US_SSN": (ssn.is_valid,),
+    "ACCOUNT_NUMBER": (iban.is_valid,),
+}
+
+
+class LabelledIdRecognizer(SpanRecognizer):
+    """Identifiers named by the word before them, one entity type per kind of label."""
+
+    NAME = "LabelledIdRecognizer"
+    ENTITIES = tuple(LABELS)
+
+    def find(self, text: str) -> Iterator[Found]:
+        return find_labelled_ids(text)

@@ -1,0 +1,75 @@
+"""Identifiers that their label makes personal, in six languages; check digits raise the score."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.detection import DetectionEngine
+from proxy.detection.labelled_ids import CHECKED_SCORE, find_labelled_ids, identifier_shaped
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return [(f.entity, text[f.start : f.end]) for f in find_labelled_ids(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pt seen today, MRN 55120874, follow-up in 2 weeks", ("MEDICAL_RECORD_NUMBER", "55120874")),
+        ("Patientennummer: P-773019 bitte im Brief ergänzen", ("MEDICAL_RECORD_NUMBER", "P-773019")),
+        ("member ID on the back of the card: HMX-5528-1104", ("INSURANCE_ID", "HMX-5528-1104")),
+        ("Versichertennummer K229104857, Kasse AOK", ("INSURANCE_ID", "K229104857")),
+        ("numéro de police 88-4410-2291 pour le sinistre", ("INSURANCE_ID", "88-4410-2291")),
+        ("The claim number is CL-20411983, please chase", ("CASE_NUMBER", "CL-20411983")),
+        ("Aktenzeichen 7 O 221/23 beim Landgericht", ("CASE_NUMBER", "7 O 221/23")),
+        ("número de expediente 1187/2024 del juzgado", ("CASE_NUMBER", "1187/2024")),
+        ("Kundennummer 30118842, bitte kündigen", ("ACCOUNT_NUMBER", "30118842")),
+        ("rekeningnummer 449120773 staat op de factuur", ("ACCOUNT_NUMBER", "449120773")),
+        ("Steuernummer 143/226/71109 für die Erklärung", ("TAX_ID", "143/226/71109")),
+        ("partita IVA 04417250961 della ditta", ("TAX_ID", "04417250961")),
+        ("driver's licence number D1187-44290-00912 expired", ("DRIVER_LICENSE", "D1187-44290-00912")),
+        ("rijbewijsnummer 5530112847 kwijt", ("DRIVER_LICENSE", "5530112847")),
+        ("passport no. X40917723, issued 2019", ("PASSPORT_NUMBER", "X40917723")),
+        ("carta d'identità CA41192KX scaduta", ("NATIONAL_ID", "CA41192KX")),
+        ("his SSN 212449031 is on the form", ("US_SSN", "212449031")),
+        ("Personalnummer 48815 in der Lohnabrechnung", ("EMPLOYEE_ID", "48815")),
+    ],
+)
+def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
+    text: str, expected: tuple[str, str]
+) -> None:
+    assert expected in _found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my account has 12 items and was opened in 2019",
+        "claim your free trial before 31/12/2025",
+        "the passport office opens at 9",
+        "account balance 12,400.50 after the refund",
+        "Customer asks whether the case fits the Pixel 8",
+    ],
+)
+def test_labels_without_an_identifier_after_them_find_nothing(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_shapes_that_are_dates_years_or_amounts_are_not_identifiers() -> None:
+    assert not identifier_shaped("2019") and not identifier_shaped("12/03/2024") and not identifier_shaped("1.250,00")
+    assert identifier_shaped("44120") and identifier_shaped("AB-4471") and not identifier_shaped("AB-4")
+
+
+def test_a_value_passing_its_standard_check_scores_higher() -> None:
+    (valid,) = find_labelled_ids("VAT number DE136695976")  # a well-formed German VAT id (stdnum checks it)
+    (other,) = find_labelled_ids("VAT number DE136695975")
+    assert valid.score == CHECKED_SCORE > other.score
+
+
+def test_the_analyzer_reports_labelled_ids(detector: DetectionEngine) -> None:
+    text = "Schaden gemeldet, Schadennummer S-2024-88123, Policennummer 7712-0093-44"
+    results = detector.analyzer.analyze(text=text, language="en", entities=["CASE_NUMBER", "INSURANCE_ID"])
+    assert sorted((r.entity_type, text[r.start : r.end]) for r in results) == [
+        ("CASE_NUMBER", "S-2024-88123"),
+        ("INSURANCE_ID", "7712-0093-44"),
+    ]

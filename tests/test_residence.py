@@ -1,0 +1,48 @@
+"""Where people live: a town after a residence cue or a postcode, postcodes by label or shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.detection.residence import residences
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return sorted({(f.entity, text[f.start : f.end]) for f in residences(text)})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my aunt lives alone in Whakatāne and needs help", [("RESIDENCE", "Whakatāne")]),
+        ("Der Mieter wohnt seit 2019 in Gelsenkirchen.", [("RESIDENCE", "Gelsenkirchen")]),
+        ("Elle habite à Saint-Étienne depuis mars", [("RESIDENCE", "Saint-Étienne")]),
+        ("El cliente reside en Valladolid con su familia", [("RESIDENCE", "Valladolid")]),
+        ("la paziente abita a Civitavecchia", [("RESIDENCE", "Civitavecchia")]),
+        ("hij woont in Apeldoorn sinds vorig jaar", [("RESIDENCE", "Apeldoorn")]),
+        ("hon bor i Umeå med sin man", [("RESIDENCE", "Umeå")]),
+        ("ship to 04109 Leipzig please", [("POSTCODE", "04109"), ("RESIDENCE", "Leipzig")]),
+        ("adres: Kerkstraat 4, 3511 LX Utrecht", [("POSTCODE", "3511 LX"), ("RESIDENCE", "Utrecht")]),
+        ("billing postcode G12 8QQ", [("POSTCODE", "G12 8QQ")]),
+        ("PLZ: 80997, Ort unbekannt", [("POSTCODE", "80997")]),
+        ("mailing address ends Halifax, NS B3H 4R2", [("POSTCODE", "B3H 4R2")]),
+        ("Surry Hills NSW 2010", [("POSTCODE", "2010")]),
+        ("Springfield, IL 62704-1234", [("POSTCODE", "62704-1234")]),
+    ],
+)
+def test_a_home_town_or_postcode_is_found(text: str, expected: list[tuple[str, str]]) -> None:
+    assert _found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is the best time to visit Kyoto?",
+        "The Berlin office moved to a new floor.",
+        "We sold 12000 Units last quarter",
+        "our team is based in the cloud",
+        "Python 3.12 was released in October",
+    ],
+)
+def test_places_in_general_questions_and_numbers_are_not_findings(text: str) -> None:
+    assert _found(text) == []
