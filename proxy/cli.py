@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from proxy.export.lineage import exports
 from proxy.governance.command import COMMANDS, rotate_data_key
 from proxy.governance.oversight import MAIN_COMMANDS, POLICY_COMMANDS
 from proxy.logs import log_config
+
+if TYPE_CHECKING:
+    from proxy.policy.bundle import PolicySet
 
 
 @click.group()
@@ -97,10 +100,40 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
         click.echo(f"warning  {problem}", err=True)
     if report.errors or report.policy_set is None:
         sys.exit(1)
+    for warning in _against_history(context, report.policy_set):
+        click.echo(f"warning  {warning}", err=True)
+    digests = report.policy_set.digests
     for item in report.policy_set.policies:
         click.echo(
-            f"ok  {item.label}  ({len(item.rules)} rules, {len(item.detectors)} detectors, {len(item.tests)} tests)"
+            f"ok  {item.label}  {digests[item.id]}  "
+            f"({len(item.rules)} rules, {len(item.detectors)} detectors, {len(item.tests)} tests)"
         )
+    click.echo(f"policy set {report.policy_set.digest}")
+
+
+def _against_history(context: CliContext, policy_set: PolicySet) -> list[str]:
+    """Policies whose content changed since their version was loaded, from the configured
+    database's policy history; said, not skipped silently, when there is none to compare with."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from proxy.store.database import make_engine
+    from proxy.store.policy_history import unbumped
+
+    url = context.config.database_url
+    engine = make_engine(url)
+    missing = engine.url.get_backend_name() == "sqlite" and not Path(engine.url.database or "").exists()
+    try:
+        if missing:  # connecting would create an empty file
+            raise SQLAlchemyError("no database file")
+        found = unbumped(engine, policy_set)
+    except SQLAlchemyError:
+        return ["policy history not compared: the configured database has none (yet), or is unreachable"]
+    finally:
+        engine.dispose()
+    return [
+        f"{policy}@{version}: content changed since this version was loaded on {at:%Y-%m-%d %H:%M}; bump `version:`"
+        for policy, version, at in found
+    ]
 
 
 @policy.command("test")

@@ -36,6 +36,7 @@ class Store:
     running: RunningProxy
     engine: Engine
     sealer: Sealer
+    vendor: MockVendor
 
     def ask(self, messages: list[Any], tag: str, subject: str | None = None, **headers: str) -> str:
         extra = {"X-Proxy-Tags": f"{tag},datasets", **headers}
@@ -64,7 +65,7 @@ def store(start_proxy: StartProxy, session_vendor: MockVendor) -> Iterator[Store
     session_vendor.reset()
     with start_proxy() as running:
         engine = running.services.recorder.engine
-        yield Store(running, engine, running.services.sealer)
+        yield Store(running, engine, running.services.sealer, session_vendor)
     session_vendor.reset()
 
 
@@ -255,3 +256,30 @@ def test_limit_and_a_seeded_sample(store: Store, tmp_path: Path) -> None:
     other, c = store.export(tmp_path / "c", filters=_tagged("sample"), sample=4, seed=8, dedupe="off")
     assert first.counts.exported == 4 and a == b and c != a
     assert first.counts.matched == 4  # the sample is what the export reads
+
+
+def test_preference_pairs_from_two_scored_answers_to_one_prompt(store: Store, tmp_path: Path) -> None:
+    client = store.running.client()
+    prompt: list[Any] = [{"role": "user", "content": "Summarise our refund policy in one line."}]
+    ids = []
+    for reply in ("Refunds within 30 days, no questions asked.", "Refunds are complicated.", "Ask support."):
+        store.vendor.script.reply = reply
+        try:
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=prompt, extra_headers={"X-Proxy-Tags": "dpo"}
+            )
+        finally:
+            store.vendor.script.reply = None
+        ids.append(raw.headers["x-proxy-request-id"])
+    for request_id, score in zip(ids, (5, 1, 3), strict=True):
+        client.post("/feedback", body={"request_id": request_id, "score": score}, cast_to=object)
+    _request_id(store, "An unscored question about preferences", "dpo")
+    manifest, lines = store.export(tmp_path, format="dpo-jsonl", filters=_tagged("dpo"))
+    assert manifest.counts.pairs == 1 and manifest.counts.skipped == {"unscored": 1}
+    (pair,) = lines
+    assert pair["prompt"] == prompt
+    assert pair["chosen"] == [{"role": "assistant", "content": "Refunds within 30 days, no questions asked."}]
+    assert pair["rejected"] == [{"role": "assistant", "content": "Refunds are complicated."}]
+    assert (tmp_path / "train.ids").read_text().split() == [ids[0], ids[1]]
+    card = (tmp_path / "README.md").read_text()
+    assert "reinforcement-learning" in card and "`chosen`" in card and "opted out" in card

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
@@ -31,16 +32,18 @@ from proxy.export.dedupe import DedupeMode, Deduper, band_keys
 from proxy.export.folding import Folding
 from proxy.export.formats import JSONL_FORMATS, Weights
 from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
+from proxy.export.preference import Pairs
 from proxy.export.readers import read_conversation
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualCheck
 from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
 from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
 from proxy.export.surrogate import Surrogates, has_stand_in
+from proxy.governance.consent import opted_out_subjects
 from proxy.store import lineage
 from proxy.store.audit import record_audit
 from proxy.store.sealing import Sealer
 
-FORMATS = (*JSONL_FORMATS, "parquet")
+FORMATS = (*JSONL_FORMATS, "parquet", "dpo-jsonl")
 FLAGGED = "flagged.jsonl"
 SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 Progress = Callable[[int], None]
@@ -53,7 +56,7 @@ T = TypeVar("T")
 class ExportOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["openai-jsonl", "parquet", "sharegpt", "anthropic-jsonl"]
+    format: Literal["openai-jsonl", "parquet", "sharegpt", "anthropic-jsonl", "dpo-jsonl"]
     out: Path
     filters: Filters = Filters()
     content: ContentMode = "forwarded"
@@ -93,6 +96,7 @@ class _Tally:
     matched: int = 0
     flagged: int = 0
     cross_split: int = 0  # rows repeating a row of another split (only possible with dedupe off)
+    pairs: int | None = None  # dpo-jsonl: preference pairs written
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
@@ -111,9 +115,9 @@ class _Tally:
     def exported(self, row: SourceRow, split: str) -> None:
         self.splits[split] += 1
         self.policies.update(row.policies)
-        created = as_utc(row.created_at)
-        self.first = min(self.first or created, created)  # write order is not quite time order
-        self.last = max(self.last or created, created)
+        created = row.created_at  # made UTC once, at the end: a hot path
+        self.first = created if self.first is None or created < self.first else self.first
+        self.last = created if self.last is None or created > self.last else self.last
 
     def counts(self) -> Counts:
         return Counts(
@@ -123,6 +127,7 @@ class _Tally:
             flagged=self.flagged,
             splits=tally(self.splits),
             cross_split_duplicates=self.cross_split,
+            pairs=self.pairs,
         )
 
 
@@ -143,6 +148,9 @@ def run(
         record_audit(engine, actor=actor(), action="read_original", target=str(options.out), purpose=options.purpose)
     export_id = uuid.uuid4().hex
     lineage.begin(engine, export_id, datetime.now(UTC), actor(), options.format, options.content, str(options.out))
+    if options.format == "dpo-jsonl":
+        tally_, files = _preference_pairs(engine, sealer, options, residual, export_id)
+        return _close(engine, options, tally_, files, export_id)
     folding = _folding(engine, sealer, options) if options.one_per_conversation else None
     sink: Sink = (
         ParquetSink(options.out, options.rows_per_shard)
@@ -165,9 +173,13 @@ def run(
             progress(len(batch))
         if export.full():
             break
-    files = sink.close()
-    manifest = _finish(options, export.tally, files, export_id)
-    lineage.finish(engine, export_id, manifest.counts.exported, export.tally.last_seq, manifest.model_dump_json())
+    return _close(engine, options, export.tally, sink.close(), export_id)
+
+
+def _close(engine: Engine, options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str) -> Manifest:
+    """Manifest and card, the lineage row completed, and the audit row."""
+    manifest = _finish(options, tally_, files, export_id, len(opted_out_subjects(engine)))
+    lineage.finish(engine, export_id, manifest.counts.exported, tally_.last_seq, manifest.model_dump_json())
     record_audit(
         engine,
         actor=actor(),
@@ -303,6 +315,40 @@ class _Export:
         return split
 
 
+def _preference_pairs(
+    engine: Engine, sealer: Sealer, options: ExportOptions, residual: ResidualCheck | None, export_id: str
+) -> tuple[_Tally, list[Path]]:
+    """`dpo-jsonl`: scored answers grouped by prompt, the best and the worst of each written as a pair."""
+    tally_, pairs = _Tally(), Pairs()
+    surrogates = Surrogates() if options.content == "surrogate" else None
+    for row in stream(engine, sealer, options.filters, options.content, scored=True):
+        tally_.matched += 1
+        tally_.last_seq = max(tally_.last_seq or 0, row.seq)
+        ours: set[str] = set()
+        try:
+            conversation = _conversation(row)
+            if row.score is None:
+                raise Unreadable("unscored")
+            if surrogates is not None:
+                conversation, ours = surrogates.apply(conversation, row.scope, row.subject, row.redacted)
+            if residual is not None and options.residual_check != "off" and residual.found(conversation, ours):
+                raise Unreadable("residual_pii")  # a pair is dropped, never flagged: it mixes two records
+        except Unreadable as exc:
+            tally_.skipped[str(exc)] += 1
+            continue
+        pairs.add(row.id, row.score, conversation)
+    rows = pairs.rows()
+    with create(options.out / "train.jsonl", binary=True) as lines, create(options.out / "train.ids") as ids:
+        for (chosen, rejected), pair in rows[: options.limit]:
+            lines.write(orjson.dumps(pair) + b"\n")
+            ids.write(f"{chosen} {rejected}\n")
+    written = rows[: options.limit]
+    lineage.add_rows(engine, export_id, [(i, "train") for ids_, _ in written for i in ids_])
+    tally_.splits["train"] = len(written)
+    tally_.pairs = len(written)
+    return tally_, [Path("train.jsonl"), Path("train.ids")]
+
+
 def _text(conversation: Conversation) -> str:
     return "\n".join(conversation.texts())
 
@@ -389,8 +435,11 @@ def _split(key: str, shares: dict[str, float]) -> str:
     return "train"
 
 
-def _finish(options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str) -> Manifest:
+def _finish(
+    options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str, opted_out: int | None
+) -> Manifest:
     manifest = Manifest(
+        opted_out_subjects=opted_out,
         id=export_id,
         format=options.format,
         content=options.content,
@@ -400,8 +449,8 @@ def _finish(options: ExportOptions, tally_: _Tally, files: list[Path], export_id
         options=options.recorded(),
         counts=tally_.counts(),
         policy_versions=sorted(tally_.policies),
-        first_created_at=tally_.first,
-        last_created_at=tally_.last,
+        first_created_at=as_utc(tally_.first) if tally_.first else None,
+        last_created_at=as_utc(tally_.last) if tally_.last else None,
         last_seq=tally_.last_seq if tally_.last_seq is not None else options.filters.after_seq,
         files={},
     )

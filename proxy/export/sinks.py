@@ -7,13 +7,13 @@ else may read it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -58,14 +58,14 @@ class JsonlSink:
         self.weights = weights
         self._files: dict[str, tuple[IO[Any], IO[Any]]] = {}
 
-    def prepare(self, row: ExportRow) -> tuple[str, str]:
-        return row.id, json.dumps(self.render(row.conversation, self.weights), ensure_ascii=False)
+    def prepare(self, row: ExportRow) -> tuple[str, bytes]:
+        return row.id, orjson.dumps(self.render(row.conversation, self.weights))
 
-    def write(self, split: str, prepared: tuple[str, str]) -> None:
+    def write(self, split: str, prepared: tuple[str, bytes]) -> None:
         if split not in self._files:
-            self._files[split] = (create(self.out / f"{split}.jsonl"), create(self.out / f"{split}.ids"))
+            self._files[split] = (create(self.out / f"{split}.jsonl", binary=True), create(self.out / f"{split}.ids"))
         lines, ids = self._files[split]
-        lines.write(prepared[1] + "\n")
+        lines.write(prepared[1] + b"\n")
         ids.write(prepared[0] + "\n")
 
     def close(self) -> list[Path]:
@@ -179,7 +179,7 @@ def _record(row: ExportRow) -> dict[str, Any]:
         }
         for m in rendered["messages"]
     ]
-    tools = json.dumps(rendered["tools"], ensure_ascii=False) if "tools" in rendered else None
+    tools = orjson.dumps(rendered["tools"]).decode() if "tools" in rendered else None
     return {
         "id": row.id,
         "model": row.model,

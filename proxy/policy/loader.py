@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from proxy.detection.custom import Pattern
 from proxy.detection.groups import group_names
 from proxy.policy import schema
-from proxy.policy.bundle import PolicySet
+from proxy.policy.bundle import PolicySet, policy_digest
 from proxy.policy.inheritance import InheritanceError, resolve
 from proxy.policy.schema import Policy
 
@@ -90,7 +90,7 @@ def load_policies(directory: Path, *, known_entities: Iterable[str] | None = Non
     if not any(policy.status == "active" for policy in resolved):
         # Serving with no policy in force would send every prompt unscanned.
         raise PolicyError([Problem(directory, 0, 0, "", "no active policy: set `status: active` in at least one file")])
-    return PolicySet(resolved, ancestors)
+    return PolicySet(resolved, ancestors, {f.policy.id: policy_digest(f.policy) for f in files})
 
 
 def policy_files(directory: Path) -> list[Path]:

@@ -173,3 +173,26 @@ feedback = Table(
     Column("comment", Text),
     Index("ix_feedback_request_id", "request_id"),
 )
+
+# Every policy version ever loaded, by the digest of its content, with its full text as it
+# applied (inheritance folded in): "which policy was in force for request X" without the files.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("digest", String(32), primary_key=True),
+    Column("policy_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("text", Text, nullable=False),  # YAML
+    Column("source_digest", String(32)),  # of the policy's own file content, before inheritance
+    Column("first_loaded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_policy_versions_policy_id", "policy_id", "version"),
+)
+
+# Every policy set ever in force: the digest `requests.policy_digest` names, and its versions.
+policy_sets = Table(
+    "policy_sets",
+    metadata,
+    Column("digest", String(32), primary_key=True),
+    Column("policies", Text, nullable=False),  # JSON: [{"id", "version", "digest"}]
+    Column("first_loaded_at", DateTime(timezone=True), nullable=False),
+)
