@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, insert
 
-from bench.seed_store import fresh_postgres, seed
+from bench.seed_store import SEED_SEALER, fresh_postgres, seed
 from proxy.cli import main
 from proxy.export.conversation import Conversation, Message, Unreadable
 from proxy.export.readers import read_conversation
@@ -370,7 +370,7 @@ def postgres_store() -> Iterator[Engine]:
 
 
 def test_a_postgres_store_streams_into_sharded_parquet_and_valid_jsonl(postgres_store: Engine, tmp_path: Path) -> None:
-    sealer = Sealer({}, None)
+    sealer = SEED_SEALER
     options = ExportOptions(format="parquet", out=tmp_path / "p", rows_per_shard=500, dedupe="off")
     manifest = run(postgres_store, sealer, options)
     assert manifest.counts.exported == 1200 and manifest.counts.skipped == {}
