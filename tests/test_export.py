@@ -210,7 +210,7 @@ def test_parquet_has_the_hugging_face_layout_and_loads_with_pyarrow(recorded: Re
     assert train[0] == f"data/train-00000-of-{len(train):05d}.parquet"
     table = pq.read_table(tmp_path / "data")
     assert table.num_rows == EXPORTED == sum(manifest.counts.splits.values())
-    assert {"id", "model", "created_at", "messages", "tools", "metadata"} == set(table.column_names)
+    assert {"id", "model", "created_at", "messages", "tools", "metadata", "num_tokens"} == set(table.column_names)
     for row in table.to_pylist():
         messages = [_without_empty(m) for m in row["messages"]]
         OpenAILine.model_validate({"messages": messages})
