@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -283,3 +284,27 @@ def test_preference_pairs_from_two_scored_answers_to_one_prompt(store: Store, tm
     assert (tmp_path / "train.ids").read_text().split() == [ids[0], ids[1]]
     card = (tmp_path / "README.md").read_text()
     assert "reinforcement-learning" in card and "`chosen`" in card and "opted out" in card
+
+
+def test_token_counts_histogram_cost_and_max_tokens_with_a_local_tokenizer(store: Store, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))  # one token per word: counts are easy to check
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(["short answer please"], trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
+    path = tmp_path / "tokenizer.json"
+    tokenizer.save(str(path))
+    for words in (3, 40):
+        _request_id(store, " ".join(["word"] * words), "tokens")  # the echo doubles it: 6 and 80 tokens
+    options = {"filters": _tagged("tokens"), "tokenizer": path, "price_per_million": 2.0}
+    manifest, _ = store.export(tmp_path / "all", format="parquet", dedupe="off", **options)
+    tokens = manifest.counts.tokens
+    assert tokens["total"] == 86 and tokens["max"] == 80 and tokens["histogram"] == {"<=64": 1, "<=128": 1}
+    assert tokens["cost_per_epoch"] == round(86 * 2.0 / 1e6, 4)
+    table = pq.read_table(tmp_path / "all" / "data")
+    assert sorted(table.column("num_tokens").to_pylist()) == [6, 80]
+    assert "tokens (tokenizer.json): 86 in all" in (tmp_path / "all" / "README.md").read_text()
+    capped, _ = store.export(tmp_path / "capped", dedupe="off", max_tokens=64, **options)
+    assert capped.counts.exported == 1 and capped.counts.skipped == {"too_many_tokens": 1}
+    with pytest.raises(ValueError, match="--max-tokens needs --tokenizer"):
+        ExportOptions(format="openai-jsonl", out=tmp_path / "x", max_tokens=10)

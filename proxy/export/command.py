@@ -91,6 +91,13 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option("--min-score", type=float, help="Only records whose mean feedback score is at least this.")
 @_many("--label", "Only records with feedback carrying this label.")
 @click.option("--streamed/--not-streamed", default=None, help="Only streamed, or only non-streamed, answers.")
+@click.option(
+    "--tokenizer",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A local tokenizer.json: token counts, length histogram and cost estimate in the manifest.",
+)
+@click.option("--max-tokens", type=click.IntRange(1), help="With --tokenizer: skip rows with more tokens.")
+@click.option("--price-per-million", type=click.FloatRange(0), help="Training price per million tokens (estimate).")
 @click.option("--max-latency-ms", type=click.FloatRange(0), help="Only exchanges that took at most this long.")
 @click.option("--one-per-conversation", is_flag=True, help="Keep only the last turn of a resent history.")
 @click.option("--split", multiple=True, callback=_shares, help="NAME=SHARE, e.g. validation=0.1; the rest is train.")
@@ -145,6 +152,9 @@ def export_command(
     min_score: float | None,
     label: tuple[str, ...],
     streamed: bool | None,
+    tokenizer: Path | None,
+    max_tokens: int | None,
+    price_per_million: float | None,
     max_latency_ms: float | None,
     one_per_conversation: bool,
     split: dict[str, float],
@@ -195,6 +205,9 @@ def export_command(
                 "sample": sample,
                 "seed": seed,
                 "stratify": stratify,
+                "tokenizer": tokenizer,
+                "max_tokens": max_tokens,
+                "price_per_million": price_per_million,
                 "one_per_conversation": one_per_conversation,
                 "split": split,
                 "min_length": min_length,
@@ -212,7 +225,7 @@ def export_command(
         try:
             with _progress(engine, filters, options.one_per_conversation) as progress:
                 manifest = run(engine, sealer, options, residual, progress)
-        except FileExistsError as exc:
+        except (FileExistsError, ValueError) as exc:  # a used output directory, an unreadable tokenizer
             raise click.ClickException(str(exc)) from None
     counts = manifest.counts
     skipped = ", ".join(f"{reason} {n}" for reason, n in counts.skipped.items()) or "none"

@@ -38,6 +38,7 @@ from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualChec
 from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
 from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
 from proxy.export.surrogate import Surrogates, has_stand_in
+from proxy.export.tokens import TokenCounter
 from proxy.governance.consent import opted_out_subjects
 from proxy.store import lineage
 from proxy.store.audit import record_audit
@@ -75,6 +76,9 @@ class ExportOptions(BaseModel):
     sample: int | None = Field(None, gt=0)  # a seeded random sample of this many matched records
     seed: int = 0
     stratify: Literal["team", "model"] | None = None  # the sample keeps each team's (model's) share
+    tokenizer: Path | None = None  # a local tokenizer.json: token counts, histogram and cost in the manifest
+    max_tokens: int | None = Field(None, gt=0)  # with a tokenizer: skip longer rows
+    price_per_million: float | None = Field(None, ge=0)  # training price per million tokens, for the estimate
 
     @model_validator(mode="after")
     def _check(self) -> ExportOptions:
@@ -82,6 +86,8 @@ class ExportOptions(BaseModel):
             raise ValueError("original content needs a purpose")
         if sum(self.split.values()) >= 1 or any(share <= 0 for share in self.split.values()) or "train" in self.split:
             raise ValueError("split shares must be > 0 and add up to less than 1; the rest is train")
+        if self.max_tokens is not None and self.tokenizer is None:
+            raise ValueError("--max-tokens needs --tokenizer")
         if not all(SPLIT_NAME.match(name) for name in self.split):  # a split name becomes a file name
             raise ValueError("split names are lowercase letters, digits, '-' and '_'")
         return self
@@ -97,6 +103,7 @@ class _Tally:
     flagged: int = 0
     cross_split: int = 0  # rows repeating a row of another split (only possible with dedupe off)
     pairs: int | None = None  # dpo-jsonl: preference pairs written
+    tokens: dict[str, Any] | None = None  # --tokenizer: totals, histogram, cost
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
@@ -128,6 +135,7 @@ class _Tally:
             splits=tally(self.splits),
             cross_split_duplicates=self.cross_split,
             pairs=self.pairs,
+            tokens=self.tokens,
         )
 
 
@@ -165,6 +173,7 @@ def run(
         residual if options.residual_check != "off" else None,
         Deduper(options.dedupe),
         _sample(engine, options) if options.sample else None,
+        TokenCounter(options.tokenizer) if options.tokenizer else None,
     )
     for batch in _batched(stream(engine, sealer, options.filters, options.content), BATCH):
         written = export.batch(batch)
@@ -173,6 +182,8 @@ def run(
             progress(len(batch))
         if export.full():
             break
+    if export.tokens is not None:
+        export.tally.tokens = export.tokens.summary(options.price_per_million)
     return _close(engine, options, export.tally, sink.close(), export_id)
 
 
@@ -234,6 +245,7 @@ class _Candidate:
     conversation: Conversation
     digest: bytes
     keys: list[int] = field(default_factory=list)
+    tokens: int | None = None
 
 
 @dataclass
@@ -247,6 +259,7 @@ class _Export:
     residual: ResidualCheck | None
     deduper: Deduper
     sampled: set[str] | None
+    tokens: TokenCounter | None = None
     tally: _Tally = field(default_factory=_Tally)
 
     def full(self) -> bool:
@@ -265,9 +278,13 @@ class _Export:
                 candidates.append(self._candidate(row))
             except Unreadable as exc:
                 self.tally.skipped[str(exc)] += 1
+        texts = [_text(c.conversation) for c in candidates] if self.options.dedupe == "near" or self.tokens else []
         if self.options.dedupe == "near":
-            for candidate, keys in zip(candidates, band_keys([_text(c.conversation) for c in candidates]), strict=True):
+            for candidate, keys in zip(candidates, band_keys(texts), strict=True):
                 candidate.keys = keys
+        if self.tokens is not None:
+            for candidate, tokens in zip(candidates, self.tokens.count(texts), strict=True):
+                candidate.tokens = tokens
         written = []
         for candidate in candidates:
             if self.full():
@@ -298,6 +315,9 @@ class _Export:
         row, conversation = candidate.row, candidate.conversation
         if self.deduper.duplicate(candidate.digest, candidate.keys):
             raise Unreadable("duplicate")
+        max_tokens = self.options.max_tokens
+        if max_tokens is not None and candidate.tokens is not None and candidate.tokens > max_tokens:
+            raise Unreadable("too_many_tokens")
         split = _split(conversation.opening(), self.options.split) if self.options.split else "train"
         ours: set[str] = set()
         if self.surrogates is not None:
@@ -305,13 +325,15 @@ class _Export:
         found = self.residual.found(conversation, ours) if self.residual else []
         if found and self.options.residual_check == "drop":
             raise Unreadable("residual_pii")
-        prepared = self.sink.prepare(_export_row(row, conversation, found))
+        prepared = self.sink.prepare(_export_row(row, conversation, found, candidate.tokens))
         self.sink.write(split, prepared)
         if self.deduper.keep(candidate.digest, candidate.keys, split):
             self.tally.cross_split += 1
         if found:
             self.tally.flag(self.options.out, row, split, found)
         self.tally.exported(row, split)
+        if self.tokens is not None and candidate.tokens is not None:
+            self.tokens.written(candidate.tokens)
         return split
 
 
@@ -409,7 +431,7 @@ def _inverted(rank: bytes) -> bytes:
     return bytes(255 - b for b in rank)
 
 
-def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) -> ExportRow:
+def _export_row(row: SourceRow, conversation: Conversation, found: list[str], tokens: int | None) -> ExportRow:
     metadata = {
         "endpoint": row.endpoint,
         "upstream": row.upstream,
@@ -420,7 +442,7 @@ def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) ->
         "policies": list(row.policies),
         "residual_pii": found,
     }
-    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata)
+    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata, tokens)
 
 
 def _split(key: str, shares: dict[str, float]) -> str:

@@ -28,6 +28,7 @@ class ExportRow:
     created_at: datetime
     conversation: Conversation
     metadata: dict[str, Any] = field(default_factory=dict)
+    tokens: int | None = None  # with --tokenizer
 
 
 def create(path: Path, binary: bool = False) -> IO[Any]:
@@ -105,6 +106,7 @@ SCHEMA = pa.schema(
         ("messages", pa.list_(_MESSAGE)),
         ("tools", pa.string()),  # JSON: parameter schemas differ per tool, so no one column type fits
         ("metadata", _METADATA),
+        ("num_tokens", pa.int32()),  # with --tokenizer, else null
     ]
 )
 
@@ -187,4 +189,5 @@ def _record(row: ExportRow) -> dict[str, Any]:
         "messages": messages,
         "tools": tools,
         "metadata": row.metadata,
+        "num_tokens": row.tokens,
     }
