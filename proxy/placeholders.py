@@ -33,6 +33,9 @@ from proxy.hashing import normalise
 
 #: the form the proxy issues
 ISSUED = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
+#: every token the proxy writes in place of a value: `<PERSON_1>` (pseudonymize),
+#: `<IP_ADDRESS#3f9a1c2b7d4e>` (hash), `<US_SSN>` (redact)
+WRITTEN = re.compile(r"<([A-Z][A-Z0-9_]*?)(_\d+|#[0-9a-f]+)?>")
 _OPEN = r"&lt;|\\u003c|\\<|<|\["
 _OPENS = ("&lt;", "\\u003c", "\\<", "<", "[")
 _CLOSE = r"&gt;|\\u003e|\\>|>|\]"
@@ -129,6 +132,16 @@ class PseudonymMap:
             self._tokens[key] = token
             self.originals[token] = value
         return self._tokens[key]
+
+
+def hashed(entity_type: str, code: str) -> str:
+    """The `hash` action's token: the same keyed code for the same value in every request."""
+    return f"<{entity_type}#{code}>"
+
+
+def redacted(entity_type: str) -> str:
+    """The `redact` action's token: the type only."""
+    return f"<{entity_type}>"
 
 
 def json_escape(value: str) -> str:
