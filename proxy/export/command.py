@@ -90,6 +90,7 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option("--stratify", type=click.Choice(["team", "model"]), help="--sample keeps each team's (model's) share.")
 @click.option("--min-score", type=float, help="Only records whose mean feedback score is at least this.")
 @_many("--label", "Only records with feedback carrying this label.")
+@_many("--finish-reason", "Only answers that ended so: stop, length, tool_calls, content_filter.")
 @click.option("--streamed/--not-streamed", default=None, help="Only streamed, or only non-streamed, answers.")
 @click.option(
     "--tokenizer",
@@ -151,6 +152,7 @@ def export_command(
     stratify: str | None,
     min_score: float | None,
     label: tuple[str, ...],
+    finish_reason: tuple[str, ...],
     streamed: bool | None,
     tokenizer: Path | None,
     max_tokens: int | None,
@@ -181,6 +183,7 @@ def export_command(
         max_latency_ms=max_latency_ms,
         min_score=min_score,
         labels=label,
+        finish_reasons=finish_reason,
         teams=team,
         keys=key,
         upstreams=upstream,

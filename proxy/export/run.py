@@ -33,7 +33,7 @@ from proxy.export.folding import Folding
 from proxy.export.formats import JSONL_FORMATS, Weights
 from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
 from proxy.export.preference import Pairs
-from proxy.export.readers import read_conversation
+from proxy.export.readers import finish_reason, read_conversation
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualCheck
 from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
 from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
@@ -298,6 +298,9 @@ class _Export:
     def _candidate(self, row: SourceRow) -> _Candidate:
         """The record's conversation, or `Unreadable` with the reason the options leave it out."""
         conversation = _conversation(row)
+        wanted = self.options.filters.finish_reasons
+        if wanted and finish_reason(row.endpoint, row.response) not in wanted:
+            raise Unreadable("finish_reason")
         if self.options.content == "original" and _unrestored(conversation):
             raise Unreadable("unrestored_placeholder")
         digest = conversation.digest()
