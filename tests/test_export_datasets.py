@@ -328,3 +328,20 @@ def test_cli_filters_on_finish_reason_and_resumes_with_since_last(store: Store, 
     output = invoke([*common, "--out", str(second), "--since-last", str(first)], url).output
     assert output.startswith("exported 1 of 1 ")
     assert "A later question" in (second / "train.jsonl").read_text()
+
+
+def test_tool_call_arguments_as_objects_for_chat_templates(store: Store, tmp_path: Path) -> None:
+    store.vendor.script.tool_calls = [{"name": "send_mail", "arguments": json.dumps({"to": "<EMAIL_ADDRESS_1>"})}]
+    try:
+        _request_id(store, "Mail lena@x.de the invoice", "arguments")
+    finally:
+        store.vendor.script.tool_calls = None
+    _, (strings,) = store.export(tmp_path / "s", filters=_tagged("arguments"))
+    _, (objects,) = store.export(tmp_path / "o", filters=_tagged("arguments"), arguments="object")
+    (as_string,) = strings["messages"][-1]["tool_calls"]
+    (as_object,) = objects["messages"][-1]["tool_calls"]
+    assert (
+        json.loads(as_string["function"]["arguments"])
+        == as_object["function"]["arguments"]
+        == {"to": "<EMAIL_ADDRESS_1>"}
+    )

@@ -112,6 +112,13 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
     help="openai-jsonl: last = train on the final assistant turn only; all = weight 1 on every assistant turn.",
 )
 @click.option(
+    "--arguments",
+    type=click.Choice(["string", "object"]),
+    default="string",
+    show_default=True,
+    help="openai-jsonl tool-call arguments: JSON strings (OpenAI) or objects (Hugging Face chat templates).",
+)
+@click.option(
     "--residual-check",
     type=click.Choice(["off", "flag", "drop"]),
     default="off",
@@ -163,6 +170,7 @@ def export_command(
     min_length: int | None,
     max_length: int | None,
     weights: str,
+    arguments: str,
     residual_check: str,
     residual_entities: str,
     rows_per_shard: int,
@@ -216,6 +224,7 @@ def export_command(
                 "min_length": min_length,
                 "max_length": max_length,
                 "weights": weights,
+                "arguments": arguments,
                 "rows_per_shard": rows_per_shard,
             }
         )

@@ -71,6 +71,7 @@ class ExportOptions(BaseModel):
     min_length: int | None = Field(None, ge=0)  # characters of message text
     max_length: int | None = Field(None, ge=0)
     weights: Weights = "none"
+    arguments: Literal["string", "object"] = "string"  # openai-jsonl tool-call arguments: OpenAI's strings, or objects
     rows_per_shard: int = Field(100_000, gt=0)
     limit: int | None = Field(None, gt=0)  # stop after this many rows are written
     sample: int | None = Field(None, gt=0)  # a seeded random sample of this many matched records
@@ -163,7 +164,7 @@ def run(
     sink: Sink = (
         ParquetSink(options.out, options.rows_per_shard)
         if options.format == "parquet"
-        else JsonlSink(options.out, options.format, options.weights)
+        else JsonlSink(options.out, options.format, options.weights, options.arguments)
     )
     export = _Export(
         options,
