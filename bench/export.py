@@ -88,14 +88,14 @@ def _run_child(url: str, format_: str, out: Path, dedupe: str) -> dict[str, floa
 
 def _child(url: str, format_: str, out: str, dedupe: str) -> None:
     """One export in this process; prints its wall and CPU time and its own peak RSS as JSON."""
+    from bench.seed_store import SEED_SEALER
     from proxy.export.run import ExportOptions, run
     from proxy.store.database import make_engine
-    from proxy.store.sealing import Sealer
 
     engine = make_engine(url)
     options = ExportOptions.model_validate({"format": format_, "out": out, "dedupe": dedupe})
     started, cpu_started = time.perf_counter(), time.process_time()
-    manifest = run(engine, Sealer({}, None), options)
+    manifest = run(engine, SEED_SEALER, options)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     read = manifest.counts.matched

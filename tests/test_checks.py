@@ -51,12 +51,12 @@ def test_check_reports_each_problem_at_its_line(detector: DetectionEngine, tmp_p
     report = check(tmp_path, detector, today=date(2026, 11, 27))
     path = tmp_path / "p.yaml"
     assert [str(p) for p in report.errors] == [
-        f"{path}:9:9  detectors.0.patterns.1.regex: this pattern can take very long on some inputs (catastrophic backtracking); simplify nested repeats",
-        f"{path}:11:41  detectors.0.examples.should_match.1: example is not found by this detector",
+        f"{path}:9:9  detectors[TICKET].patterns[1].regex: this pattern can take very long on some inputs (catastrophic backtracking); simplify nested repeats",
+        f"{path}:11:41  detectors[TICKET].examples.should_match[1]: example is not found by this detector",
     ]
     assert [str(p) for p in report.warnings] == [
-        f"{path}:14:42  exceptions.0.expires: exception 'old' expired on 2020-01-01 and no longer applies",
-        f"{path}:4:5  rules.1: rule 'mask-ids' never decides: rule 'redact-ids' covers the same data with a stronger action",
+        f"{path}:14:42  exceptions[old].expires: exception 'old' expired on 2020-01-01 and no longer applies",
+        f"{path}:4:5  rules[mask-ids]: rule 'mask-ids' never decides: rule 'redact-ids' covers the same data with a stronger action",
     ]
 
 

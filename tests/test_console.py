@@ -333,7 +333,12 @@ def test_the_playground_runs_the_proxys_scan_on_a_text_and_on_a_whole_body(signe
     console.shot(page, "playground-blocked")
     page.get_by_label("Text or body").fill("{not json")
     page.get_by_role("button", name="Scan").click()
-    expect(page.get_by_role("alert")).to_have_text("The request body is not valid JSON.")
+    expect(page.get_by_role("alert")).to_have_text("The request body is not valid JSON (line 1, column 2).")
+    page.get_by_label("Text or body").fill(
+        '{"model": "gpt-4o", "messages": []' + ', "m": ' + "[" * 100 + "]" * 100 + "}"
+    )
+    page.get_by_role("button", name="Scan").click()
+    expect(page.get_by_role("alert")).to_contain_text("more than 64 levels deep")
 
 
 def test_trends_count_requests_blocks_and_findings_per_day_team_and_rule(signed_in: Page, console: Console) -> None:

@@ -45,7 +45,17 @@ def test_when_the_model_rewrites_an_issued_token_then_it_is_restored(written: st
 
 @pytest.mark.parametrize(
     "written",
-    ["<PERSON_2>", "PERSON_7", "<PERSON>", "SUPERPERSON_1", "PERSON_1X", "<PHONE_NUMBER_1>", "person_10", "<PERSON_1"],
+    [
+        "<PERSON_2>",
+        "PERSON_7",
+        "<PERSON>",
+        "SUPERPERSON_1",
+        "PERSON_1X",
+        "<PHONE_NUMBER_1>",
+        "person_10",
+        "<PERSON_1",
+        "person_1",
+    ],
 )
 def test_when_a_token_was_not_issued_by_this_request_then_it_is_left_alone(written: str) -> None:
     assert restore_text(f"Hi {written} there", ORIGINALS) == f"Hi {written} there"
@@ -53,7 +63,7 @@ def test_when_a_token_was_not_issued_by_this_request_then_it_is_left_alone(writt
 
 def test_numbers_already_in_the_clients_text_are_reserved_in_every_form() -> None:
     texts = ["Dear <PERSON_1>, see [person_3] and EMAIL_ADDRESS_2", "utf_8 and plain words"]
-    assert reserved(texts) == {"PERSON": 3, "EMAIL_ADDRESS": 2, "UTF": 8}
+    assert reserved(texts) == {"PERSON": 3, "EMAIL_ADDRESS": 2}
 
 
 def test_unrestored_tokens_of_the_issued_shape_are_counted() -> None:
@@ -107,7 +117,7 @@ def test_every_single_split_position_restores_exactly(cut: int) -> None:
 
 def test_text_that_cannot_start_a_placeholder_is_never_held_back() -> None:
     forms = Forms(ORIGINALS)
-    assert not forms.may_begin("please pass the pepper") and forms.may_begin("ask per")
+    assert not forms.may_begin("please pass the pepper per") and forms.may_begin("ask PER")
     assert forms.hold_from("a < b and <x ") == len("a < b and <x ")
     assert forms.hold_from("Hello <PER") == len("Hello ")  # could still become <PERSON_1>
     assert forms.hold_from("Hello <PERSONA") == len("Hello <PERSONA")  # now it cannot

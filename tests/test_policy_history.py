@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from proxy.config import hash_api_key
 from proxy.store.audit import audit_rows
@@ -18,6 +19,7 @@ from .stored import invoke
 ADMIN_KEY = "pp-admin-key-for-the-history"
 HEADERS = {"authorization": f"Bearer {ADMIN_KEY}"}
 TEXT = "Please write to Peter Parker"
+V = yaml.safe_load((REPO / "policies" / "default.yaml").read_text())["version"]  # the shipped default's version
 
 
 def _chat(running: RunningProxy) -> httpx.Response:
@@ -51,7 +53,7 @@ def test_each_request_leads_back_to_the_full_text_of_the_policies_that_decided_i
     overrides = {"policies": str(policies), "database_url": url, "policy_reload_seconds": 0}
     with start_proxy(admin={"sha256": hash_api_key(ADMIN_KEY)}, **overrides) as running:
         first = running.record(_chat(running).headers["x-proxy-request-id"]).request
-        _edit(policies / "default.yaml", "version: 3", "version: 4")
+        _edit(policies / "default.yaml", f"version: {V}", f"version: {V + 1}")
         _edit(policies / "default.yaml", "action: pseudonymize", "action: redact")
         assert _reload(running).status_code == 200
         second = running.record(_chat(running).headers["x-proxy-request-id"]).request
@@ -60,23 +62,23 @@ def test_each_request_leads_back_to_the_full_text_of_the_policies_that_decided_i
         engine = running.services.recorder.engine
         reloads = audit_rows(engine, action="policy_reload")
     assert first["policy_digest"] != second["policy_digest"]
-    assert "default@3" in first["policies"] and "default@4" in second["policies"]
+    assert f"default@{V}" in first["policies"] and f"default@{V + 1}" in second["policies"]
     [unbumped, bumped] = [row["details"] for row in reloads]  # newest first
     assert bumped["old_digest"] == first["policy_digest"] and bumped["new_digest"] == second["policy_digest"]
     change = next(c for c in bumped["changed"] if c["id"] == "default")
-    assert (change["old_version"], change["new_version"], bumped["unbumped"]) == (3, 4, [])
+    assert (change["old_version"], change["new_version"], bumped["unbumped"]) == (V, V + 1, [])
     assert {c["id"] for c in bumped["changed"]} >= {"finance", "research"}  # they inherit what changed
     assert unbumped["unbumped"] == ["default"]
     assert all(row["actor"] == "serve:reload" for row in reloads)
 
     shown = invoke(["policy", "show", first["policy_digest"]], url).output
-    assert "default@3" in shown and "secrets-baseline@1" in shown and "id: contact-details" in shown
+    assert f"default@{V}" in shown and "secrets-baseline@1" in shown and "id: contact-details" in shown
     diff = invoke(["policy", "diff", first["policy_digest"], second["policy_digest"]], url).output
-    assert "-  action: pseudonymize" in diff and "+  action: redact" in diff and "-version: 3" in diff
+    assert "-  action: pseudonymize" in diff and "+  action: redact" in diff and f"-version: {V}" in diff
     assert "secrets-baseline" not in diff  # unchanged policies are not shown
 
     checked = invoke(["policy", "check", str(policies)], url).output  # the files now hold the unbumped edit
-    assert "default@4: content changed since this version was loaded" in checked
+    assert f"default@{V + 1}: content changed since this version was loaded" in checked
 
 
 def test_a_failed_reload_is_visible_in_readyz_admin_metrics_and_the_audit_trail(

@@ -42,6 +42,7 @@ class Counts(BaseModel):
     # written rows that repeat a row written to another split: 0 unless de-duplication is off
     cross_split_duplicates: int = 0
     pairs: int | None = None  # dpo-jsonl: preference pairs written (each from two records)
+    tokens: dict[str, Any] | None = None  # --tokenizer: total, mean, max, histogram, cost per epoch
 
 
 class Manifest(BaseModel):
@@ -104,6 +105,7 @@ def dataset_card(manifest: Manifest) -> str:
         f"dropped rows: {counts.skipped.get('residual_pii', 0)}",
         f"- de-duplication: {manifest.options.get('dedupe')}; cross-split duplicates: {counts.cross_split_duplicates}",
         f"- date range: {_when(manifest.first_created_at)} to {_when(manifest.last_created_at)}",
+        *_token_lines(counts.tokens),
         f"- filters: {_pairs(filters) or 'none (successful exchanges only)'}",
         f"- policy versions: {', '.join(manifest.policy_versions) or 'none'}",
         "- language: as the conversations were written (not detected)",
@@ -142,6 +144,19 @@ FEATURES = {
     "dpo-jsonl": "`prompt`, `chosen`, `rejected`: lists of chat messages (TRL's conversational preference "
     "format); `train.ids`: the chosen and the rejected record id of each line.",
 }
+
+
+def _token_lines(tokens: dict[str, Any] | None) -> list[str]:
+    if not tokens:
+        return []
+    cost = tokens["cost_per_epoch"]
+    lines = [
+        f"- tokens ({tokens['tokenizer']}): {tokens['total']} in all, {tokens['mean']} per row on average, "
+        f"{tokens['max']} at most; rows by length: {_pairs(tokens['histogram'])}",
+    ]
+    if cost is not None:
+        lines.append(f"- estimated training cost: {cost} per epoch at {tokens['price_per_million']} per million tokens")
+    return lines
 
 
 def _size(rows: int) -> str:

@@ -33,11 +33,12 @@ from proxy.export.folding import Folding
 from proxy.export.formats import JSONL_FORMATS, Weights
 from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
 from proxy.export.preference import Pairs
-from proxy.export.readers import read_conversation
+from proxy.export.readers import finish_reason, read_conversation
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualCheck
 from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
 from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
 from proxy.export.surrogate import Surrogates, has_stand_in
+from proxy.export.tokens import TokenCounter
 from proxy.governance.consent import opted_out_subjects
 from proxy.store import lineage
 from proxy.store.audit import record_audit
@@ -70,11 +71,15 @@ class ExportOptions(BaseModel):
     min_length: int | None = Field(None, ge=0)  # characters of message text
     max_length: int | None = Field(None, ge=0)
     weights: Weights = "none"
+    arguments: Literal["string", "object"] = "string"  # openai-jsonl tool-call arguments: OpenAI's strings, or objects
     rows_per_shard: int = Field(100_000, gt=0)
     limit: int | None = Field(None, gt=0)  # stop after this many rows are written
     sample: int | None = Field(None, gt=0)  # a seeded random sample of this many matched records
     seed: int = 0
     stratify: Literal["team", "model"] | None = None  # the sample keeps each team's (model's) share
+    tokenizer: Path | None = None  # a local tokenizer.json: token counts, histogram and cost in the manifest
+    max_tokens: int | None = Field(None, gt=0)  # with a tokenizer: skip longer rows
+    price_per_million: float | None = Field(None, ge=0)  # training price per million tokens, for the estimate
 
     @model_validator(mode="after")
     def _check(self) -> ExportOptions:
@@ -82,6 +87,8 @@ class ExportOptions(BaseModel):
             raise ValueError("original content needs a purpose")
         if sum(self.split.values()) >= 1 or any(share <= 0 for share in self.split.values()) or "train" in self.split:
             raise ValueError("split shares must be > 0 and add up to less than 1; the rest is train")
+        if self.max_tokens is not None and self.tokenizer is None:
+            raise ValueError("--max-tokens needs --tokenizer")
         if not all(SPLIT_NAME.match(name) for name in self.split):  # a split name becomes a file name
             raise ValueError("split names are lowercase letters, digits, '-' and '_'")
         return self
@@ -97,6 +104,7 @@ class _Tally:
     flagged: int = 0
     cross_split: int = 0  # rows repeating a row of another split (only possible with dedupe off)
     pairs: int | None = None  # dpo-jsonl: preference pairs written
+    tokens: dict[str, Any] | None = None  # --tokenizer: totals, histogram, cost
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
@@ -128,6 +136,7 @@ class _Tally:
             splits=tally(self.splits),
             cross_split_duplicates=self.cross_split,
             pairs=self.pairs,
+            tokens=self.tokens,
         )
 
 
@@ -155,7 +164,7 @@ def run(
     sink: Sink = (
         ParquetSink(options.out, options.rows_per_shard)
         if options.format == "parquet"
-        else JsonlSink(options.out, options.format, options.weights)
+        else JsonlSink(options.out, options.format, options.weights, options.arguments)
     )
     export = _Export(
         options,
@@ -165,6 +174,7 @@ def run(
         residual if options.residual_check != "off" else None,
         Deduper(options.dedupe),
         _sample(engine, options) if options.sample else None,
+        TokenCounter(options.tokenizer) if options.tokenizer else None,
     )
     for batch in _batched(stream(engine, sealer, options.filters, options.content), BATCH):
         written = export.batch(batch)
@@ -173,6 +183,8 @@ def run(
             progress(len(batch))
         if export.full():
             break
+    if export.tokens is not None:
+        export.tally.tokens = export.tokens.summary(options.price_per_million)
     return _close(engine, options, export.tally, sink.close(), export_id)
 
 
@@ -234,6 +246,7 @@ class _Candidate:
     conversation: Conversation
     digest: bytes
     keys: list[int] = field(default_factory=list)
+    tokens: int | None = None
 
 
 @dataclass
@@ -247,6 +260,7 @@ class _Export:
     residual: ResidualCheck | None
     deduper: Deduper
     sampled: set[str] | None
+    tokens: TokenCounter | None = None
     tally: _Tally = field(default_factory=_Tally)
 
     def full(self) -> bool:
@@ -265,9 +279,13 @@ class _Export:
                 candidates.append(self._candidate(row))
             except Unreadable as exc:
                 self.tally.skipped[str(exc)] += 1
+        texts = [_text(c.conversation) for c in candidates] if self.options.dedupe == "near" or self.tokens else []
         if self.options.dedupe == "near":
-            for candidate, keys in zip(candidates, band_keys([_text(c.conversation) for c in candidates]), strict=True):
+            for candidate, keys in zip(candidates, band_keys(texts), strict=True):
                 candidate.keys = keys
+        if self.tokens is not None:
+            for candidate, tokens in zip(candidates, self.tokens.count(texts), strict=True):
+                candidate.tokens = tokens
         written = []
         for candidate in candidates:
             if self.full():
@@ -281,6 +299,9 @@ class _Export:
     def _candidate(self, row: SourceRow) -> _Candidate:
         """The record's conversation, or `Unreadable` with the reason the options leave it out."""
         conversation = _conversation(row)
+        wanted = self.options.filters.finish_reasons
+        if wanted and finish_reason(row.endpoint, row.response) not in wanted:
+            raise Unreadable("finish_reason")
         if self.options.content == "original" and _unrestored(conversation):
             raise Unreadable("unrestored_placeholder")
         digest = conversation.digest()
@@ -298,6 +319,9 @@ class _Export:
         row, conversation = candidate.row, candidate.conversation
         if self.deduper.duplicate(candidate.digest, candidate.keys):
             raise Unreadable("duplicate")
+        max_tokens = self.options.max_tokens
+        if max_tokens is not None and candidate.tokens is not None and candidate.tokens > max_tokens:
+            raise Unreadable("too_many_tokens")
         split = _split(conversation.opening(), self.options.split) if self.options.split else "train"
         ours: set[str] = set()
         if self.surrogates is not None:
@@ -305,13 +329,15 @@ class _Export:
         found = self.residual.found(conversation, ours) if self.residual else []
         if found and self.options.residual_check == "drop":
             raise Unreadable("residual_pii")
-        prepared = self.sink.prepare(_export_row(row, conversation, found))
+        prepared = self.sink.prepare(_export_row(row, conversation, found, candidate.tokens))
         self.sink.write(split, prepared)
         if self.deduper.keep(candidate.digest, candidate.keys, split):
             self.tally.cross_split += 1
         if found:
             self.tally.flag(self.options.out, row, split, found)
         self.tally.exported(row, split)
+        if self.tokens is not None and candidate.tokens is not None:
+            self.tokens.written(candidate.tokens)
         return split
 
 
@@ -409,7 +435,7 @@ def _inverted(rank: bytes) -> bytes:
     return bytes(255 - b for b in rank)
 
 
-def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) -> ExportRow:
+def _export_row(row: SourceRow, conversation: Conversation, found: list[str], tokens: int | None) -> ExportRow:
     metadata = {
         "endpoint": row.endpoint,
         "upstream": row.upstream,
@@ -420,7 +446,7 @@ def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) ->
         "policies": list(row.policies),
         "residual_pii": found,
     }
-    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata)
+    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata, tokens)
 
 
 def _split(key: str, shares: dict[str, float]) -> str:

@@ -43,6 +43,7 @@ class Filters(BaseModel):
     max_latency_ms: float | None = None  # the whole exchange, as the proxy timed it
     min_score: float | None = None  # the request's mean feedback score is at least this
     labels: tuple[str, ...] = ()  # feedback carrying any of these labels
+    finish_reasons: tuple[str, ...] = ()  # stop, length, tool_calls, content_filter (read from the answer)
     teams: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     upstreams: tuple[str, ...] = ()

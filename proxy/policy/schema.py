@@ -102,6 +102,12 @@ class Rule(_Model):
     #: monitor: record what the rule would have done, change nothing
     mode: Mode | None = None
 
+    @field_validator("message")
+    @classmethod
+    def _trimmed(cls, message: str | None) -> str | None:
+        """A `message: >` block ends in a newline that clients would see: trimmed."""
+        return message.strip() if message is not None else None
+
 
 class Examples(_Model):
     should_match: list[str] = []

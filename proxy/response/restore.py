@@ -18,10 +18,11 @@ class Restore:
 
     def __init__(self, originals: dict[str, str]) -> None:
         self.forms = Forms(originals)
+        self._notable = self.forms.notable
 
     def passes(self, text: str, kind: Piece) -> bool:
         """Text where no placeholder form can begin is neither held nor changed."""
-        return not self.forms.may_begin(text)
+        return self._notable(text) is None  # `Forms.may_begin`, one call less: this runs on every delta
 
     def ready(self, held: str, kind: Piece, before: str) -> int:
         """How much of the held text can go on: all but a possible placeholder's beginning."""
