@@ -240,6 +240,9 @@ def test_request_detail_marks_findings_and_shows_the_original_only_when_asked_wi
     expect(marks.nth(1)).to_contain_text("<EMAIL_ADDRESS_1>")
     assert EMAIL not in page.content() and "Maria Gonzalez" not in page.content()
     console.shot(page, "request-detail")
+    page.get_by_role("link", name=re.compile(r"^the text of this set")).click()
+    expect(page.locator("pre.policy-text").first).to_contain_text("contact-details")
+    page.go_back()
     before = len(audit_rows(create_engine(f"sqlite:///{console.database}"), action="read_original"))
     page.once("dialog", lambda dialog: dialog.accept())  # the page asks before an audited read
     page.get_by_role("button", name="Show original (audited)").click()
@@ -462,6 +465,40 @@ def test_a_viewer_browses_but_may_not_open_originals_and_a_named_auditor_is_audi
     auditor = httpx.get(api, params={"include_original": "true"}, headers={"authorization": f"Bearer {AUDITOR_KEY}"})
     assert auditor.status_code == 200 and EMAIL in auditor.text
     assert audit_rows(engine, action="read_original")[0]["actor"] == "admin:bo-auditor"
+
+
+def test_policy_history_lists_loaded_sets_shows_a_versions_text_and_diffs_two_versions(
+    signed_in: Page, console: Console
+) -> None:
+    page = signed_in
+    extra = console.policies / "trial.yaml"
+    rule = "id: trial\nversion: {v}\napplies_to: {{teams: [nobody]}}\nrules:\n  - id: ids\n    detect: [US_SSN]\n    action: {a}\n"
+    try:
+        for version, action in ((1, "mask"), (2, "redact")):
+            extra.write_text(rule.format(v=version, a=action))
+            page.goto(console.url + "/console/policies")
+            page.get_by_role("button", name="Reload the policy files now").click()
+            expect(page.get_by_role("status")).to_have_text("Reloaded: the policies below are in force.")
+        history = page.locator("table.history tbody tr")
+        expect(history.first).to_contain_text("trial@2")
+        expect(history.nth(1)).to_contain_text("trial@1")
+        for name, label in (("Older version", "trial@1 "), ("Newer version", "trial@2 ")):
+            choice = page.get_by_label(name)
+            choice.select_option(choice.locator("option", has_text=label).get_attribute("value"))
+        page.get_by_role("button", name="Show the differences").click()
+        expect(page.locator("pre.diff del").filter(has_text="action: mask")).to_have_count(1)
+        expect(page.locator("pre.diff ins").filter(has_text="action: redact")).to_have_count(1)
+        console.shot(page, "policy-diff")
+        page.goto(console.url + "/console/policies")
+        page.locator("#policy-trial").get_by_role("link").first.click()
+        expect(page.locator("pre.policy-text")).to_contain_text("action: redact")
+    finally:
+        extra.unlink()
+        page.goto(console.url + "/console/policies")
+        page.get_by_role("button", name="Reload the policy files now").click()
+        expect(page.get_by_role("status")).to_be_visible()
+    missing = page.goto(console.url + "/console/policies/text/0000")
+    assert missing is not None and missing.status == 404
 
 
 @pytest.mark.parametrize(

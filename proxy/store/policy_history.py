@@ -192,3 +192,15 @@ def unbumped(engine: Engine, policy_set: PolicySet) -> list[tuple[str, int, date
         rows = connection.execute(query).all()
     found = {(i, v): at for i, v, digest, at in rows if (i, v) in labels and labels[(i, v)] != digest}
     return [(i, v, at) for (i, v), at in sorted(found.items())]
+
+
+def versions(engine: Engine, limit: int = 500) -> list[dict[str, Any]]:
+    """Every stored policy version (id, version, digest, when first loaded), by id, newest first."""
+    v = policy_versions.c
+    query = (
+        select(v.policy_id, v.version, v.digest, v.first_loaded_at)
+        .order_by(v.policy_id, v.first_loaded_at.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
