@@ -93,7 +93,8 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
     from proxy.policy.checks import check
 
     context = CliContext(config_path)
-    report = check(path or context.config.policies, context.detector)
+    teams = {key.team for key in context.config.keys} or None
+    report = check(path or context.config.policies, context.detector, teams=teams)
     for problem in report.errors:
         click.echo(f"error    {problem}", err=True)
     for problem in report.warnings:
@@ -163,9 +164,16 @@ def policy_test(path: Path | None, config_path: Path | None) -> None:
 @click.option("--as", "as_", default="", help="Who is asking, e.g. team=research,model=gpt-4o,upstream=openai.")
 @click.option("--policy", "policy_id", help="Use only this policy (by id), as if it alone applied.")
 @click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
+@click.option("--near-misses", is_flag=True, help="Also show what was found below a rule's min_score.")
 @config_option
 def policy_explain(
-    text_: str | None, file_: Any, as_: str, policy_id: str | None, path: Path | None, config_path: Path | None
+    text_: str | None,
+    file_: Any,
+    as_: str,
+    policy_id: str | None,
+    path: Path | None,
+    near_misses: bool,
+    config_path: Path | None,
 ) -> None:
     """Dry run: which policies apply, each finding, its action and rule, and the forwarded text.
     With --config, `hash` codes are made under its hash key, as that proxy would forward them."""
@@ -188,7 +196,7 @@ def policy_explain(
     hasher = cli.hasher() if config_path else None
     body = chat_body(content, context)
     run = asyncio.run(dry_run(body, policy_set, cli.detector, context, policy_id=policy_id, hasher=hasher))
-    click.echo(explain(run))
+    click.echo(explain(run, near_misses=near_misses))
 
 
 def _pairs(spec: str) -> list[tuple[str, str]]:
