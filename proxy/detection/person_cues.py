@@ -47,7 +47,11 @@ _AFTER = (
 _CUED_BEFORE = re.compile(
     "|".join(rf"(?<![\w-])(?i:{cue})[ \t]+(?P<b{i}>{_RUN})(?![\w-])" for i, cue in enumerate(_BEFORE))
 )
-_CUED_AFTER = re.compile("|".join(rf"(?P<a{i}>{_RUN})(?={cue})" for i, cue in enumerate(_AFTER)))
+# Cues after a name are found first, then the name is read backwards from each: one pass over the
+# text for the cues instead of trying a run of words at every position.
+_AFTER_CUE = re.compile("|".join(rf"(?P<a{i}>{cue})" for i, cue in enumerate(_AFTER)))
+_RUN_BEFORE_CUE = re.compile(rf"{_RUN}$")
+LOOK_BACK = 80  # characters before a cue in which its name is read
 _CJK = "\u4e00-\u9fff\u3040-\u30ff\u3005"
 _CJK_NAME = re.compile(
     rf"(?P<name>[{_CJK}]{{1,4}}[ 　]?[{_CJK}]{{1,4}})[ 　]?(?:様|さん|氏|先生|君|女士)"
@@ -109,21 +113,28 @@ def _listed(word: str) -> bool:
     return word.casefold() in given or word.casefold() in family
 
 
+def _cued(run: str, start: int, before: bool, strong: bool) -> Iterator[Found]:
+    """The name in a run of words next to a cue, if any."""
+    words = list(re.finditer(r"\S+", run))
+    kept = _name([word[0] for word in words], cue_before=before, strong=strong)
+    if kept is None:
+        return
+    if not before and len(words) > len(kept) and words[-len(kept) - 1][0].lower() in _DETERMINERS:
+        return  # "the app says": a thing, not a person
+    first, last = (words[0], words[len(kept) - 1]) if before else (words[-len(kept)], words[-1])
+    yield Found("PERSON", start + first.start(), start + last.end(), SCORE, "after or before a person cue")
+
+
 def cued_names(text: str) -> Iterator[Found]:
     """PERSON spans that a cue points at, in CJK script before an honorific, and user names."""
-    for match in (*_CUED_BEFORE.finditer(text), *_CUED_AFTER.finditer(text)):
+    for match in _CUED_BEFORE.finditer(text):
         group = next(name for name, value in match.groupdict().items() if value is not None)
-        start = match.start(group)
-        before = group.startswith("b")
-        words = list(re.finditer(r"\S+", match[group]))
-        kept = _name([word[0] for word in words], cue_before=before, strong=group == "a0")
-        if kept is None:
-            continue
-        first, last = (words[0], words[len(kept) - 1]) if before else (words[-len(kept)], words[-1])
-        if not before and len(words) > len(kept) and words[-len(kept) - 1][0].lower() in _DETERMINERS:
-            continue  # "the app says": a thing, not a person
-        start = match.start(group)
-        yield Found("PERSON", start + first.start(), start + last.end(), SCORE, "after or before a person cue")
+        yield from _cued(match[group], match.start(group), before=True, strong=False)
+    for cue in _AFTER_CUE.finditer(text):
+        offset = max(0, cue.start() - LOOK_BACK)
+        run = _RUN_BEFORE_CUE.search(text, offset, cue.start())
+        if run is not None:
+            yield from _cued(run[0], run.start(), before=False, strong=cue.lastgroup == "a0")
     for match in _CJK_NAME.finditer(text):
         group = "name" if match["name"] else "patient"
         yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
