@@ -22,6 +22,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.bodies import Bodies  # noqa: E402
+from proxy.detection.canonical import canonicalise  # noqa: E402
 from proxy.detection.reading import read  # noqa: E402
 from proxy.detection.seams import adjacent  # noqa: E402
 from proxy.dialects import DIALECTS  # noqa: E402
@@ -54,6 +55,28 @@ def cpu_ms(bodies: list[dict[str, Any]], warmup: int = 10) -> float:
     return (time.process_time() - start) / len(work[warmup:]) * 1000
 
 
+def worst_shapes(size: int) -> dict[str, str]:
+    """Texts of `size` characters shaped against the transforms' regular expressions (long
+    tokens with no match at their end, runs of labels and separators): they must cost time in
+    proportion to their length, never its square."""
+    unit = {
+        "labels and dots": "a.",
+        "digits and dashes": "1-",
+        "digits and spaces": "1 ",
+        "token ending in a stray %": "a",
+        "base64 alphabet": "A",
+        "number words": "one ",
+        "spelled at and dot": "a dot b at ",
+        "cyrillic look-alikes": "\u0430",
+        "zero-width spaces": "a\u200b",
+        "json escapes": "\\u0041",
+        "percent escapes": "%41",
+    }
+    return {
+        name: (piece * (size // len(piece) + 1))[:size] + ("%zz" if "%" in name else "") for name, piece in unit.items()
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=300)
@@ -65,6 +88,11 @@ def main() -> int:
     print(f"{'canonical text + seams, bench body':<44} {cpu_ms(bodies):7.3f} ms CPU per request")
     hard = cpu_ms([disguised(body) for body in bodies])
     print(f"{'canonical text + seams, disguised body':<44} {hard:7.3f} ms CPU per request")
+    size = 100_000  # the shipped default max_scan_chars
+    for name, text in worst_shapes(size).items():
+        start = time.process_time()
+        canonicalise(text)
+        print(f"{f'{size:,} characters of {name}':<50} {(time.process_time() - start) * 1000:7.1f} ms CPU")
     return 0
 
 

@@ -33,6 +33,12 @@ from proxy.store.tables import findings, payloads, requests
 BATCH = 1000
 NAMES = ["Peter Parker", "Mary Major", "Lena Fischer", "Tom Becker", "Ana Lima", "Kenji Sato", "Ola Nordmann"]
 TOPICS = ["the invoice", "a refund", "the delivery date", "a password reset", "the new contract", "an upgrade"]
+# a few words drawn per exchange, so the seeded conversations are not near copies of each other
+WORDS = (
+    "parcel courier label invoice voucher warranty receipt basket discount account password address "
+    "delivery return exchange size colour battery screen charger cable keyboard printer blender kettle "
+    "monday tuesday weekend morning urgent gift birthday subscription"
+).split()
 SYSTEM = "You are a helpful support assistant for an online shop. Answer briefly and politely."
 TOOLS = [
     {
@@ -60,9 +66,13 @@ def fresh_postgres(server: str, prefix: str = "pp_bench") -> Iterator[str]:
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+#: the proxy always seals originals (#16), so seeded stores are sealed too; readers pass this
+SEED_SEALER = Sealer({"seed": b"\x01" * 32}, "seed")
+
+
 def seed(engine: Engine, n: int, *, sealer: Sealer | None = None, start: float | None = None) -> None:
     """Insert `n` exchanges, one second apart in time, ending now (or starting at `start`)."""
-    sealer = sealer or Sealer({}, None)
+    sealer = sealer or SEED_SEALER
     hasher = Hasher(b"bench-seed-hash-key")
     first = start if start is not None else time.time() - n
     for offset in range(0, n, BATCH):
@@ -87,7 +97,8 @@ def _insert(engine: Engine, records: list[RecordRows]) -> None:
 def _exchange(i: int, created_at: float) -> Exchange:
     name, topic = NAMES[i % len(NAMES)], TOPICS[i % len(TOPICS)]
     email = name.lower().replace(" ", ".") + "@example.com"
-    text = f"Hello, this is {name} ({email}). I have a question about {topic}, order number {10_000 + i}."
+    detail = " ".join(WORDS[(i * k + i // k) % len(WORDS)] for k in (3, 7, 11, 13, 17, 19))
+    text = f"Hello, this is {name} ({email}). I have a question about {topic}, order number {10_000 + i}: {detail}."
     forwarded_text = text.replace(name, "<PERSON_1>").replace(email, "<EMAIL_ADDRESS_1>")
     kind = ("openai-chat", "openai-chat-tools", "openai-responses", "anthropic-messages")[i % 4]
     request, forwarded, answer = BUILDERS[kind](text, forwarded_text, topic)

@@ -30,10 +30,12 @@ from proxy.limits import Gate, Limiter
 from proxy.logs import hide_query_strings
 from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
+from proxy.policy.bundle import PolicySet
 from proxy.policy.loader import load_policies, policy_directory
 from proxy.policy.reload import PolicyWatcher
 from proxy.scan_budget import ScanBudget
 from proxy.store.database import open_database
+from proxy.store.policy_history import record_failed_reload, record_load
 from proxy.store.queries import tokens_used_today
 from proxy.store.recorder import Recorder
 from proxy.store.records import rows_for
@@ -130,15 +132,32 @@ def build_services(
     services = Services(
         config, keys, policies, detector, upstreams, recorder, hasher, sealer, limiter=limiter, gate=gate, budget=budget
     )
-    reloads = services.metrics.policy_reloads
+    record_load(engine, None, policies, RELOAD_ACTOR)
     services.watcher = PolicyWatcher(
         directory,
         detector.supported_entities(),
-        services.install_policies,
+        lambda new: _install(services, new),
         config.policy_reload_seconds,
-        on_result=lambda ok: reloads.labels("ok" if ok else "failed").inc(),
+        on_result=lambda ok: _reloaded(services, ok),
     )
     return services
+
+
+RELOAD_ACTOR = "serve:reload"  # a file change, SIGHUP or POST /admin/policies/reload
+
+
+def _install(services: Services, new: PolicySet) -> None:
+    """A reloaded set goes into force, then into the policy history with an audit row."""
+    old = services.policies
+    services.install_policies(new)
+    record_load(services.recorder.engine, old, new, RELOAD_ACTOR)
+
+
+def _reloaded(services: Services, ok: bool) -> None:
+    services.metrics.policy_reloads.labels("ok" if ok else "failed").inc()
+    watcher = services.watcher
+    if not ok and watcher is not None:
+        record_failed_reload(services.recorder.engine, services.policies, watcher.last_error or "", RELOAD_ACTOR)
 
 
 def _reload_on_sighup(watcher: PolicyWatcher) -> None:
@@ -223,10 +242,13 @@ async def readyz(request: Request) -> JSONResponse:
         "status": "not ready: " + "; ".join(problems) if problems else "ready",
         "database": database,
         "detector": "warm" if services.warm else "cold",
-        "policies": [p.label for p in services.policies.policies],
+        "policies": [p.label for p in services.policies.policies if p.status != "retired"],
         "policy_digest": services.policies.digest,
         "policy_reloads": watcher.reloads if watcher else 0,
         "policy_reload_failures": watcher.failures if watcher else 0,
+        # the last reload failed: the previous policies stay in force, but the files say otherwise
+        "policy_status": "degraded" if watcher and watcher.last_error else "ok",
+        "policy_error": watcher.last_error if watcher else None,
     }
     return JSONResponse(body, 503 if problems else 200)
 

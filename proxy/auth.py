@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 import anyio
 from sqlalchemy import Engine
 
-from proxy.config import ApiKeyConfig, hash_api_key, is_loopback_host
+from proxy.config import ApiKeyConfig, KeyLimits, hash_api_key, is_loopback_host
 from proxy.errors import AuthenticationError
 from proxy.exchange import Caller
 
 log = logging.getLogger(__name__)
-ANONYMOUS = Caller(key_name="anonymous", team="default")
+# Without proxy keys the proxy serves loopback clients only: whoever runs it is the client, so
+# the headers that need a key's permission are theirs to send.
+ANONYMOUS = Caller("anonymous", "default", KeyLimits(may_assert_subject=True, may_skip_capture=True))
 MAX_REMEMBERED_MISSES = 10_000
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from proxy.export.lineage import exports
 from proxy.governance.command import COMMANDS, rotate_data_key
 from proxy.governance.oversight import MAIN_COMMANDS, POLICY_COMMANDS
 from proxy.logs import log_config
+
+if TYPE_CHECKING:
+    from proxy.policy.bundle import PolicySet
 
 
 @click.group()
@@ -90,17 +93,48 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
     from proxy.policy.checks import check
 
     context = CliContext(config_path)
-    report = check(path or context.config.policies, context.detector)
+    teams = {key.team for key in context.config.keys} or None
+    report = check(path or context.config.policies, context.detector, teams=teams)
     for problem in report.errors:
         click.echo(f"error    {problem}", err=True)
     for problem in report.warnings:
         click.echo(f"warning  {problem}", err=True)
     if report.errors or report.policy_set is None:
         sys.exit(1)
+    for warning in _against_history(context, report.policy_set):
+        click.echo(f"warning  {warning}", err=True)
+    digests = report.policy_set.digests
     for item in report.policy_set.policies:
         click.echo(
-            f"ok  {item.label}  ({len(item.rules)} rules, {len(item.detectors)} detectors, {len(item.tests)} tests)"
+            f"ok  {item.label}  {digests[item.id]}  "
+            f"({len(item.rules)} rules, {len(item.detectors)} detectors, {len(item.tests)} tests)"
         )
+    click.echo(f"policy set {report.policy_set.digest}")
+
+
+def _against_history(context: CliContext, policy_set: PolicySet) -> list[str]:
+    """Policies whose content changed since their version was loaded, from the configured
+    database's policy history; said, not skipped silently, when there is none to compare with."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from proxy.store.database import make_engine
+    from proxy.store.policy_history import unbumped
+
+    url = context.config.database_url
+    engine = make_engine(url)
+    missing = engine.url.get_backend_name() == "sqlite" and not Path(engine.url.database or "").exists()
+    try:
+        if missing:  # connecting would create an empty file
+            raise SQLAlchemyError("no database file")
+        found = unbumped(engine, policy_set)
+    except SQLAlchemyError:
+        return ["policy history not compared: the configured database has none (yet), or is unreachable"]
+    finally:
+        engine.dispose()
+    return [
+        f"{policy}@{version}: content changed since this version was loaded on {at:%Y-%m-%d %H:%M}; bump `version:`"
+        for policy, version, at in found
+    ]
 
 
 @policy.command("test")
@@ -130,9 +164,16 @@ def policy_test(path: Path | None, config_path: Path | None) -> None:
 @click.option("--as", "as_", default="", help="Who is asking, e.g. team=research,model=gpt-4o,upstream=openai.")
 @click.option("--policy", "policy_id", help="Use only this policy (by id), as if it alone applied.")
 @click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
+@click.option("--near-misses", is_flag=True, help="Also show what was found below a rule's min_score.")
 @config_option
 def policy_explain(
-    text_: str | None, file_: Any, as_: str, policy_id: str | None, path: Path | None, config_path: Path | None
+    text_: str | None,
+    file_: Any,
+    as_: str,
+    policy_id: str | None,
+    path: Path | None,
+    near_misses: bool,
+    config_path: Path | None,
 ) -> None:
     """Dry run: which policies apply, each finding, its action and rule, and the forwarded text.
     With --config, `hash` codes are made under its hash key, as that proxy would forward them."""
@@ -155,7 +196,7 @@ def policy_explain(
     hasher = cli.hasher() if config_path else None
     body = chat_body(content, context)
     run = asyncio.run(dry_run(body, policy_set, cli.detector, context, policy_id=policy_id, hasher=hasher))
-    click.echo(explain(run))
+    click.echo(explain(run, near_misses=near_misses))
 
 
 def _pairs(spec: str) -> list[tuple[str, str]]:
@@ -186,6 +227,8 @@ def keys() -> None:
 @click.option("--model", "models", multiple=True, help="A model glob the key may call; repeat for more (default: any).")
 @click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute (per proxy process).")
 @click.option("--tokens-per-day", type=click.IntRange(min=1), help="Prompt plus completion tokens per UTC day.")
+@click.option("--may-assert-subject", is_flag=True, help="The key may name the end user (X-Proxy-Subject).")
+@click.option("--may-skip-capture", is_flag=True, help="The key may ask not to be recorded (X-Proxy-Capture: none).")
 def keys_create(
     config_path: Path | None,
     name: str,
@@ -194,12 +237,20 @@ def keys_create(
     models: tuple[str, ...],
     rpm: int | None,
     tokens_per_day: int | None,
+    may_assert_subject: bool,
+    may_skip_capture: bool,
 ) -> None:
     """Make a new proxy key kept in the database; prints the key once (only its hash is stored)."""
     from proxy.config import KeyLimits
     from proxy.store.keys import KeyExists, create_key
 
-    limits = KeyLimits(models=list(models) or None, requests_per_minute=rpm, tokens_per_day=tokens_per_day)
+    limits = KeyLimits(
+        models=list(models) or None,
+        requests_per_minute=rpm,
+        tokens_per_day=tokens_per_day,
+        may_assert_subject=may_assert_subject,
+        may_skip_capture=may_skip_capture,
+    )
     when = expires.replace(tzinfo=UTC) if expires else None
     with CliContext(config_path).database() as engine:
         try:

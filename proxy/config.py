@@ -47,16 +47,31 @@ class ServerConfig(_Model):
     queue_timeout: float = Field(10.0, gt=0)
 
 
+class AdminKey(_Model):
+    """A named admin key. A `viewer` browses records, findings, trends and policies; an
+    `auditor` may also open original text (and replay drafts over it)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,100}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    role: Literal["viewer", "auditor"] = "viewer"
+
+
 class AdminConfig(_Model):
-    """Who may use `/admin/*`: the key in `key_env`, or a key whose SHA-256 is `sha256`.
-    With neither set, the admin API is off."""
+    """Who may use `/admin/*` and the console: the key in `key_env`, a key whose SHA-256 is
+    `sha256` (both auditors), and the named `keys`. With none set, both are off."""
 
     key_env: str = "PRIVACY_PROXY_ADMIN_KEY"
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    keys: list[AdminKey] = []
 
-    def key_hashes(self) -> set[str]:
+    def unnamed_hashes(self) -> set[str]:
+        """SHA-256 of the keys from `key_env` and `sha256`."""
         from_env = os.environ.get(self.key_env)
         return {h for h in (self.sha256, hash_api_key(from_env) if from_env else None) if h}
+
+    def key_hashes(self) -> set[str]:
+        """SHA-256 of every admin key."""
+        return self.unnamed_hashes() | {key.sha256 for key in self.keys}
 
 
 class UpstreamConfig(_Model):
@@ -114,6 +129,11 @@ class KeyLimits(_Model):
     requests_per_minute: int | None = Field(None, gt=0)
     #: prompt plus completion tokens per UTC day, as the vendor reports them
     tokens_per_day: int | None = Field(None, gt=0)
+    #: may name the end user with `X-Proxy-Subject` (an application that authenticates its users);
+    #: other keys sending it get 403, since a subject decides consent and erasure
+    may_assert_subject: bool = False
+    #: may ask with `X-Proxy-Capture: none` that a request's record keep only its requests row
+    may_skip_capture: bool = False
 
 
 class ApiKeyConfig(KeyLimits):

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from proxy.detection import DetectionEngine
+from proxy.detection.groups import expand
 from proxy.dialects import DIALECTS
 from proxy.hashing import Hasher
 from proxy.policy.bundle import PolicySet
@@ -54,8 +55,9 @@ def chat_body(text: str, context: RequestContext) -> dict[str, Any]:
     return {"model": context.model or "explain", "messages": [{"role": "user", "content": text}]}
 
 
-def explain(run: Scan) -> str:
-    """A readable trace: policies, each finding (value masked), decision, forwarded text."""
+def explain(run: Scan, near_misses: bool = False) -> str:
+    """A readable trace: policies, each finding (value masked), decision, forwarded text; with
+    `near_misses`, also what was found but scored below every threshold, so a missed value shows."""
     lines = [f"policies: {', '.join(p.label for p in run.policies) or '(none applies)'}"]
     lines.append(f"decision: {run.decision.kind}")
     lines.append("findings:")
@@ -69,11 +71,37 @@ def explain(run: Scan) -> str:
     for label, block in (("blocked", run.decision.block), ("would block (monitor)", run.decision.would_block)):
         if block:
             lines.append(f"{label}: {block.message} (rule {block.policy}/{block.rule})")
+    if near_misses:
+        lines += ["near misses (found, but below the rule's min_score, so nothing was done):"]
+        lines += [f"  {line}" for line in _near_misses(run)] or ["  (none)"]
     if run.unscanned:
         lines.append("detection failed: forwarded unscanned, as every policy's on_detector_error allows")
     if not run.decision.block:
         lines += ["forwarded:", "  " + forwarded_text(run)]
     return "\n".join(lines)
+
+
+def _near_misses(run: Scan) -> list[str]:
+    """Findings no rule acted on, each with its score and the lowest threshold a rule for its type has."""
+    acted = [r.finding for r in [*run.decision.resolutions, *run.decision.monitored]]
+    lines = []
+    for f in run.findings:
+        if any(a.slot == f.slot and a.start <= f.start and f.end <= a.end for a in acted):
+            continue
+        thresholds = [
+            rule.min_score if rule.min_score is not None else policy.settings.min_score
+            for policy in run.policies
+            for rule in policy.rules
+            if f.entity_type in expand(rule.detect)
+        ]
+        if not thresholds:
+            continue
+        value = run.slots[f.slot].text[f.start : f.end]
+        lines.append(
+            f"{f.start:>5}-{f.end:<5} {f.entity_type:<18} {mask(value, 2):<24} "
+            f"score={f.score:.2f}  needs {min(thresholds):.2f}  ({f.recognizer})"
+        )
+    return lines
 
 
 @dataclass
@@ -92,6 +120,8 @@ async def run_tests(policy_set: PolicySet, detector: DetectionEngine, hasher: Ha
     monitored policy's cases as it will apply once enforced (monitored, it changes nothing)."""
     results = []
     for policy in policy_set.policies:
+        if policy.status == "retired":  # no longer applies: its cases describe nothing (`check` warns)
+            continue
         applied = policy_set.enforcing(policy.id) if policy.mode == "monitor" else policy_set
         for case in policy.tests:
             results.append(await _run_case(policy, case, applied, detector, hasher))

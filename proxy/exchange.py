@@ -177,6 +177,7 @@ class Exchange:
     tags: list[str] = field(default_factory=list)
     capture: Capture = "full"  # what the record keeps: X-Proxy-Capture, bounded by the policies
     keep_blocked_original: bool = False  # settings.keep_blocked_originals of every policy in force
+    capture_downgrade: Capture | None = None  # the lower level a client asked for and was granted (audited)
     caller: Caller | None = None
     raw_body: bytes = b""
     body: dict[str, Any] | None = None

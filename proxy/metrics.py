@@ -37,6 +37,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.capture_downgrades = Counter(
+            "privacy_proxy_capture_downgrades",
+            "Requests whose client asked (X-Proxy-Capture) for a smaller record, by the level asked for.",
+            ["level"],
+            registry=self.registry,
+        )
         self.policy_reloads = Counter(
             "privacy_proxy_policy_reloads", "Policy reloads, by result.", ["result"], registry=self.registry
         )

@@ -35,10 +35,11 @@ from proxy.errors import (
     ClientDisconnected,
     Overloaded,
     PayloadTooLarge,
+    PermissionDenied,
     ProxyError,
 )
 from proxy.exchange import Capture, Exchange
-from proxy.governance.capture import bounded_capture, keeps_blocked_originals, requested_capture
+from proxy.governance.capture import admit_capture, bounded_capture, keeps_blocked_originals, requested_capture
 from proxy.hashing import Hasher
 from proxy.limits import Gate, GateSlot, Limiter
 from proxy.metrics import Metrics
@@ -129,6 +130,7 @@ async def handle(request: Request, dialect: Dialect, services: Services) -> Resp
         exchange.caller = await services.keys.authenticate(
             request.headers, request.client.host if request.client else None
         )
+        admit_subject(exchange)
         services.admit()
         slot = await services.gate.acquire()
         try:
@@ -172,7 +174,11 @@ async def _scan_and_forward(
     policy_set = services.policies  # one set for the whole request, even if a reload lands meanwhile
     exchange.policy_digest = policy_set.digest
     scanner = Scanner.select(policy_set, context, services.detector, services.hasher)
+    admit_capture(requested, exchange.caller, scanner.policies)
     exchange.capture = bounded_capture(requested, scanner.policies)
+    if requested != "full":
+        exchange.capture_downgrade = requested
+        services.metrics.capture_downgrades.labels(requested).inc()
     exchange.keep_blocked_original = keeps_blocked_originals(scanner.policies)
     exchange.policies = [policy.label for policy in scanner.policies]
     vendor_model = upstream.rename.get(exchange.model, exchange.model)
@@ -193,6 +199,19 @@ async def _scan_and_forward(
 MAX_MODEL_CHARS = 200  # the column's size
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*")
 CONTEXT_HEADER_LIMITS = {"x-proxy-subject": 200, "x-proxy-conversation": 200, "x-proxy-tags": 1000}  # column sizes
+
+
+def admit_subject(exchange: Exchange) -> None:
+    """`X-Proxy-Subject` names the person a request is about, and so decides consent and erasure:
+    only a key trusted to assert it (`may_assert_subject`) may send it; any other gets 403 and
+    the subject it claimed is not recorded."""
+    assert exchange.caller is not None
+    if exchange.subject is not None and not exchange.caller.limits.may_assert_subject:
+        exchange.subject = None
+        raise PermissionDenied(
+            "This proxy API key may not name the end user: X-Proxy-Subject needs a key with may_assert_subject.",
+            code="subject_not_allowed",
+        )
 
 
 def read_context_headers(request: Request, exchange: Exchange) -> None:

@@ -25,43 +25,81 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-import regex
 
 from proxy.hashing import normalise
 
 #: the form the proxy issues
 ISSUED = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
+#: every token the proxy writes in place of a value: `<PERSON_1>` (pseudonymize),
+#: `<IP_ADDRESS#3f9a1c2b7d4e>` (hash), `<US_SSN>` (redact)
+WRITTEN = re.compile(r"<([A-Z][A-Z0-9_]*?)(_\d+|#[0-9a-f]+)?>")
 _OPEN = r"&lt;|\\u003c|\\<|<|\["
+_OPENS = ("&lt;", "\\u003c", "\\<", "<", "[")
 _CLOSE = r"&gt;|\\u003e|\\>|>|\]"
-_ANY_TYPE = r"[A-Za-z][A-Za-z0-9_]*?"
+_ANY_TYPE = r"[A-Z][A-Z0-9_]*?"
 _LONGEST_OPEN = len("\\u003c")
 _DIGITS = 9  # a number longer than this is not one the proxy issued
-_STARTS = frozenset("<[&\\")  # the first characters of the bracketed forms
-
-
-def _word(char: str) -> bool:
-    return char.isalnum() or char == "_"
 
 
 @lru_cache(maxsize=256)
-def _forms(types: tuple[str, ...] | None) -> regex.Pattern[str]:
+def _forms(types: tuple[str, ...] | None) -> re.Pattern[str]:
     """Every written form of a placeholder of `types` (None: of any type).
 
     A bracketed form needs a closing bracket; a bare one must stand as a word of its own, so
     `SUPERPERSON_12` is not `PERSON_1`."""
-    name = "|".join(regex.escape(t) for t in types) if types else _ANY_TYPE
-    core = rf"(?P<type>{name})\\?_(?P<n>\d{{1,{_DIGITS}}})"
-    return regex.compile(
-        rf"(?i)(?:(?P<open>{_OPEN})[ ]?{core}[ ]?(?:{_CLOSE})|(?<![\w<\[\\;&]){core}(?![\w>\]]))",
-    )
+    name = "|".join(re.escape(t) for t in types) if types else _ANY_TYPE
+    bracketed = rf"(?P<open>{_OPEN})[ ]?(?P<type>{name})\\?_(?P<n>\d{{1,{_DIGITS}}})[ ]?(?:{_CLOSE})"
+    bare = rf"(?<![\w<\[\\;&])(?P<bare>{name})\\?_(?P<bn>\d{{1,{_DIGITS}}})(?![\w>\]])"
+    return re.compile(rf"(?i:{bracketed})|{bare}")  # a bare token only in capitals, as issued
 
 
-def _token(match: regex.Match[str]) -> str:
-    return f"<{match.group('type').upper()}_{int(match.group('n'))}>"
+def _parts(match: re.Match[str]) -> tuple[str, int]:
+    """The entity type and the number a match names, however it was written."""
+    if match.group("open") is not None:
+        return match.group("type").upper(), int(match.group("n"))
+    return match.group("bare").upper(), int(match.group("bn"))
+
+
+def _prefixes(words: Iterable[str]) -> str:
+    """An alternation of every proper, non-empty prefix of `words`."""
+    prefixes = {word[:i] for word in words for i in range(1, len(word))}
+    return "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True)) or "(?!)"
+
+
+@lru_cache(maxsize=256)
+def _unfinished(types: tuple[str, ...]) -> re.Pattern[str]:
+    """A text, from where it matches to its end, that more text could still make into a form
+    of `types` (or grow: a bare `PERSON_1` may yet become `PERSON_12`)."""
+    name = "|".join(re.escape(t) for t in types)
+    closes = ["&gt;", "\\u003e", "\\>"]
+    rest = rf"(?:{_prefixes(types)}|(?:{name})(?:\\|\\?_\d{{0,{_DIGITS}}}[ ]?(?:{_prefixes(closes)})?)?)"
+    bare = rf"(?:{_prefixes(types)}|(?:{name})(?:\\|\\?_\d{{0,{_DIGITS}}})?)"
+    opened = rf"(?:{_prefixes(_OPENS)}|(?:{_OPEN})[ ]?{rest}?)"
+    return re.compile(rf"(?:(?i:{opened})|(?<![\w<\[\\;&]){bare})\Z")
+
+
+@lru_cache(maxsize=256)
+def _notable(types: tuple[str, ...]) -> re.Pattern[str]:
+    """Text worth a closer look: an opening mark followed by an issued type's name (or, at the
+    end, by its beginning or nothing), the beginning of an opening mark at the end, or a word
+    that is a type's name or, at the end, its beginning. Each branch starts with a fixed
+    character (the lookbehind comes after it), which keeps the search fast on every delta."""
+    names = "|".join(re.escape(t) for t in types)
+    opened = rf"(?:{_OPEN})[ ]?(?:{names}|(?:{_prefixes(types)})?\Z)|(?:{_prefixes(_OPENS)})\Z"
+    words = []
+    for initial in sorted({t[0] for t in types}):
+        rests = [t[1:] for t in types if t[0] == initial]
+        tails = "|".join(re.escape(r) for r in rests)
+        words.append(rf"{re.escape(initial)}(?<!\w\w)(?:{tails}|(?:{_prefixes(rests)})?\Z)")
+    return re.compile(rf"(?i:{opened})|{'|'.join(words)}")
+
+
+def _token(match: re.Match[str]) -> str:
+    entity, number = _parts(match)
+    return f"<{entity}_{number}>"
 
 
 def reserved(texts: Iterable[str]) -> dict[str, int]:
@@ -72,7 +110,7 @@ def reserved(texts: Iterable[str]) -> dict[str, int]:
         if "_" not in text:
             continue
         for match in pattern.finditer(text):
-            entity, number = match.group("type").upper(), int(match.group("n"))
+            entity, number = _parts(match)
             highest[entity] = max(highest.get(entity, 0), number)
     return highest
 
@@ -96,6 +134,16 @@ class PseudonymMap:
         return self._tokens[key]
 
 
+def hashed(entity_type: str, code: str) -> str:
+    """The `hash` action's token: the same keyed code for the same value in every request."""
+    return f"<{entity_type}#{code}>"
+
+
+def redacted(entity_type: str) -> str:
+    """The `redact` action's token: the type only."""
+    return f"<{entity_type}>"
+
+
 def json_escape(value: str) -> str:
     """A value as it must appear inside a JSON string (tool-call arguments)."""
     return json.dumps(value, ensure_ascii=False)[1:-1]
@@ -114,22 +162,35 @@ class Forms:
         types = sorted({match.group(1) for match in issued if match}, key=len, reverse=True)  # longest first
         self._pattern = _forms(tuple(types)) if types else None
         self._lower_types = [t.lower() for t in types]
+        # where a form can begin: an opening mark, or a word starting like an issued type
+        initials = "".join(sorted({t[0].lower() + t[0].upper() for t in types})) or "<"
+        self._starts = re.compile(rf"[<\[&\\]|(?<!\w)[{initials}]")
+        #: `may_begin` as a bare search (`None`: nothing notable), for the test run on every delta
+        self.notable: Callable[[str], object] = _notable(tuple(types)).search if types else self._nothing
+        self._unfinished = _unfinished(tuple(types)) if types else None
         self.longest = _LONGEST_OPEN * 2 + 4 + _DIGITS + max((len(t) for t in types), default=0)
 
-    def restore(self, text: str, in_json: bool = False) -> str:
-        """`text` with every issued placeholder replaced by its original; `in_json`: the text is
-        the inside of a JSON string, so values are escaped for it."""
+    def restore(self, text: str, in_json: bool = False, before: str = "") -> str:
+        """`text` with every issued placeholder replaced by its original. `in_json`: the text is
+        the inside of a JSON string, so values are escaped for it; `before`: the character that
+        precedes it (in a stream), so `X` + `PERSON_1` is not taken for a bare token."""
         if self._pattern is None or "_" not in text:
             return text
         lowered = text.lower()
         if not any(t in lowered for t in self._lower_types):
             return text
-        return str(self._pattern.sub(lambda match: self._value(match, in_json), text))
+        if not before:
+            return self._pattern.sub(lambda match: self._value(match, in_json), text)
+        subject, out, last = before + text, [], len(before)
+        for match in self._pattern.finditer(subject, len(before)):
+            out += [subject[last : match.start()], self._value(match, in_json)]
+            last = match.end()
+        return "".join([*out, subject[last:]])
 
-    def _value(self, match: regex.Match[str], in_json: bool) -> str:
+    def _value(self, match: re.Match[str], in_json: bool) -> str:
         original = self.originals.get(_token(match))
         if original is None:
-            return str(match.group(0))  # not issued by this request: the client's or the model's own
+            return match.group(0)  # not issued by this request: the client's or the model's own
         opener = (match.group("open") or "").lower()
         if opener == "&lt;":
             original = _html_escape(original)
@@ -137,20 +198,26 @@ class Forms:
             original = json_escape(original)
         return original
 
-    def hold_from(self, text: str) -> int:
+    def may_begin(self, text: str) -> bool:
+        """Whether a form of an issued placeholder could begin anywhere in `text` (without the
+        text before it, a word at the start counts as one: the answer errs towards looking)."""
+        return self.notable(text) is not None
+
+    @staticmethod
+    def _nothing(text: str) -> None:
+        return None
+
+    def hold_from(self, text: str, before: str = "") -> int:
         """Where a placeholder that more text could still complete begins (or `len(text)`).
 
         A bare token that reaches the end may yet grow (`PERSON_1` then `2`), so it waits too."""
-        if self._pattern is None:
+        if self._unfinished is None:
             return len(text)
-        end = len(text)
-        for start in range(max(end - self.longest, 0), end):
-            char = text[start]
-            if char in _STARTS or (char.isalpha() and (start == 0 or not _word(text[start - 1]))):
-                match = self._pattern.match(text, start, partial=True)
-                if match is not None and match.end() == end and (match.partial or not match.group("open")):
-                    return start
-        return end
+        subject = before + text
+        for candidate in self._starts.finditer(subject, max(len(subject) - self.longest, len(before))):
+            if self._unfinished.match(subject, candidate.start()):
+                return candidate.start() - len(before)
+        return len(text)
 
 
 def count_unrestored(text: str) -> int:

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from proxy.exchange import Resolution, Slot
 from proxy.hashing import Hasher
-from proxy.placeholders import PseudonymMap, reserved
+from proxy.placeholders import PseudonymMap, hashed, redacted, reserved
 
 
 def transform(slots: list[Slot], resolutions: list[Resolution], hasher: Hasher) -> tuple[dict[int, str], PseudonymMap]:
@@ -41,9 +41,9 @@ def _replacement(resolution: Resolution, value: str, pseudonyms: PseudonymMap, h
         case "pseudonymize":
             return pseudonyms.token_for(entity, value)
         case "hash":
-            return f"<{entity}#{hasher.short(value)}>"
+            return hashed(entity, hasher.short(value))
         case _:  # redact, and block should a blocked request ever get here
-            return f"<{entity}>"
+            return redacted(entity)
 
 
 def mask(value: str, keep_last: int) -> str:

@@ -115,7 +115,16 @@ def make_config(vendor_url: str, tmp: Path, **overrides: Any) -> Config:
             },
             {"name": "echo", "kind": "echo", "models": ["echo"]},
         ],
-        "keys": [{"name": "suite", "team": "qa", "sha256": hash_api_key(PROXY_KEY)}],
+        # the suite's key belongs to a trusted application: it names end users and may skip capture
+        "keys": [
+            {
+                "name": "suite",
+                "team": "qa",
+                "sha256": hash_api_key(PROXY_KEY),
+                "may_assert_subject": True,
+                "may_skip_capture": True,
+            }
+        ],
         "storage": {"spool_path": str(tmp / "spool.jsonl")},
     }
     data.update(overrides)

@@ -51,12 +51,12 @@ def test_check_reports_each_problem_at_its_line(detector: DetectionEngine, tmp_p
     report = check(tmp_path, detector, today=date(2026, 11, 27))
     path = tmp_path / "p.yaml"
     assert [str(p) for p in report.errors] == [
-        f"{path}:9:9  detectors.0.patterns.1.regex: this pattern can take very long on some inputs (catastrophic backtracking); simplify nested repeats",
-        f"{path}:11:41  detectors.0.examples.should_match.1: example is not found by this detector",
+        f"{path}:9:9  detectors[TICKET].patterns[1].regex: this pattern can take very long on some inputs (catastrophic backtracking); simplify nested repeats",
+        f"{path}:11:41  detectors[TICKET].examples.should_match[1]: example is not found by this detector",
     ]
     assert [str(p) for p in report.warnings] == [
-        f"{path}:14:42  exceptions.0.expires: exception 'old' expired on 2020-01-01 and no longer applies",
-        f"{path}:4:5  rules.1: rule 'mask-ids' never decides: rule 'redact-ids' covers the same data with a stronger action",
+        f"{path}:14:42  exceptions[old].expires: exception 'old' expired on 2020-01-01 and no longer applies",
+        f"{path}:4:5  rules[mask-ids]: rule 'mask-ids' never decides: rule 'redact-ids' covers the same data with a stronger action",
     ]
 
 
@@ -96,3 +96,52 @@ def test_policy_explain_as_a_team_shows_which_policies_apply(
     assert result.exit_code == 0, result.output
     assert "policies: hr@2, secrets-baseline@1" in result.output
     assert "Welcome <PERSON>" in result.output
+
+
+AUTHORING = {
+    "base": "id: base\nrules: [{id: names, detect: [PERSON], action: pseudonymize}]\n",
+    "clinical": (
+        "id: clinical\ninherits: base\napplies_to: {teams: [clinical, oncology]}\n"
+        "rules:\n  - {id: names, detect: [PERSON], action: redact, message: Names are removed.}\n"
+    ),
+    "oncology": "id: oncology\napplies_to: {teams: [oncology]}\nrules: []\n",
+    "old": (
+        "id: old\nstatus: retired\nrules: [{id: r, detect: [PERSON], action: block}]\n"
+        "tests:\n  - {name: stale, input: Peter Parker, expect: {decision: allow}}\n"
+    ),
+}
+
+
+def test_check_warns_about_the_usual_authoring_traps(
+    monkeypatch: pytest.MonkeyPatch, detector: DetectionEngine, tmp_path: Path
+) -> None:
+    for name, text in AUTHORING.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+    report = check(tmp_path, detector, teams={"clinical", "research"})
+    warnings = [f"{p.file.name}:{p.line}  {p.field}: {p.message}" for p in report.warnings]
+    assert report.errors == [] and sorted(warnings) == [
+        "clinical.yaml:3  applies_to.teams[1]: team 'oncology' matches no proxy key's team (clinical, research)",
+        "clinical.yaml:5  rules[names].message: rule 'names' does not block, so its message is never shown",
+        "old.yaml:4  tests: policy 'old' is retired: its 1 tests are skipped",
+        "oncology.yaml:2  applies_to.teams: policy 'clinical' also applies to team 'oncology': both are enforced for its requests",
+        "oncology.yaml:2  applies_to.teams[0]: team 'oncology' matches no proxy key's team (clinical, research)",
+    ]
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
+    result = CliRunner().invoke(cli.main, ["policy", "test", str(tmp_path)])
+    assert "stale" not in result.output  # a retired policy's tests are skipped
+
+
+def test_explain_near_misses_shows_a_value_found_below_the_rules_threshold(
+    monkeypatch: pytest.MonkeyPatch, detector: DetectionEngine, tmp_path: Path
+) -> None:
+    (tmp_path / "p.yaml").write_text("id: p\nrules: [{id: ssn, detect: [US_SSN], action: block, min_score: 0.9}]\n")
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
+    text = "My social security number is 219-09-9999"
+    args = ["policy", "explain", "--policies", str(tmp_path), "--text", text, "--near-misses"]
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 0, result.output
+    assert "decision: allow" in result.output
+    [miss] = [line for line in result.output.splitlines() if "US_SSN" in line]
+    assert "score=0.85  needs 0.90" in miss and "219-09-9999" not in miss
+    plain = CliRunner().invoke(cli.main, args[:-1])
+    assert "near misses" not in plain.output

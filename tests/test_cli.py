@@ -79,7 +79,7 @@ def test_policy_check_fails_with_file_line_col(runner: CliRunner, tmp_path: Path
     result = runner.invoke(cli.main, ["policy", "check", str(tmp_path)])
     assert result.exit_code == 1
     assert (
-        f"{tmp_path / 'bad.yaml'}:4:14  rules.0.detect.0: unknown entity type 'PERSN' — did you mean 'PERSON'?"
+        f"{tmp_path / 'bad.yaml'}:4:14  rules[r].detect[0]: unknown entity type 'PERSN' — did you mean 'PERSON'?"
         in result.output
     )
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, insert
 
-from bench.seed_store import fresh_postgres, seed
+from bench.seed_store import SEED_SEALER, fresh_postgres, seed
 from proxy.cli import main
 from proxy.export.conversation import Conversation, Message, Unreadable
 from proxy.export.readers import read_conversation
@@ -210,7 +210,7 @@ def test_parquet_has_the_hugging_face_layout_and_loads_with_pyarrow(recorded: Re
     assert train[0] == f"data/train-00000-of-{len(train):05d}.parquet"
     table = pq.read_table(tmp_path / "data")
     assert table.num_rows == EXPORTED == sum(manifest.counts.splits.values())
-    assert {"id", "model", "created_at", "messages", "tools", "metadata"} == set(table.column_names)
+    assert {"id", "model", "created_at", "messages", "tools", "metadata", "num_tokens"} == set(table.column_names)
     for row in table.to_pylist():
         messages = [_without_empty(m) for m in row["messages"]]
         OpenAILine.model_validate({"messages": messages})
@@ -370,7 +370,7 @@ def postgres_store() -> Iterator[Engine]:
 
 
 def test_a_postgres_store_streams_into_sharded_parquet_and_valid_jsonl(postgres_store: Engine, tmp_path: Path) -> None:
-    sealer = Sealer({}, None)
+    sealer = SEED_SEALER
     options = ExportOptions(format="parquet", out=tmp_path / "p", rows_per_shard=500, dedupe="off")
     manifest = run(postgres_store, sealer, options)
     assert manifest.counts.exported == 1200 and manifest.counts.skipped == {}

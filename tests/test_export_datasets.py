@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, select, update
 
@@ -36,6 +37,7 @@ class Store:
     running: RunningProxy
     engine: Engine
     sealer: Sealer
+    vendor: MockVendor
 
     def ask(self, messages: list[Any], tag: str, subject: str | None = None, **headers: str) -> str:
         extra = {"X-Proxy-Tags": f"{tag},datasets", **headers}
@@ -64,7 +66,7 @@ def store(start_proxy: StartProxy, session_vendor: MockVendor) -> Iterator[Store
     session_vendor.reset()
     with start_proxy() as running:
         engine = running.services.recorder.engine
-        yield Store(running, engine, running.services.sealer)
+        yield Store(running, engine, running.services.sealer, session_vendor)
     session_vendor.reset()
 
 
@@ -246,12 +248,100 @@ def test_feedback_attaches_scores_and_labels_that_exports_filter_on(store: Store
 
 
 def test_limit_and_a_seeded_sample(store: Store, tmp_path: Path) -> None:
-    for n in range(8):
+    for n in range(12):
         _request_id(store, f"Sampling question {n}: which plan fits a team of {n + 2}?", "sample")
     limited, _ = store.export(tmp_path / "l", filters=_tagged("sample"), limit=3, dedupe="off")
     assert limited.counts.exported == 3
     first, a = store.export(tmp_path / "a", filters=_tagged("sample"), sample=4, seed=7, dedupe="off")
     again, b = store.export(tmp_path / "b", filters=_tagged("sample"), sample=4, seed=7, dedupe="off")
-    other, c = store.export(tmp_path / "c", filters=_tagged("sample"), sample=4, seed=8, dedupe="off")
-    assert first.counts.exported == 4 and a == b and c != a
+    assert first.counts.exported == 4 and a == b  # the same seed picks the same records
     assert first.counts.matched == 4  # the sample is what the export reads
+    others = [store.export(tmp_path / str(seed), filters=_tagged("sample"), sample=4, seed=seed)[1] for seed in (8, 9)]
+    assert any(other != a for other in others)  # (request ids are random: two seeds agree 1 time in 495)
+
+
+def test_preference_pairs_from_two_scored_answers_to_one_prompt(store: Store, tmp_path: Path) -> None:
+    client = store.running.client()
+    prompt: list[Any] = [{"role": "user", "content": "Summarise our refund policy in one line."}]
+    ids = []
+    for reply in ("Refunds within 30 days, no questions asked.", "Refunds are complicated.", "Ask support."):
+        store.vendor.script.reply = reply
+        try:
+            raw = client.chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=prompt, extra_headers={"X-Proxy-Tags": "dpo"}
+            )
+        finally:
+            store.vendor.script.reply = None
+        ids.append(raw.headers["x-proxy-request-id"])
+    for request_id, score in zip(ids, (5, 1, 3), strict=True):
+        client.post("/feedback", body={"request_id": request_id, "score": score}, cast_to=object)
+    _request_id(store, "An unscored question about preferences", "dpo")
+    manifest, lines = store.export(tmp_path, format="dpo-jsonl", filters=_tagged("dpo"))
+    assert manifest.counts.pairs == 1 and manifest.counts.skipped == {"unscored": 1}
+    (pair,) = lines
+    assert pair["prompt"] == prompt
+    assert pair["chosen"] == [{"role": "assistant", "content": "Refunds within 30 days, no questions asked."}]
+    assert pair["rejected"] == [{"role": "assistant", "content": "Refunds are complicated."}]
+    assert (tmp_path / "train.ids").read_text().split() == [ids[0], ids[1]]
+    card = (tmp_path / "README.md").read_text()
+    assert "reinforcement-learning" in card and "`chosen`" in card and "opted out" in card
+
+
+def test_token_counts_histogram_cost_and_max_tokens_with_a_local_tokenizer(store: Store, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))  # one token per word: counts are easy to check
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(["short answer please"], trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
+    path = tmp_path / "tokenizer.json"
+    tokenizer.save(str(path))
+    for words in (3, 40):
+        _request_id(store, " ".join(["word"] * words), "tokens")  # the echo doubles it: 6 and 80 tokens
+    options = {"filters": _tagged("tokens"), "tokenizer": path, "price_per_million": 2.0}
+    manifest, _ = store.export(tmp_path / "all", format="parquet", dedupe="off", **options)
+    tokens = manifest.counts.tokens
+    assert tokens["total"] == 86 and tokens["max"] == 80 and tokens["histogram"] == {"<=64": 1, "<=128": 1}
+    assert tokens["cost_per_epoch"] == round(86 * 2.0 / 1e6, 4)
+    table = pq.read_table(tmp_path / "all" / "data")
+    assert sorted(table.column("num_tokens").to_pylist()) == [6, 80]
+    assert "tokens (tokenizer.json): 86 in all" in (tmp_path / "all" / "README.md").read_text()
+    capped, _ = store.export(tmp_path / "capped", dedupe="off", max_tokens=64, **options)
+    assert capped.counts.exported == 1 and capped.counts.skipped == {"too_many_tokens": 1}
+    with pytest.raises(ValueError, match="--max-tokens needs --tokenizer"):
+        ExportOptions(format="openai-jsonl", out=tmp_path / "x", max_tokens=10)
+
+
+def test_cli_filters_on_finish_reason_and_resumes_with_since_last(store: Store, tmp_path: Path) -> None:
+    _request_id(store, "A plain question for the command line", "cli")
+    store.vendor.script.tool_calls = [{"name": "send_mail", "arguments": json.dumps({"to": "<EMAIL_ADDRESS_1>"})}]
+    try:
+        _request_id(store, "Mail peter@dailybugle.com the answer", "cli")
+    finally:
+        store.vendor.script.tool_calls = None
+    store.flush()
+    url, first, second = str(store.engine.url), tmp_path / "first", tmp_path / "second"
+    common = ["export", "--format", "openai-jsonl", "--tag", "cli", "--dedupe", "off"]
+    output = invoke([*common, "--out", str(first), "--finish-reason", "tool_calls"], url).output
+    assert output.startswith("exported 1 of 2 ") and "finish_reason 1" in output
+    _request_id(store, "A later question for the command line", "cli")
+    store.flush()
+    output = invoke([*common, "--out", str(second), "--since-last", str(first)], url).output
+    assert output.startswith("exported 1 of 1 ")
+    assert "A later question" in (second / "train.jsonl").read_text()
+
+
+def test_tool_call_arguments_as_objects_for_chat_templates(store: Store, tmp_path: Path) -> None:
+    store.vendor.script.tool_calls = [{"name": "send_mail", "arguments": json.dumps({"to": "<EMAIL_ADDRESS_1>"})}]
+    try:
+        _request_id(store, "Mail lena@x.de the invoice", "arguments")
+    finally:
+        store.vendor.script.tool_calls = None
+    _, (strings,) = store.export(tmp_path / "s", filters=_tagged("arguments"))
+    _, (objects,) = store.export(tmp_path / "o", filters=_tagged("arguments"), arguments="object")
+    (as_string,) = strings["messages"][-1]["tool_calls"]
+    (as_object,) = objects["messages"][-1]["tool_calls"]
+    assert (
+        json.loads(as_string["function"]["arguments"])
+        == as_object["function"]["arguments"]
+        == {"to": "<EMAIL_ADDRESS_1>"}
+    )

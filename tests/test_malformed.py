@@ -242,3 +242,144 @@ def test_corrupt_or_truncated_compressed_data_is_a_400_naming_the_encoding(
     packed = ENCODINGS[encoding](json.dumps(_body(OPENAI[1])).encode())
     for broken in (packed[: len(packed) // 2], b"Zebulon " + packed):
         _refused(hardened, _send(hardened, OPENAI[0], broken, {"content-encoding": encoding}), 400, encoding)
+
+
+U = [{"role": "user", "content": "hi"}]
+ODD_SHAPES = [
+    ("/v1/chat/completions", {"model": 123, "messages": U}),
+    ("/v1/chat/completions", {"model": None, "messages": U}),
+    ("/v1/chat/completions", {"model": ["gpt-4o"], "messages": U}),
+    ("/v1/chat/completions", {"model": "", "messages": U}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": "hi"}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [1]}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": 5, "content": "x"}]}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": 5}]}),
+    (
+        "/v1/chat/completions",
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+    ),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": 5}]}]}),
+    (
+        "/v1/chat/completions",
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": 5}]}]},
+    ),
+    (
+        "/v1/chat/completions",
+        {
+            "model": "gpt-4o",
+            "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": 5}}]}],
+        },
+    ),
+    (
+        "/v1/chat/completions",
+        {
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:text/plain;base64,!!!"}}]}
+            ],
+        },
+    ),
+    (
+        "/v1/chat/completions",
+        {
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x.test/%zz%?q=%"}}]}
+            ],
+        },
+    ),
+    (
+        "/v1/chat/completions",
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": "data:text/plain;base64," + "QUFB" * 5000}]},
+    ),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "user", "content": "%E0%A4%A" * 1000}]}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "assistant", "tool_calls": 5}]}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "assistant", "tool_calls": [5]}]}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": [{"role": "assistant", "tool_calls": [{"function": 5}]}]}),
+    (
+        "/v1/chat/completions",
+        {"model": "gpt-4o", "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": 5}}]}]},
+    ),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": U, "tools": 5}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": U, "tools": [{"type": "function", "function": "x"}]}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": U, "stream": True, "stream_options": "x"}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": U, "n": 1e308, "max_tokens": 10**30}),
+    ("/v1/chat/completions", {"model": "gpt-4o", "messages": U, "user": 5, "metadata": 5}),
+    ("/v1/messages", {"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "system": 5, "messages": U}),
+    (
+        "/v1/messages",
+        {"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "system": [{"type": "text", "text": 5}], "messages": U},
+    ),
+    (
+        "/v1/messages",
+        {
+            "model": "claude-3-5-sonnet-latest",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "tool_result", "content": 5}]}],
+        },
+    ),
+    (
+        "/v1/messages",
+        {
+            "model": "claude-3-5-sonnet-latest",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "image", "source": 5}]}],
+        },
+    ),
+    (
+        "/v1/messages",
+        {
+            "model": "claude-3-5-sonnet-latest",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": 5}}]}],
+        },
+    ),
+    ("/v1/messages", {"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "messages": [{"role": "user"}]}),
+    ("/v1/messages", {"model": "claude-3-5-sonnet-latest", "max_tokens": 5, "messages": U, "metadata": {"user_id": 5}}),
+    ("/v1/responses", {"model": "gpt-4o", "input": 5}),
+    ("/v1/responses", {"model": "gpt-4o", "input": [{"type": "message", "role": "user", "content": 5}]}),
+    ("/v1/responses", {"model": "gpt-4o", "input": [5, None]}),
+    ("/v1/responses", {"model": "gpt-4o", "input": "hi", "instructions": 5}),
+    ("/v1/embeddings", {"model": "text-embedding-3-small", "input": [[1, 2, 3]]}),
+    ("/v1/embeddings", {"model": "text-embedding-3-small", "input": 5}),
+    ("/v1/embeddings", {"model": "text-embedding-3-small", "input": [None]}),
+    ("/v1/completions", {"model": "gpt-4o", "prompt": [[1, 2]]}),
+    ("/v1/completions", {"model": "gpt-4o", "prompt": 5}),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), ODD_SHAPES, ids=[f"{i}-{p.rsplit('/', 1)[-1]}" for i, (p, _) in enumerate(ODD_SHAPES)]
+)
+def test_odd_shapes_never_get_a_5xx(
+    hardened: RunningProxy, vendor: MockVendor, path: str, body: dict[str, Any]
+) -> None:
+    response = _send(hardened, path, json.dumps(body).encode())
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert "error" in response.json()
+    assert httpx.get(hardened.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_an_integer_too_long_to_convert_is_a_400(hardened: RunningProxy) -> None:
+    raw = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "seed": ' + b"9" * 5000 + b"}"
+    _refused(hardened, _send(hardened, OPENAI[0], raw), 400, "not valid JSON")
+
+
+def test_tool_calls_that_are_not_objects_are_refused_not_forwarded_unscanned(
+    hardened: RunningProxy, vendor: MockVendor
+) -> None:
+    for calls in (5, [f"call {MARK}"], [7]):
+        messages = [*U, {"role": "assistant", "content": None, "tool_calls": calls}]
+        raw = json.dumps({"model": "gpt-4o", "messages": messages}).encode()
+        _refused(hardened, _send(hardened, OPENAI[0], raw), 400, "tool_calls must be an array of objects")
+    assert vendor.received == []
+
+
+def test_tool_arguments_sent_as_an_object_are_scanned(hardened: RunningProxy, vendor: MockVendor) -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "mail", "arguments": {"to": "jane.roe@corp-mail.net"}}}
+    messages = [*U, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    response = _send(hardened, OPENAI[0], json.dumps({"model": "gpt-4o", "messages": messages}).encode())
+    assert response.status_code < 500  # the vendor refuses non-string arguments; what it saw is scanned
+    assert vendor.received and "jane.roe@corp-mail.net" not in json.dumps(vendor.last)
+    assert "<EMAIL_ADDRESS_1>" in json.dumps(vendor.last)

@@ -41,8 +41,8 @@ def test_unknown_field_points_at_its_line_with_a_suggestion(tmp_path: Path) -> N
     with pytest.raises(PolicyError) as caught:
         load_policy_file(path, known_entities=KNOWN)
     messages = [str(p) for p in caught.value.problems]
-    assert f"{path}:5:5  rules.0.acton: unknown field — did you mean 'action'?" in messages
-    assert any(m.startswith(f"{path}:3:5  rules.0.action:") for m in messages)  # required, reported at the rule
+    assert f"{path}:5:5  rules[r].acton: unknown field — did you mean 'action'?" in messages
+    assert any(m.startswith(f"{path}:3:5  rules[r].action:") for m in messages)  # required, reported at the rule
 
 
 def test_unknown_entity_type_is_reported_with_did_you_mean(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_unknown_entity_type_is_reported_with_did_you_mean(tmp_path: Path) -> No
         load_policy_file(path, known_entities=KNOWN)
     assert (
         str(caught.value)
-        == f"{path}:4:22  rules.0.detect.1: unknown entity type 'EMAIL_ADRESS' — did you mean 'EMAIL_ADDRESS'?"
+        == f"{path}:4:22  rules[r].detect[1]: unknown entity type 'EMAIL_ADRESS' — did you mean 'EMAIL_ADDRESS'?"
     )
 
 
@@ -68,9 +68,9 @@ def test_custom_detector_entity_counts_as_known(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("id: p\nrules: [\n", ":3:1  not valid YAML: expected the node content"),
-        ("id: p\nrules:\n  - id: r\n    detect: [PERSON]\n    action: shred\n", ":5:5  rules.0.action: Input should be"),
-        ("id: p\ndetectors:\n  - entity: X\n    patterns:\n      - regex: '(unclosed'\n", ":5:9  detectors.0.patterns.0.regex: not a valid regular expression"),
-        ("id: p\nrules:\n  - {id: a, detect: [URL], action: allow}\n  - {id: a, detect: [URL], action: allow}\n", ":2:1  rules: rule id 'a' is used twice"),
+        ("id: p\nrules:\n  - id: r\n    detect: [PERSON]\n    action: shred\n", ":5:5  rules[r].action: Input should be"),
+        ("id: p\ndetectors:\n  - entity: X\n    patterns:\n      - regex: '(unclosed'\n", ":5:9  detectors[X].patterns[0].regex: not a valid regular expression"),
+        ("id: p\nrules:\n  - {id: a, detect: [URL], action: allow}\n  - {id: a, detect: [URL], action: allow}\n", ":4:6  rules[1].id: rule id 'a' is already used on line 3; give each rule its own id"),
         ("id: Bad Id\n", ":1:1  id: String should match pattern"),
     ],
 )  # fmt: skip
@@ -171,3 +171,21 @@ def test_a_directory_without_an_active_policy_is_an_error(tmp_path: Path) -> Non
     _write(tmp_path, "id: a\nstatus: draft\n", "a.yaml")
     with pytest.raises(PolicyError, match="no active policy"):
         load_policies(tmp_path)
+
+
+def test_a_misspelt_action_is_named_by_the_rule_id_with_the_nearest_valid_one(tmp_path: Path) -> None:
+    text = "id: p\nrules:\n  - id: medical-record-numbers\n    detect: [PERSON]\n    action: pseudonymise\n"
+    with pytest.raises(PolicyError) as caught:
+        load_policy_file(_write(tmp_path, text), known_entities=KNOWN)
+    [problem] = caught.value.problems
+    assert problem.field == "rules[medical-record-numbers].action" and (problem.line, problem.col) == (5, 5)
+    assert problem.message.endswith("— did you mean 'pseudonymize'?")
+
+
+def test_a_block_message_written_as_a_folded_block_reaches_clients_trimmed(tmp_path: Path) -> None:
+    text = "id: p\nrules:\n  - id: r\n    detect: [CREDIT_CARD]\n    action: block\n    message: >\n      No cards.\n"
+    policy = load_policy_file(_write(tmp_path, text), known_entities=KNOWN)
+    assert policy.rules[0].message == "No cards."
+    found = [Finding(0, 0, 4, "CREDIT_CARD", 1.0)]
+    block = decide(found, [Slot(("m",), "4111")], [policy], CONTEXT).block
+    assert block is not None and block.message == "No cards."

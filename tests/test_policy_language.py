@@ -90,7 +90,7 @@ def test_a_child_cannot_relax_a_locked_rule(detector: DetectionEngine, tmp_path:
     with pytest.raises(PolicyError) as caught:
         load_policies(directory, known_entities=detector.supported_entities())
     assert str(caught.value) == (
-        f"{directory / 'lax.yaml'}:4:5  rules.0: rule 'cards' is locked in policy 'base': this override weakens the action to 'mask'"
+        f"{directory / 'lax.yaml'}:4:5  rules[cards]: rule 'cards' is locked in policy 'base': this override weakens the action to 'mask'"
     )
 
 
@@ -346,7 +346,7 @@ def test_a_child_may_narrow_but_not_widen_allowed_models(detector: DetectionEngi
 
 def test_a_key_given_twice_is_an_error_not_a_silent_override(detector: DetectionEngine, tmp_path: Path) -> None:
     text = "id: p\nrules:\n  - id: cards\n    detect: [CREDIT_CARD]\n    action: block\n    action: allow\n"
-    with pytest.raises(PolicyError, match=r"p.yaml:6:5  rules.0.action: this key appears twice here"):
+    with pytest.raises(PolicyError, match=r"p.yaml:6:5  rules\[cards\]\.action: this key appears twice here"):
         _load(tmp_path, detector, p=text)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,8 +21,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from proxy.auth import presented_key
-from proxy.config import hash_api_key
-from proxy.errors import AuthenticationError, BadRequest, NotFound
+from proxy.config import AdminConfig, hash_api_key
+from proxy.errors import AuthenticationError, BadRequest, NotFound, PermissionDenied
 from proxy.pipeline import Services
 from proxy.store.audit import record_audit
 from proxy.store.queries import RequestFilter, list_requests, load_record
@@ -30,17 +31,45 @@ ORIGINAL_KINDS = ("original", "response_returned")
 MAX_PAGE = 500
 
 
-def admin_actor(request: Request) -> str:
-    """The admin key's name for the audit trail: a short fingerprint of its hash."""
+@dataclass(frozen=True)
+class Admin:
+    """Who holds an admin key: the name the audit trail gives them, and their role."""
+
+    actor: str
+    role: str  # viewer | auditor
+
+    def check_may_read_originals(self) -> None:
+        """Only an auditor may open original text; anyone else gets a 403 that says so."""
+        if self.role != "auditor":
+            raise PermissionDenied(
+                f"This admin key's role ({self.role}) may not open original text; an auditor's key may.",
+                code="role_not_allowed",
+            )
+
+
+def admins(config: AdminConfig) -> dict[str, Admin]:
+    """Every admin key by its SHA-256. The unnamed key (env or `sha256`) is an auditor named by
+    a short fingerprint; named keys are `admin:<name>` with their role."""
+    found = {digest: Admin(actor_of(digest), "auditor") for digest in config.unnamed_hashes()}
+    return found | {key.sha256: Admin(f"admin:{key.name}", key.role) for key in config.keys}
+
+
+def admin_caller(request: Request) -> Admin:
+    """The admin presenting the request's key; `AuthenticationError` when there is none."""
     services: Services = request.app.state.services
-    allowed = services.config.admin.key_hashes()
-    if not allowed:
+    known = admins(services.config.admin)
+    if not known:
         raise AuthenticationError("The admin API is off: set PRIVACY_PROXY_ADMIN_KEY (or admin.sha256) to use it.")
     token = presented_key(request.headers)
-    digest = hash_api_key(token) if token else None
-    if digest not in allowed:
+    admin = known.get(hash_api_key(token)) if token else None
+    if admin is None:
         raise AuthenticationError("Missing or invalid admin key.")
-    return actor_of(digest)
+    return admin
+
+
+def admin_actor(request: Request) -> str:
+    """The admin key's name for the audit trail."""
+    return admin_caller(request).actor
 
 
 def actor_of(digest: str) -> str:
@@ -118,8 +147,11 @@ def next_cursor(rows: list[dict[str, Any]], limit: int) -> str | None:
 
 @router.get("/requests/{request_id}")
 async def one_request(
-    request: Request, request_id: str, actor: str = Depends(admin_actor), include_original: bool = False
+    request: Request, request_id: str, admin: Annotated[Admin, Depends(admin_caller)], include_original: bool = False
 ) -> JSONResponse:
+    if include_original:
+        admin.check_may_read_originals()
+    actor = admin.actor
     services: Services = request.app.state.services
     engine = services.recorder.engine
     record = await anyio.to_thread.run_sync(load_record, engine, services.sealer, request_id)

@@ -1,7 +1,10 @@
-"""`/admin/report`: the audit report of `privacy-proxy report`, over HTTP, behind the admin key.
+"""`/admin/report` and `/admin/policies`: the compliance officer's questions over HTTP, behind
+the admin key.
 
-The same filters as `GET /admin/requests`, refused with 400 when unknown. JSON gives the counts
-and the requests (up to `limit`); `format=csv` streams one line per request.
+`/admin/report` is `privacy-proxy report`: the same filters as `GET /admin/requests`, refused
+with 400 when unknown; JSON gives the counts and the requests (up to `limit`), `format=csv`
+streams one line per request. `/admin/policies` is what is in force, each policy's digest, how
+the last reload went (its error, when it failed) and the policy sets loaded before.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from proxy.admin.api import admin_actor, reject_unknown, request_filter
 from proxy.pipeline import Services
+from proxy.store.policy_history import history
 from proxy.store.report import FILTERS, counts, csv_lines, report_rows
 
 router = APIRouter(prefix="/admin")
@@ -42,5 +46,36 @@ async def report(
             "counts": summary,
             "requests": rows[:limit],
             "truncated": len(rows) > limit,
+        }
+    )
+
+
+@router.get("/policies")
+async def policies(request: Request, actor: str = Depends(admin_actor)) -> JSONResponse:
+    """The policies in force with their digests, the reload status, and the recent policy sets."""
+    reject_unknown(request, set())
+    services: Services = request.app.state.services
+    policy_set, watcher = services.policies, services.watcher
+    in_force = [
+        {
+            "id": p.id,
+            "version": p.version,
+            "digest": policy_set.digests[p.id],
+            "status": p.status,
+            "mode": p.mode,
+            "applies_to": p.applies_to.model_dump(exclude_defaults=True),
+        }
+        for p in policy_set.policies
+    ]
+    recent = await anyio.to_thread.run_sync(history, services.recorder.engine)
+    return JSONResponse(
+        {
+            "policy_digest": policy_set.digest,
+            "policies": in_force,
+            "status": "degraded" if watcher and watcher.last_error else "ok",
+            "last_error": watcher.last_error if watcher else None,
+            "reloads": watcher.reloads if watcher else 0,
+            "reload_failures": watcher.failures if watcher else 0,
+            "history": recent,
         }
     )

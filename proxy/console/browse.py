@@ -86,6 +86,7 @@ async def reveal_original(request: Request, request_id: str) -> Response:
     """The same page with the original request and the answer as returned; audited."""
     session = current_session(request)
     await read_form(request, session)
+    session.admin.check_may_read_originals()
     return await _detail_page(request, session, request_id, reveal=True)
 
 

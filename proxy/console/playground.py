@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from proxy.body import parse_json
 from proxy.console.highlight import Segment, Span, highlight
 from proxy.console.render import ConsoleRoute, page
 from proxy.console.session import Session, current_session, read_form
@@ -58,12 +59,8 @@ async def _scan(services: Services, fields: dict[str, str]) -> Scan:
         endpoint=fields["endpoint"],
     )
     if fields["kind"] == "body":
-        try:
-            body = json.loads(fields["input"])
-        except ValueError:
-            raise BadRequest("The request body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise BadRequest("A request body is a JSON object.")
+        # the proxy's own reading of a body: the same limits (depth, surrogates, NaN) and messages (#16)
+        body = parse_json(fields["input"].encode("utf-8", "surrogatepass"), services.config.server.max_json_depth)
     else:
         body = chat_body(fields["input"], context)
     return await dry_run(

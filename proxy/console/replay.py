@@ -42,6 +42,7 @@ async def replay_run(request: Request) -> Response:
     """Replay the draft over the chosen window (audited) and show the report."""
     session = current_session(request)
     form = await read_form(request, session)
+    session.admin.check_may_read_originals()  # a replay reads every original in its window
     fields = {name: form.get(name, "").strip() for name in FIELDS}
     services: Services = request.app.state.services
     where = request_filter(since=fields["since"], until=fields["until"], team=fields["team"])

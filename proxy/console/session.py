@@ -1,8 +1,8 @@
 """Signing in to the console: the admin key once, then a signed HttpOnly cookie; a CSRF token
 on every form.
 
-The cookie holds no secret and no state on the server: it names the admin key (by the same
-fingerprint the audit trail uses) and an expiry, signed with a key derived from the hash key
+The cookie holds no secret and no state on the server: it names the admin key (by the name
+the audit trail uses; its role is looked up on every request) and an expiry, signed with a key derived from the hash key
 that every replica shares, so any replica (or worker) accepts it. A key removed from the config
 ends its sessions at once, since each request checks the fingerprint against the keys in force.
 """
@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import Request
 from fastapi.responses import Response
 
-from proxy.admin.api import actor_of
+from proxy.admin.api import Admin, admins
 from proxy.config import hash_api_key, is_loopback_host
 from proxy.errors import BadRequest, PayloadTooLarge, PermissionDenied
 from proxy.pipeline import Services
@@ -36,18 +36,26 @@ class SignInRequired(Exception):
 
 @dataclass(frozen=True)
 class Session:
-    """Who is signed in (their audit name) and the token their forms must carry."""
+    """Who is signed in (their audit name and role) and the token their forms must carry."""
 
-    actor: str
+    admin: Admin
     csrf: str
+
+    @property
+    def actor(self) -> str:
+        return self.admin.actor
+
+    @property
+    def may_read_originals(self) -> bool:
+        return self.admin.role == "auditor"
 
 
 def sign_in(services: Services, key: str) -> str | None:
     """A session cookie value for a valid admin key, else None."""
-    digest = hash_api_key(key)
-    if not key or digest not in services.config.admin.key_hashes():
+    admin = admins(services.config.admin).get(hash_api_key(key)) if key else None
+    if admin is None:
         return None
-    claims = f"{actor_of(digest)}|{int(time.time()) + LIFETIME_SECONDS}|{secrets.token_hex(8)}"
+    claims = f"{admin.actor}|{int(time.time()) + LIFETIME_SECONDS}|{secrets.token_hex(8)}"
     body = base64.urlsafe_b64encode(claims.encode()).decode()
     return f"{body}.{_sign(services, body)}"
 
@@ -63,10 +71,10 @@ def current_session(request: Request) -> Session:
         actor, expires, _ = base64.urlsafe_b64decode(body.encode()).decode().split("|")
     except ValueError:
         raise SignInRequired from None
-    keys_in_force = {actor_of(digest) for digest in services.config.admin.key_hashes()}
-    if int(expires) < time.time() or actor not in keys_in_force:
+    admin = next((a for a in admins(services.config.admin).values() if a.actor == actor), None)
+    if int(expires) < time.time() or admin is None:
         raise SignInRequired
-    return Session(actor, _sign(services, "csrf:" + token)[:32])
+    return Session(admin, _sign(services, "csrf:" + token)[:32])
 
 
 def set_session_cookie(response: Response, request: Request, token: str | None) -> None:

@@ -79,11 +79,21 @@ class OpenAIChat(OpenAISurface):
 
     def _tool_call_slots(self, at: JSONPath, message: dict[str, Any]) -> list[Slot]:
         slots: list[Slot] = []
-        for j, call in enumerate(message.get("tool_calls") or []):
-            if isinstance(call, dict) and isinstance(call.get("function"), dict):
+        calls = message.get("tool_calls") or []
+        if not isinstance(calls, list) or not all(isinstance(call, dict) for call in calls):
+            # refused, not skipped: whatever is not read here would reach the vendor unscanned
+            raise BadRequest(f"{_where(at)}.tool_calls must be an array of objects", code="invalid_messages")
+        for j, call in enumerate(calls):
+            if isinstance(call.get("function"), dict):
                 path = (*at, "tool_calls", j, "function", "arguments")
-                slots += json_string_slots(path, call["function"].get("arguments"))
-            elif isinstance(call, dict) and isinstance(call.get("custom"), dict):  # free-form custom tools
+                arguments = call["function"].get("arguments")
+                # arguments are a JSON string; sent as an object instead, they are read as one
+                slots += (
+                    json_string_slots(path, arguments)
+                    if isinstance(arguments, str)
+                    else tree_slots(path, arguments, keys=True)
+                )
+            elif isinstance(call.get("custom"), dict):  # free-form custom tools
                 slots += text_slot((*at, "tool_calls", j, "custom", "input"), call["custom"].get("input"))
         if isinstance(message.get("function_call"), dict):  # the deprecated single-call form
             slots += json_string_slots((*at, "function_call", "arguments"), message["function_call"].get("arguments"))

@@ -90,7 +90,15 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @click.option("--stratify", type=click.Choice(["team", "model"]), help="--sample keeps each team's (model's) share.")
 @click.option("--min-score", type=float, help="Only records whose mean feedback score is at least this.")
 @_many("--label", "Only records with feedback carrying this label.")
+@_many("--finish-reason", "Only answers that ended so: stop, length, tool_calls, content_filter.")
 @click.option("--streamed/--not-streamed", default=None, help="Only streamed, or only non-streamed, answers.")
+@click.option(
+    "--tokenizer",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A local tokenizer.json: token counts, length histogram and cost estimate in the manifest.",
+)
+@click.option("--max-tokens", type=click.IntRange(1), help="With --tokenizer: skip rows with more tokens.")
+@click.option("--price-per-million", type=click.FloatRange(0), help="Training price per million tokens (estimate).")
 @click.option("--max-latency-ms", type=click.FloatRange(0), help="Only exchanges that took at most this long.")
 @click.option("--one-per-conversation", is_flag=True, help="Keep only the last turn of a resent history.")
 @click.option("--split", multiple=True, callback=_shares, help="NAME=SHARE, e.g. validation=0.1; the rest is train.")
@@ -102,6 +110,13 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
     default="none",
     show_default=True,
     help="openai-jsonl: last = train on the final assistant turn only; all = weight 1 on every assistant turn.",
+)
+@click.option(
+    "--arguments",
+    type=click.Choice(["string", "object"]),
+    default="string",
+    show_default=True,
+    help="openai-jsonl tool-call arguments: JSON strings (OpenAI) or objects (Hugging Face chat templates).",
 )
 @click.option(
     "--residual-check",
@@ -144,13 +159,18 @@ def export_command(
     stratify: str | None,
     min_score: float | None,
     label: tuple[str, ...],
+    finish_reason: tuple[str, ...],
     streamed: bool | None,
+    tokenizer: Path | None,
+    max_tokens: int | None,
+    price_per_million: float | None,
     max_latency_ms: float | None,
     one_per_conversation: bool,
     split: dict[str, float],
     min_length: int | None,
     max_length: int | None,
     weights: str,
+    arguments: str,
     residual_check: str,
     residual_entities: str,
     rows_per_shard: int,
@@ -171,6 +191,7 @@ def export_command(
         max_latency_ms=max_latency_ms,
         min_score=min_score,
         labels=label,
+        finish_reasons=finish_reason,
         teams=team,
         keys=key,
         upstreams=upstream,
@@ -195,11 +216,15 @@ def export_command(
                 "sample": sample,
                 "seed": seed,
                 "stratify": stratify,
+                "tokenizer": tokenizer,
+                "max_tokens": max_tokens,
+                "price_per_million": price_per_million,
                 "one_per_conversation": one_per_conversation,
                 "split": split,
                 "min_length": min_length,
                 "max_length": max_length,
                 "weights": weights,
+                "arguments": arguments,
                 "rows_per_shard": rows_per_shard,
             }
         )
@@ -212,7 +237,7 @@ def export_command(
         try:
             with _progress(engine, filters, options.one_per_conversation) as progress:
                 manifest = run(engine, sealer, options, residual, progress)
-        except FileExistsError as exc:
+        except (FileExistsError, ValueError) as exc:  # a used output directory, an unreadable tokenizer
             raise click.ClickException(str(exc)) from None
     counts = manifest.counts
     skipped = ", ".join(f"{reason} {n}" for reason, n in counts.skipped.items()) or "none"

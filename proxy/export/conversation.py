@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import orjson
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -86,10 +88,14 @@ class Conversation:
     def prefix_digests(self) -> list[bytes]:
         """Digest of messages[:1], [:2], ... [:n]: a later turn that resent this history has them all."""
         digests, running = [], hashlib.blake2b(digest_size=16)
-        running.update(_canonical([tool.__dict__ for tool in self.tools]))
+        if self.tools:
+            running.update(_canonical([[t.name, t.description, t.parameters] for t in self.tools]))
         for message in self.messages:
-            calls = [c.__dict__ | {"arguments": _parsed(c.arguments)} for c in message.tool_calls]
-            running.update(_canonical(message.__dict__ | {"tool_calls": calls}))
+            # unit and record separators cannot be confused with text: a hot path, so no JSON here
+            fields = [message.role, message.content, message.tool_call_id or ""]
+            for call in message.tool_calls:
+                fields += [call.id, call.name, _canonical(_parsed(call.arguments)).decode()]
+            running.update("\x1f".join(fields).encode() + b"\x1e")
             digests.append(running.copy().digest())
         return digests
 
@@ -97,10 +103,13 @@ class Conversation:
 def _parsed(document: str) -> Any:
     """Arguments as data: a client resending a call may re-encode its JSON with other spacing."""
     try:
-        return json.loads(document)
-    except ValueError:
+        return orjson.loads(document)
+    except orjson.JSONDecodeError:
         return document
 
 
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode() + b"\x1e"
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer past 64 bits: the standard library takes any
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()

@@ -44,10 +44,13 @@ def band_keys(texts: list[str]) -> list[list[int]]:
 def _chunk(texts: list[str]) -> list[list[int]]:
     words: list[int] = []
     counts = np.empty(len(texts), dtype=np.int64)
+    crc32 = zlib.crc32
     for index, text in enumerate(texts):
-        hashes = [zlib.crc32(word) for word in text.casefold().encode().split()] or [0]
-        counts[index] = len(hashes)
-        words.extend(hashes)
+        before = len(words)
+        words.extend(map(crc32, text.casefold().encode().split()))
+        if len(words) == before:
+            words.append(0)  # an empty text is one empty word
+        counts[index] = len(words) - before
         words.extend(_PAD)
     h = np.array(words, dtype=np.uint32)
     grams = (h[:-2] * _MIX[0]) ^ (h[1:-1] * _MIX[1]) ^ h[2:]  # wraps around 2**32 on purpose

@@ -41,6 +41,8 @@ class Counts(BaseModel):
     splits: dict[str, int] = Field(default_factory=dict)
     # written rows that repeat a row written to another split: 0 unless de-duplication is off
     cross_split_duplicates: int = 0
+    pairs: int | None = None  # dpo-jsonl: preference pairs written (each from two records)
+    tokens: dict[str, Any] | None = None  # --tokenizer: total, mean, max, histogram, cost per epoch
 
 
 class Manifest(BaseModel):
@@ -55,6 +57,7 @@ class Manifest(BaseModel):
     policy_versions: list[str]
     first_created_at: datetime | None = None
     last_created_at: datetime | None = None
+    opted_out_subjects: int | None = None  # consent snapshot: subjects opted out of training at export time
     last_seq: int | None = None  # the last record read, in write order: `--since-last` resumes after it
     files: dict[str, str]  # path relative to the output directory -> sha256
 
@@ -77,6 +80,15 @@ def dataset_card(manifest: Manifest) -> str:
     filters = manifest.filters.model_dump(exclude_defaults=True, mode="json")
     lines = [
         "---",
+        "license: other  # the company's own conversations: internal use, under its data policy",
+        "task_categories:",
+        f"- {'text-generation' if manifest.format != 'dpo-jsonl' else 'reinforcement-learning'}",
+        "tags:",
+        "- conversational",
+        "- privacy-proxy",
+        f"- {manifest.content}",
+        "size_categories:",
+        f"- {_size(counts.exported)}",
         "configs:",
         "- config_name: default",
         "  data_files:",
@@ -93,13 +105,21 @@ def dataset_card(manifest: Manifest) -> str:
         f"dropped rows: {counts.skipped.get('residual_pii', 0)}",
         f"- de-duplication: {manifest.options.get('dedupe')}; cross-split duplicates: {counts.cross_split_duplicates}",
         f"- date range: {_when(manifest.first_created_at)} to {_when(manifest.last_created_at)}",
+        *_token_lines(counts.tokens),
         f"- filters: {_pairs(filters) or 'none (successful exchanges only)'}",
         f"- policy versions: {', '.join(manifest.policy_versions) or 'none'}",
+        "- language: as the conversations were written (not detected)",
+        "",
+        "## Features",
+        "",
+        FEATURES.get(manifest.format, FEATURES["openai-jsonl"]),
         "",
         "## Personal data",
         "",
         CONTENT_TREATMENT[manifest.content],
-        "Conversations of data subjects who opted out of training are never exported.",
+        "Conversations of data subjects who opted out of training are never exported "
+        f"(consent snapshot at export time: {_count(manifest.opted_out_subjects)} subjects opted out; "
+        f"{counts.skipped.get('opted_out', 0)} of their records matched and were left out).",
         "",
         "## Access",
         "",
@@ -109,6 +129,45 @@ def dataset_card(manifest: Manifest) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+FEATURES = {
+    "openai-jsonl": "`messages`: list of `{role, content, tool_calls?, tool_call_id?, weight?}` (OpenAI chat "
+    "fine-tuning); `tools`: list of function definitions. `<split>.ids`: the record id of each line.",
+    "anthropic-jsonl": "`system`: string; `messages`: list of `{role, content: [text | tool_use | tool_result]}`; "
+    "`tools`: list of `{name, description, input_schema}`. `<split>.ids`: the record id of each line.",
+    "sharegpt": "`conversations`: list of `{from: human | gpt | function_call | observation, value}`; `system`; "
+    "`tools` (a JSON string). `<split>.ids`: the record id of each line.",
+    "parquet": "`id` (record id), `model`, `created_at`, `messages` (list of `{role, content, tool_calls, "
+    "tool_call_id}`), `tools` (JSON string), `metadata` (endpoint, upstream, team, decision, conversation, tags, "
+    "policies, residual_pii).",
+    "dpo-jsonl": "`prompt`, `chosen`, `rejected`: lists of chat messages (TRL's conversational preference "
+    "format); `train.ids`: the chosen and the rejected record id of each line.",
+}
+
+
+def _token_lines(tokens: dict[str, Any] | None) -> list[str]:
+    if not tokens:
+        return []
+    cost = tokens["cost_per_epoch"]
+    lines = [
+        f"- tokens ({tokens['tokenizer']}): {tokens['total']} in all, {tokens['mean']} per row on average, "
+        f"{tokens['max']} at most; rows by length: {_pairs(tokens['histogram'])}",
+    ]
+    if cost is not None:
+        lines.append(f"- estimated training cost: {cost} per epoch at {tokens['price_per_million']} per million tokens")
+    return lines
+
+
+def _size(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return name
+    return "n>1M"
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
 
 
 def _pattern(manifest: Manifest, split: str) -> str:

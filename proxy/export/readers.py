@@ -33,6 +33,28 @@ def read_conversation(endpoint: str, request: Any, response: Any) -> Conversatio
     return conversation
 
 
+# Anthropic's and the Responses API's words for why an answer ended, in Chat Completions' words
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls", "max_tokens": "length"}
+
+
+def finish_reason(endpoint: str, response: Any) -> str | None:
+    """Why the answer ended, in Chat Completions' words (stop, length, tool_calls, content_filter)."""
+    try:
+        if endpoint in ("openai-chat", "openai-completions"):
+            reason = response["choices"][0].get("finish_reason")
+        elif endpoint == "anthropic-messages":
+            reason = response.get("stop_reason")
+        elif endpoint == "openai-responses":
+            incomplete = (response.get("incomplete_details") or {}).get("reason")
+            calls = any(item.get("type") == "function_call" for item in response.get("output") or [])
+            reason = "length" if incomplete == "max_output_tokens" else "tool_calls" if calls else "stop"
+        else:
+            return None
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return _FINISH.get(reason, reason) if isinstance(reason, str) else None
+
+
 class _Builder:
     """Appends messages, merging consecutive assistant pieces (text, then its tool calls) into one."""
 

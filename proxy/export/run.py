@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine
 
@@ -31,16 +32,19 @@ from proxy.export.dedupe import DedupeMode, Deduper, band_keys
 from proxy.export.folding import Folding
 from proxy.export.formats import JSONL_FORMATS, Weights
 from proxy.export.manifest import Counts, Manifest, dataset_card, sha256_file, tally
-from proxy.export.readers import read_conversation
+from proxy.export.preference import Pairs
+from proxy.export.readers import finish_reason, read_conversation
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualCheck
 from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
 from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
 from proxy.export.surrogate import Surrogates, has_stand_in
+from proxy.export.tokens import TokenCounter
+from proxy.governance.consent import opted_out_subjects
 from proxy.store import lineage
 from proxy.store.audit import record_audit
 from proxy.store.sealing import Sealer
 
-FORMATS = (*JSONL_FORMATS, "parquet")
+FORMATS = (*JSONL_FORMATS, "parquet", "dpo-jsonl")
 FLAGGED = "flagged.jsonl"
 SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 Progress = Callable[[int], None]
@@ -53,7 +57,7 @@ T = TypeVar("T")
 class ExportOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["openai-jsonl", "parquet", "sharegpt", "anthropic-jsonl"]
+    format: Literal["openai-jsonl", "parquet", "sharegpt", "anthropic-jsonl", "dpo-jsonl"]
     out: Path
     filters: Filters = Filters()
     content: ContentMode = "forwarded"
@@ -67,11 +71,15 @@ class ExportOptions(BaseModel):
     min_length: int | None = Field(None, ge=0)  # characters of message text
     max_length: int | None = Field(None, ge=0)
     weights: Weights = "none"
+    arguments: Literal["string", "object"] = "string"  # openai-jsonl tool-call arguments: OpenAI's strings, or objects
     rows_per_shard: int = Field(100_000, gt=0)
     limit: int | None = Field(None, gt=0)  # stop after this many rows are written
     sample: int | None = Field(None, gt=0)  # a seeded random sample of this many matched records
     seed: int = 0
     stratify: Literal["team", "model"] | None = None  # the sample keeps each team's (model's) share
+    tokenizer: Path | None = None  # a local tokenizer.json: token counts, histogram and cost in the manifest
+    max_tokens: int | None = Field(None, gt=0)  # with a tokenizer: skip longer rows
+    price_per_million: float | None = Field(None, ge=0)  # training price per million tokens, for the estimate
 
     @model_validator(mode="after")
     def _check(self) -> ExportOptions:
@@ -79,6 +87,8 @@ class ExportOptions(BaseModel):
             raise ValueError("original content needs a purpose")
         if sum(self.split.values()) >= 1 or any(share <= 0 for share in self.split.values()) or "train" in self.split:
             raise ValueError("split shares must be > 0 and add up to less than 1; the rest is train")
+        if self.max_tokens is not None and self.tokenizer is None:
+            raise ValueError("--max-tokens needs --tokenizer")
         if not all(SPLIT_NAME.match(name) for name in self.split):  # a split name becomes a file name
             raise ValueError("split names are lowercase letters, digits, '-' and '_'")
         return self
@@ -93,6 +103,8 @@ class _Tally:
     matched: int = 0
     flagged: int = 0
     cross_split: int = 0  # rows repeating a row of another split (only possible with dedupe off)
+    pairs: int | None = None  # dpo-jsonl: preference pairs written
+    tokens: dict[str, Any] | None = None  # --tokenizer: totals, histogram, cost
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
@@ -111,9 +123,9 @@ class _Tally:
     def exported(self, row: SourceRow, split: str) -> None:
         self.splits[split] += 1
         self.policies.update(row.policies)
-        created = as_utc(row.created_at)
-        self.first = min(self.first or created, created)  # write order is not quite time order
-        self.last = max(self.last or created, created)
+        created = row.created_at  # made UTC once, at the end: a hot path
+        self.first = created if self.first is None or created < self.first else self.first
+        self.last = created if self.last is None or created > self.last else self.last
 
     def counts(self) -> Counts:
         return Counts(
@@ -123,6 +135,8 @@ class _Tally:
             flagged=self.flagged,
             splits=tally(self.splits),
             cross_split_duplicates=self.cross_split,
+            pairs=self.pairs,
+            tokens=self.tokens,
         )
 
 
@@ -143,11 +157,14 @@ def run(
         record_audit(engine, actor=actor(), action="read_original", target=str(options.out), purpose=options.purpose)
     export_id = uuid.uuid4().hex
     lineage.begin(engine, export_id, datetime.now(UTC), actor(), options.format, options.content, str(options.out))
+    if options.format == "dpo-jsonl":
+        tally_, files = _preference_pairs(engine, sealer, options, residual, export_id)
+        return _close(engine, options, tally_, files, export_id)
     folding = _folding(engine, sealer, options) if options.one_per_conversation else None
     sink: Sink = (
         ParquetSink(options.out, options.rows_per_shard)
         if options.format == "parquet"
-        else JsonlSink(options.out, options.format, options.weights)
+        else JsonlSink(options.out, options.format, options.weights, options.arguments)
     )
     export = _Export(
         options,
@@ -157,6 +174,7 @@ def run(
         residual if options.residual_check != "off" else None,
         Deduper(options.dedupe),
         _sample(engine, options) if options.sample else None,
+        TokenCounter(options.tokenizer) if options.tokenizer else None,
     )
     for batch in _batched(stream(engine, sealer, options.filters, options.content), BATCH):
         written = export.batch(batch)
@@ -165,9 +183,15 @@ def run(
             progress(len(batch))
         if export.full():
             break
-    files = sink.close()
-    manifest = _finish(options, export.tally, files, export_id)
-    lineage.finish(engine, export_id, manifest.counts.exported, export.tally.last_seq, manifest.model_dump_json())
+    if export.tokens is not None:
+        export.tally.tokens = export.tokens.summary(options.price_per_million)
+    return _close(engine, options, export.tally, sink.close(), export_id)
+
+
+def _close(engine: Engine, options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str) -> Manifest:
+    """Manifest and card, the lineage row completed, and the audit row."""
+    manifest = _finish(options, tally_, files, export_id, len(opted_out_subjects(engine)))
+    lineage.finish(engine, export_id, manifest.counts.exported, tally_.last_seq, manifest.model_dump_json())
     record_audit(
         engine,
         actor=actor(),
@@ -222,6 +246,7 @@ class _Candidate:
     conversation: Conversation
     digest: bytes
     keys: list[int] = field(default_factory=list)
+    tokens: int | None = None
 
 
 @dataclass
@@ -235,6 +260,7 @@ class _Export:
     residual: ResidualCheck | None
     deduper: Deduper
     sampled: set[str] | None
+    tokens: TokenCounter | None = None
     tally: _Tally = field(default_factory=_Tally)
 
     def full(self) -> bool:
@@ -253,9 +279,13 @@ class _Export:
                 candidates.append(self._candidate(row))
             except Unreadable as exc:
                 self.tally.skipped[str(exc)] += 1
+        texts = [_text(c.conversation) for c in candidates] if self.options.dedupe == "near" or self.tokens else []
         if self.options.dedupe == "near":
-            for candidate, keys in zip(candidates, band_keys([_text(c.conversation) for c in candidates]), strict=True):
+            for candidate, keys in zip(candidates, band_keys(texts), strict=True):
                 candidate.keys = keys
+        if self.tokens is not None:
+            for candidate, tokens in zip(candidates, self.tokens.count(texts), strict=True):
+                candidate.tokens = tokens
         written = []
         for candidate in candidates:
             if self.full():
@@ -269,6 +299,9 @@ class _Export:
     def _candidate(self, row: SourceRow) -> _Candidate:
         """The record's conversation, or `Unreadable` with the reason the options leave it out."""
         conversation = _conversation(row)
+        wanted = self.options.filters.finish_reasons
+        if wanted and finish_reason(row.endpoint, row.response) not in wanted:
+            raise Unreadable("finish_reason")
         if self.options.content == "original" and _unrestored(conversation):
             raise Unreadable("unrestored_placeholder")
         digest = conversation.digest()
@@ -286,6 +319,9 @@ class _Export:
         row, conversation = candidate.row, candidate.conversation
         if self.deduper.duplicate(candidate.digest, candidate.keys):
             raise Unreadable("duplicate")
+        max_tokens = self.options.max_tokens
+        if max_tokens is not None and candidate.tokens is not None and candidate.tokens > max_tokens:
+            raise Unreadable("too_many_tokens")
         split = _split(conversation.opening(), self.options.split) if self.options.split else "train"
         ours: set[str] = set()
         if self.surrogates is not None:
@@ -293,14 +329,50 @@ class _Export:
         found = self.residual.found(conversation, ours) if self.residual else []
         if found and self.options.residual_check == "drop":
             raise Unreadable("residual_pii")
-        prepared = self.sink.prepare(_export_row(row, conversation, found))
+        prepared = self.sink.prepare(_export_row(row, conversation, found, candidate.tokens))
         self.sink.write(split, prepared)
         if self.deduper.keep(candidate.digest, candidate.keys, split):
             self.tally.cross_split += 1
         if found:
             self.tally.flag(self.options.out, row, split, found)
         self.tally.exported(row, split)
+        if self.tokens is not None and candidate.tokens is not None:
+            self.tokens.written(candidate.tokens)
         return split
+
+
+def _preference_pairs(
+    engine: Engine, sealer: Sealer, options: ExportOptions, residual: ResidualCheck | None, export_id: str
+) -> tuple[_Tally, list[Path]]:
+    """`dpo-jsonl`: scored answers grouped by prompt, the best and the worst of each written as a pair."""
+    tally_, pairs = _Tally(), Pairs()
+    surrogates = Surrogates() if options.content == "surrogate" else None
+    for row in stream(engine, sealer, options.filters, options.content, scored=True):
+        tally_.matched += 1
+        tally_.last_seq = max(tally_.last_seq or 0, row.seq)
+        ours: set[str] = set()
+        try:
+            conversation = _conversation(row)
+            if row.score is None:
+                raise Unreadable("unscored")
+            if surrogates is not None:
+                conversation, ours = surrogates.apply(conversation, row.scope, row.subject, row.redacted)
+            if residual is not None and options.residual_check != "off" and residual.found(conversation, ours):
+                raise Unreadable("residual_pii")  # a pair is dropped, never flagged: it mixes two records
+        except Unreadable as exc:
+            tally_.skipped[str(exc)] += 1
+            continue
+        pairs.add(row.id, row.score, conversation)
+    rows = pairs.rows()
+    with create(options.out / "train.jsonl", binary=True) as lines, create(options.out / "train.ids") as ids:
+        for (chosen, rejected), pair in rows[: options.limit]:
+            lines.write(orjson.dumps(pair) + b"\n")
+            ids.write(f"{chosen} {rejected}\n")
+    written = rows[: options.limit]
+    lineage.add_rows(engine, export_id, [(i, "train") for ids_, _ in written for i in ids_])
+    tally_.splits["train"] = len(written)
+    tally_.pairs = len(written)
+    return tally_, [Path("train.jsonl"), Path("train.ids")]
 
 
 def _text(conversation: Conversation) -> str:
@@ -363,7 +435,7 @@ def _inverted(rank: bytes) -> bytes:
     return bytes(255 - b for b in rank)
 
 
-def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) -> ExportRow:
+def _export_row(row: SourceRow, conversation: Conversation, found: list[str], tokens: int | None) -> ExportRow:
     metadata = {
         "endpoint": row.endpoint,
         "upstream": row.upstream,
@@ -374,7 +446,7 @@ def _export_row(row: SourceRow, conversation: Conversation, found: list[str]) ->
         "policies": list(row.policies),
         "residual_pii": found,
     }
-    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata)
+    return ExportRow(row.id, row.model, as_utc(row.created_at), conversation, metadata, tokens)
 
 
 def _split(key: str, shares: dict[str, float]) -> str:
@@ -389,8 +461,11 @@ def _split(key: str, shares: dict[str, float]) -> str:
     return "train"
 
 
-def _finish(options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str) -> Manifest:
+def _finish(
+    options: ExportOptions, tally_: _Tally, files: list[Path], export_id: str, opted_out: int | None
+) -> Manifest:
     manifest = Manifest(
+        opted_out_subjects=opted_out,
         id=export_id,
         format=options.format,
         content=options.content,
@@ -400,8 +475,8 @@ def _finish(options: ExportOptions, tally_: _Tally, files: list[Path], export_id
         options=options.recorded(),
         counts=tally_.counts(),
         policy_versions=sorted(tally_.policies),
-        first_created_at=tally_.first,
-        last_created_at=tally_.last,
+        first_created_at=as_utc(tally_.first) if tally_.first else None,
+        last_created_at=as_utc(tally_.last) if tally_.last else None,
         last_seq=tally_.last_seq if tally_.last_seq is not None else options.filters.after_seq,
         files={},
     )

@@ -7,13 +7,13 @@ else may read it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -28,6 +28,7 @@ class ExportRow:
     created_at: datetime
     conversation: Conversation
     metadata: dict[str, Any] = field(default_factory=dict)
+    tokens: int | None = None  # with --tokenizer
 
 
 def create(path: Path, binary: bool = False) -> IO[Any]:
@@ -52,20 +53,28 @@ class JsonlSink:
     `<split>.ids`: line n is the record id of line n. The formats' schemas have no room for an id
     (OpenAI's fine-tuning checks refuse unknown keys), so lineage lives in the side file."""
 
-    def __init__(self, out: Path, format_name: str, weights: Weights) -> None:
+    def __init__(self, out: Path, format_name: str, weights: Weights, arguments: str = "string") -> None:
         self.out = out
         self.render = JSONL_FORMATS[format_name]
         self.weights = weights
+        # openai-jsonl with `object`: tool-call arguments as JSON objects, as Hugging Face chat
+        # templates expect (given a string, they encode it a second time)
+        self.objects = arguments == "object" and format_name == "openai-jsonl"
         self._files: dict[str, tuple[IO[Any], IO[Any]]] = {}
 
-    def prepare(self, row: ExportRow) -> tuple[str, str]:
-        return row.id, json.dumps(self.render(row.conversation, self.weights), ensure_ascii=False)
+    def prepare(self, row: ExportRow) -> tuple[str, bytes]:
+        rendered = self.render(row.conversation, self.weights)
+        if self.objects:
+            for message in rendered["messages"]:
+                for call in message.get("tool_calls") or []:
+                    call["function"]["arguments"] = _object(call["function"]["arguments"])
+        return row.id, orjson.dumps(rendered)
 
-    def write(self, split: str, prepared: tuple[str, str]) -> None:
+    def write(self, split: str, prepared: tuple[str, bytes]) -> None:
         if split not in self._files:
-            self._files[split] = (create(self.out / f"{split}.jsonl"), create(self.out / f"{split}.ids"))
+            self._files[split] = (create(self.out / f"{split}.jsonl", binary=True), create(self.out / f"{split}.ids"))
         lines, ids = self._files[split]
-        lines.write(prepared[1] + "\n")
+        lines.write(prepared[1] + b"\n")
         ids.write(prepared[0] + "\n")
 
     def close(self) -> list[Path]:
@@ -105,6 +114,7 @@ SCHEMA = pa.schema(
         ("messages", pa.list_(_MESSAGE)),
         ("tools", pa.string()),  # JSON: parameter schemas differ per tool, so no one column type fits
         ("metadata", _METADATA),
+        ("num_tokens", pa.int32()),  # with --tokenizer, else null
     ]
 )
 
@@ -168,6 +178,14 @@ class ParquetSink:
         return names
 
 
+def _object(arguments: str) -> Any:
+    """Arguments as data; a document that is not JSON stays the string it was."""
+    try:
+        return orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return arguments
+
+
 def _record(row: ExportRow) -> dict[str, Any]:
     rendered = openai_row(row.conversation)
     messages = [
@@ -179,7 +197,7 @@ def _record(row: ExportRow) -> dict[str, Any]:
         }
         for m in rendered["messages"]
     ]
-    tools = json.dumps(rendered["tools"], ensure_ascii=False) if "tools" in rendered else None
+    tools = orjson.dumps(rendered["tools"]).decode() if "tools" in rendered else None
     return {
         "id": row.id,
         "model": row.model,
@@ -187,4 +205,5 @@ def _record(row: ExportRow) -> dict[str, Any]:
         "messages": messages,
         "tools": tools,
         "metadata": row.metadata,
+        "num_tokens": row.tokens,
     }

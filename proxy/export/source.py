@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Engine, Select, String, and_, cast, false, func, literal, or_, select
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from proxy.store.queries import open_payload
 from proxy.store.sealing import Sealer
 from proxy.store.tables import feedback, findings, payloads, requests, subjects
 
@@ -43,6 +43,7 @@ class Filters(BaseModel):
     max_latency_ms: float | None = None  # the whole exchange, as the proxy timed it
     min_score: float | None = None  # the request's mean feedback score is at least this
     labels: tuple[str, ...] = ()  # feedback carrying any of these labels
+    finish_reasons: tuple[str, ...] = ()  # stop, length, tool_calls, content_filter (read from the answer)
     teams: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     upstreams: tuple[str, ...] = ()
@@ -74,6 +75,7 @@ class SourceRow:
     request: Any  # None when missing
     response: Any
     stream: bool = False
+    score: float | None = None  # the mean feedback score, when asked for
     redacted: str | None = None  # surrogate mode: "TYPE\tslot\tstart\tvalue hash" lines of redacted findings
     unopened: bool = False  # a payload is sealed under a data key that is not configured
 
@@ -140,7 +142,7 @@ def strata(engine: Engine, filters: Filters, by: str | None) -> Iterator[tuple[s
             yield str(id_), str(stratum)
 
 
-def _query(filters: Filters, mode: ContentMode) -> Select[Any]:
+def _query(filters: Filters, mode: ContentMode, scored: bool) -> Select[Any]:
     asked, answered = payloads.alias("asked"), payloads.alias("answered")
     request_kind, answer_kind = PAYLOAD_KINDS[mode]
     r = requests.c
@@ -162,6 +164,7 @@ def _query(filters: Filters, mode: ContentMode) -> Select[Any]:
             r.stream,
             subjects.c.training_opt_out,
             _redacted() if mode == "surrogate" else literal(None),
+            _mean_score() if scored else literal(None),
             asked.c.data.label("asked_data"),
             asked.c.encoding.label("asked_encoding"),
             asked.c.key_id.label("asked_key_id"),
@@ -190,22 +193,29 @@ def _redacted() -> Any:
     )
 
 
-def stream(engine: Engine, sealer: Sealer, filters: Filters, mode: ContentMode) -> Iterator[SourceRow]:
-    """Every matching record in write order, `BATCH` rows in memory at a time."""
+def _mean_score() -> Any:
+    return select(func.avg(feedback.c.score)).where(feedback.c.request_id == requests.c.id).scalar_subquery()
+
+
+def stream(
+    engine: Engine, sealer: Sealer, filters: Filters, mode: ContentMode, scored: bool = False
+) -> Iterator[SourceRow]:
+    """Every matching record in write order, `BATCH` rows in memory at a time; `scored` reads each
+    record's mean feedback score too."""
     kinds = PAYLOAD_KINDS[mode]
     with engine.connect() as connection:
-        for row in connection.execution_options(yield_per=BATCH).execute(_query(filters, mode)):
+        for row in connection.execution_options(yield_per=BATCH).execute(_query(filters, mode, scored)):
             yield _source_row(tuple(row), sealer, kinds)
 
 
 def _source_row(row: tuple[Any, ...], sealer: Sealer, kinds: tuple[str, str]) -> SourceRow:
     # positional, in the order of `_query`'s columns: a hot loop, and named access costs
     (id_, seq, created_at, endpoint, model, upstream, team, decision, policies, tags, conversation) = row[:11]
-    key_name, subject, streamed, opted_out, redacted = row[11:16]
+    key_name, subject, streamed, opted_out, redacted, score = row[11:17]
     bodies, unopened = [], False
-    for kind, (data, encoding, key_id) in zip(kinds, (row[16:19], row[19:22]), strict=True):
+    for kind, (data, encoding, key_id) in zip(kinds, (row[17:20], row[20:23]), strict=True):
         try:
-            bodies.append(None if data is None else open_payload(sealer, id_, kind, data, encoding, key_id))
+            bodies.append(None if data is None else _decoded(sealer.open(data, encoding, key_id, id_, kind)))
         except Exception:  # a key that is not configured, or a blob that does not open: never its text
             unopened = True
             bodies.append(None)
@@ -228,8 +238,17 @@ def _source_row(row: tuple[Any, ...], sealer: Sealer, kinds: tuple[str, str]) ->
         response=bodies[1],
         stream=bool(streamed),
         redacted=redacted,
+        score=None if score is None else float(score),
         unopened=unopened,
     )
+
+
+def _decoded(data: bytes) -> Any:
+    """A body as `open_payload` decodes it (JSON, else text), with orjson: the export's hot path."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data.decode("utf-8", "replace")
 
 
 def _split(value: str | None) -> tuple[str, ...]:

@@ -25,10 +25,9 @@ from faker import Faker
 
 from proxy.export.conversation import Conversation
 from proxy.export.identifiers import IDENTIFIERS, Make, phone
-from proxy.placeholders import json_escape
+from proxy.placeholders import WRITTEN, json_escape
 
-# <PERSON_1> (pseudonymize), <IP_ADDRESS#3f9a1c2b7d4e> (hash), <US_SSN> (redact)
-TOKEN = re.compile(r"<([A-Z][A-Z0-9_]*?)(_\d+|#[0-9a-f]+)?>")
+TOKEN = WRITTEN  # <PERSON_1> (pseudonymize), <IP_ADDRESS#3f9a1c2b7d4e> (hash), <US_SSN> (redact)
 _DIGITS = re.compile(r"(\d+)")
 
 FAKES: dict[str, Make] = {

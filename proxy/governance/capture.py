@@ -5,14 +5,18 @@ allows (`settings.capture`); the strictest level wins. A request the proxy accep
 recorded, so even `none` keeps a requests row: who, when, which model, status, usage and
 timings (what limits, billing and audits need), but no subject, conversation, tags, findings or
 text.
+
+Asking for less is itself controlled (`admit_capture`): `none` only with the key's or the
+policies' permission, never below a policy's `settings.min_capture`; every granted downgrade is
+counted (`privacy_proxy_capture_downgrades_total`) and leaves an audit row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from proxy.errors import BadRequest
-from proxy.exchange import Capture
+from proxy.errors import BadRequest, PermissionDenied
+from proxy.exchange import Caller, Capture
 from proxy.policy.schema import Policy
 
 #: from most to least kept
@@ -54,3 +58,27 @@ def keeps_blocked_originals(policies: Iterable[Policy]) -> bool:
     request no policy covers keeps nothing it did not need)."""
     active = [p for p in policies if p.status == "active"]
     return bool(active) and all(p.settings.keep_blocked_originals for p in active)
+
+
+def admit_capture(requested: Capture, caller: Caller, policies: Iterable[Policy]) -> None:
+    """Refuse (403) a client's `X-Proxy-Capture` that asks for less than it may: `none` needs a
+    key with `may_skip_capture` or every active policy in force with `allow_capture_none`, and
+    no level may go below a policy's `settings.min_capture`. Refused rather than raised quietly:
+    a client that asked not to be recorded must not be recorded without knowing it."""
+    active = [p for p in policies if p.status == "active"]
+    if requested == "none" and not (
+        caller.limits.may_skip_capture or (active and all(p.settings.allow_capture_none for p in active))
+    ):
+        raise PermissionDenied(
+            "X-Proxy-Capture: none is not allowed for this proxy API key (keys[].may_skip_capture, "
+            "or settings.allow_capture_none in every policy in force).",
+            code="capture_not_allowed",
+        )
+    for policy in active:
+        floor = policy.settings.min_capture
+        if LEVELS.index(requested) > LEVELS.index(floor):
+            raise PermissionDenied(
+                f"Requests must be recorded at least at capture level {floor} "
+                f"(settings.min_capture in policy {policy.id}).",
+                code="capture_not_allowed",
+            )

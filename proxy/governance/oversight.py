@@ -162,5 +162,54 @@ def _report_table(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-POLICY_COMMANDS = [replay_command]
+@click.command("show")
+@click.argument("digest")
+@config_option
+def show_command(digest: str, config_path: Path | None) -> None:
+    """Print the policy version or policy set stored under DIGEST (as a request records it in
+    `policy_digest`, as `policy check` prints it; a unique prefix will do)."""
+    from proxy.store.policy_history import find
+
+    with CliContext(config_path).database() as engine:
+        shown = find(engine, digest)
+    if shown is None:
+        raise click.ClickException(f"no policy version or policy set with digest {digest!r} (or more than one)")
+    click.echo(f"# {shown.kind} {shown.digest}, first loaded {shown.first_loaded_at.isoformat()}")
+    for label, text in shown.texts.items():
+        click.echo(f"# --- {label}\n{text}")
+
+
+@click.command("diff")
+@click.argument("old")
+@click.argument("new")
+@config_option
+def diff_command(old: str, new: str, config_path: Path | None) -> None:
+    """What changed from digest OLD to digest NEW (two policy versions, or two policy sets)."""
+    import difflib
+
+    from proxy.store.policy_history import find
+
+    with CliContext(config_path).database() as engine:
+        shown = [find(engine, digest) for digest in (old, new)]
+    for digest, found in zip((old, new), shown, strict=True):
+        if found is None:
+            raise click.ClickException(f"no policy version or policy set with digest {digest!r} (or more than one)")
+    before, after = (_by_policy(s.texts) for s in shown if s is not None)
+    for policy in sorted(set(before) | set(after)):
+        (old_label, old_text), (new_label, new_text) = before.get(policy, ("", "")), after.get(policy, ("", ""))
+        lines = difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            old_label or "(none)",
+            new_label or "(none)",
+        )
+        click.echo("".join(lines), nl=False)
+
+
+def _by_policy(texts: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{policy id: (label, text)} from `find`'s "id@version (digest)" labels."""
+    return {label.split("@", 1)[0]: (label, text) for label, text in texts.items()}
+
+
+POLICY_COMMANDS = [replay_command, show_command, diff_command]
 MAIN_COMMANDS = [report_command]

@@ -26,7 +26,7 @@ from proxy.dry_run import dry_run
 from proxy.exchange import Finding, Slot
 from proxy.policy.bundle import PolicySet
 from proxy.policy.schema import STRENGTH, RequestContext
-from proxy.scan import Scan
+from proxy.scan import MODEL_PATH, Scan
 from proxy.store.queries import as_stored, open_payload
 from proxy.store.sealing import Sealer
 from proxy.store.tables import findings, payloads, requests
@@ -170,7 +170,11 @@ def _compare(report: ReplayReport, row: _Row, run: Scan) -> list[str]:
 async def _redacted(slots: list[Slot], detector: DetectionEngine) -> str:
     """An example with every kind of data the detector knows replaced by its type, shortened."""
     found = await detector.detect(slots, detector.supported_entities(), [])
-    texts = [_without(slot.text, [f for f in found if f.slot == i]) for i, slot in enumerate(slots)]
+    texts = [
+        _without(slot.text, [f for f in found if f.slot == i])
+        for i, slot in enumerate(slots)
+        if slot.path != MODEL_PATH  # the model name is scanned too, but is no part of the example
+    ]
     text = " | ".join(t for t in texts if t.strip())
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 

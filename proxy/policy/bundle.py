@@ -23,6 +23,8 @@ class PolicySet:
 
     policies: list[Policy]
     ancestors: dict[str, list[str]] = field(default_factory=dict)
+    #: each policy's own file content hash (before inheritance): what a `version:` bump must follow
+    sources: dict[str, str] = field(default_factory=dict)
 
     def select(self, context: RequestContext) -> list[Policy]:
         """Active policies whose `applies_to` matches, minus ancestors of other selected enforced ones."""
@@ -34,10 +36,15 @@ class PolicySet:
         """This set once the monitored policy `policy_id` is switched to `mode: enforce`: what its
         own `tests:` describe, and what a trial would lead to."""
         changed = [p.model_copy(update={"mode": "enforce"}) if p.id == policy_id else p for p in self.policies]
-        return PolicySet(changed, self.ancestors)
+        return PolicySet(changed, self.ancestors, self.sources)
 
     def get(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)
+
+    @cached_property
+    def digests(self) -> dict[str, str]:
+        """Each policy's own content hash, by id: what `policy show` and the history look up."""
+        return {p.id: policy_digest(p) for p in self.policies}
 
     @cached_property
     def digest(self) -> str:
@@ -60,3 +67,9 @@ def entities_of(policies: Iterable[Policy], direction: Direction = "request") ->
 
 def detectors_of(policies: Iterable[Policy]) -> list[Detector]:
     return [detector for policy in policies for detector in policy.detectors]
+
+
+def policy_digest(policy: Policy) -> str:
+    """A content hash of one policy as it applies (inheritance folded in)."""
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

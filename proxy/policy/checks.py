@@ -8,6 +8,7 @@ expired exceptions and rules that can never decide are reported.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,19 +33,72 @@ class CheckReport:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def check(directory: Path, detector: DetectionEngine, today: date | None = None) -> CheckReport:
+def check(
+    directory: Path, detector: DetectionEngine, today: date | None = None, teams: set[str] | None = None
+) -> CheckReport:
+    """Every problem of the policies in `directory`; `teams` (the teams proxy keys name, when
+    known) lets it warn about an `applies_to` team no request can come from."""
     try:
         policy_set = load_policies(directory, known_entities=detector.supported_entities())
     except PolicyError as exc:
         return CheckReport(None, exc.problems)
     report = CheckReport(policy_set)
     day = today or date.today()
-    for file in (read_policy_file(path) for path in policy_files(directory)):
+    files = [read_policy_file(path) for path in policy_files(directory)]
+    for file in files:
         report.errors += _slow_patterns(file)
         report.errors += _failing_examples(file, detector)
         report.warnings += _expired_exceptions(file, day)
         report.warnings += _shadowed_rules(file)
+        report.warnings += _idle_messages(file)
+        report.warnings += _retired_tests(file)
+        report.warnings += _unknown_teams(file, teams)
+    report.warnings += _shared_teams(files, policy_set)
     return report
+
+
+def _idle_messages(file: PolicyFile) -> list[Problem]:
+    """A `message:` is what a blocked client is told; on a rule that does not block nobody reads it."""
+    return [
+        file.problem(("rules", r, "message"), f"rule {rule.id!r} does not block, so its message is never shown")
+        for r, rule in enumerate(file.policy.rules)
+        if rule.message and rule.action != "block"
+    ]
+
+
+def _retired_tests(file: PolicyFile) -> list[Problem]:
+    policy = file.policy
+    if policy.status != "retired" or not policy.tests:
+        return []
+    return [file.problem(("tests",), f"policy {policy.id!r} is retired: its {len(policy.tests)} tests are skipped")]
+
+
+def _unknown_teams(file: PolicyFile, teams: set[str] | None) -> list[Problem]:
+    if not teams:
+        return []
+    return [
+        file.problem(
+            ("applies_to", "teams", t), f"team {glob!r} matches no proxy key's team ({', '.join(sorted(teams))})"
+        )
+        for t, glob in enumerate(file.policy.applies_to.teams)
+        if not any(fnmatch.fnmatchcase(team, glob) for team in teams)
+    ]
+
+
+def _shared_teams(files: list[PolicyFile], policy_set: PolicySet) -> list[Problem]:
+    """Two enforced policies, neither inheriting from the other, naming the same team: both apply
+    (the stronger action wins), which is rarely what the second author meant."""
+    enforced = [f for f in files if f.policy.status == "active" and f.policy.mode == "enforce"]
+    problems = []
+    for i, first in enumerate(enforced):
+        for second in enforced[i + 1 :]:
+            a, b = first.policy, second.policy
+            related = a.id in policy_set.ancestors.get(b.id, []) or b.id in policy_set.ancestors.get(a.id, [])
+            shared = sorted(set(a.applies_to.teams) & set(b.applies_to.teams))
+            if shared and not related:
+                message = f"policy {a.id!r} also applies to team {shared[0]!r}: both are enforced for its requests"
+                problems.append(second.problem(("applies_to", "teams"), message))
+    return problems
 
 
 def _slow_patterns(file: PolicyFile) -> list[Problem]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.resources import files
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from proxy.detection.custom import Pattern
 from proxy.detection.groups import group_names
 from proxy.policy import schema
-from proxy.policy.bundle import PolicySet
+from proxy.policy.bundle import PolicySet, policy_digest
 from proxy.policy.inheritance import InheritanceError, resolve
 from proxy.policy.schema import Policy
 
@@ -60,7 +61,32 @@ class PolicyFile:
 
     def problem(self, loc: tuple[Any, ...], message: str) -> Problem:
         line, col = self.positions.get(loc, (1, 1))
-        return Problem(self.path, line, col, ".".join(str(part) for part in loc), message)
+        return Problem(self.path, line, col, field_name(loc, self.policy.model_dump(by_alias=True)), message)
+
+
+#: what names an item of each list in a policy file, so that an error says `rules[cards].action`
+ITEM_KEYS = {"rules": "id", "exceptions": "id", "detectors": "entity", "tests": "name"}
+
+
+def field_name(loc: tuple[Any, ...], data: Any) -> str:
+    """`rules[medical-record-numbers].action` for ("rules", 3, "action"): an item by its id (or
+    entity, or test name) where it has one, by its position otherwise."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(part, int) and parts:
+            item = node[part] if isinstance(node, list) and part < len(node) else None
+            key = ITEM_KEYS.get(parts[-1].split("[")[0], "")
+            name = item.get(key) if isinstance(item, dict) else None
+            parts[-1] += f"[{name}]" if isinstance(name, str) and name else f"[{part}]"
+        else:
+            parts.append(str(part))
+        node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
+    return ".".join(parts)
+
+
+def _has(node: dict[str, Any] | list[Any], part: Any) -> bool:
+    return part in node if isinstance(node, dict) else isinstance(part, int) and part < len(node)
 
 
 log = logging.getLogger(__name__)
@@ -90,7 +116,7 @@ def load_policies(directory: Path, *, known_entities: Iterable[str] | None = Non
     if not any(policy.status == "active" for policy in resolved):
         # Serving with no policy in force would send every prompt unscanned.
         raise PolicyError([Problem(directory, 0, 0, "", "no active policy: set `status: active` in at least one file")])
-    return PolicySet(resolved, ancestors)
+    return PolicySet(resolved, ancestors, {f.policy.id: policy_digest(f.policy) for f in files})
 
 
 def policy_files(directory: Path) -> list[Path]:
@@ -135,19 +161,45 @@ def read_policy_file(path: Path) -> PolicyFile:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise PolicyError([Problem(path, line, col, "", f"not valid YAML: {exc.problem}")]) from None
     positions: Positions = {}
-    duplicates: list[Problem] = []
-    data = _to_python(node, (), positions, duplicates, path) if node is not None else {}
-    if duplicates:
-        raise PolicyError(duplicates)
+    duplicates: list[tuple[tuple[Any, ...], Position]] = []
+    data = _to_python(node, (), positions, duplicates) if node is not None else {}
+    repeated = [
+        Problem(path, *where, field_name(loc, data), "this key appears twice here; keep one")
+        for loc, where in duplicates
+    ]
+    repeated += _repeated_rule_ids(path, data, positions)
+    if repeated:
+        raise PolicyError(repeated)
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError([_problem(path, error, positions) for error in exc.errors()]) from None
+        raise PolicyError([_problem(path, error, positions, data) for error in exc.errors()]) from None
     return PolicyFile(policy, path, positions)
 
 
+def _repeated_rule_ids(path: Path, data: Any, positions: Positions) -> list[Problem]:
+    """A rule id used twice, pointed at where it is used again (the first use is not the mistake)."""
+    rules = data.get("rules") if isinstance(data, dict) else None
+    seen: dict[str, int] = {}
+    problems = []
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
+        rule_id = rule.get("id") if isinstance(rule, dict) else None
+        if not isinstance(rule_id, str):
+            continue
+        if rule_id in seen:
+            line, col = positions.get(("rules", index, "id"), (1, 1))
+            first = positions.get(("rules", seen[rule_id], "id"), (0, 0))[0]
+            message = f"rule id {rule_id!r} is already used on line {first}; give each rule its own id"
+            problems.append(Problem(path, line, col, f"rules[{index}].id", message))
+        seen.setdefault(rule_id, index)
+    return problems
+
+
 def _to_python(
-    node: yaml.Node, path: tuple[Any, ...], positions: Positions, duplicates: list[Problem], file: Path
+    node: yaml.Node,
+    path: tuple[Any, ...],
+    positions: Positions,
+    duplicates: list[tuple[tuple[Any, ...], Position]],
 ) -> Any:
     """Plain data from a YAML node, noting where each key and item starts.
 
@@ -160,28 +212,30 @@ def _to_python(
             key = str(key_node.value)
             where = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
-                field = ".".join(str(part) for part in (*path, key))
-                duplicates.append(Problem(file, *where, field, "this key appears twice here; keep one"))
-            result[key] = _to_python(value_node, (*path, key), positions, duplicates, file)
+                duplicates.append(((*path, key), where))
+            result[key] = _to_python(value_node, (*path, key), positions, duplicates)
             positions[(*path, key)] = where  # point at the key, not its value: that is where a reader looks
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(item, (*path, i), positions, duplicates, file) for i, item in enumerate(node.value)]
+        return [_to_python(item, (*path, i), positions, duplicates) for i, item in enumerate(node.value)]
     try:
         return yaml.safe_load(yaml.serialize(node))
     except ValueError:  # an impossible date such as 2027-02-30: let validation report it in place
         return str(node.value)
 
 
-def _problem(path: Path, error: Any, positions: Positions) -> Problem:
+def _problem(path: Path, error: Any, positions: Positions, data: Any) -> Problem:
     loc = tuple(part for part in error["loc"] if not isinstance(part, str) or "[" not in part)
     while loc and loc not in positions:
         loc = loc[:-1]
     line, col = positions.get(loc, (1, 1))
-    field = ".".join(str(part) for part in error["loc"])
+    field = field_name(tuple(error["loc"]), data)
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown field" + _did_you_mean(str(error["loc"][-1]), _siblings(error["loc"]))
+    elif error["type"] == "literal_error" and isinstance(error.get("input"), str):
+        choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        message += _did_you_mean(error["input"], choices)
     return Problem(path, line, col, field, message)
 
 

@@ -70,6 +70,10 @@ class Settings(_Model):
     max_scan_chars: int | None = Field(None, gt=0)
     #: what records keep: full | redacted | metadata | none; the strictest policy in force wins
     capture: Capture = "full"
+    #: the least a record keeps, whatever a client asks with X-Proxy-Capture (asking for less: 403)
+    min_capture: Capture = "none"
+    #: let clients ask for `X-Proxy-Capture: none` even when their key may not (every policy in force must allow it)
+    allow_capture_none: bool = False
     #: keep (sealed) the original of a request a rule blocked; default: only its findings and
     #: their keyed hashes are kept; every policy in force must say true
     keep_blocked_originals: bool = False
@@ -97,6 +101,12 @@ class Rule(_Model):
     locked: bool = False
     #: monitor: record what the rule would have done, change nothing
     mode: Mode | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _trimmed(cls, message: str | None) -> str | None:
+        """A `message: >` block ends in a newline that clients would see: trimmed."""
+        return message.strip() if message is not None else None
 
 
 class Examples(_Model):

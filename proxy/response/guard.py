@@ -32,9 +32,13 @@ class ResponseGuard:
         """A guard when any policy has response rules; None (no cost) otherwise."""
         return cls(scanner) if entities_of(scanner.policies, "response") else None
 
-    def ready(self, held: str, piece: Piece) -> int:
+    def passes(self, text: str, kind: Piece) -> bool:
+        """Tool-call arguments are never rewritten; any other text is scanned."""
+        return kind.arguments
+
+    def ready(self, held: str, kind: Piece, before: str) -> int:
         """Up to the last line or sentence end: a value is scanned whole, not cut in two."""
-        if piece.arguments:
+        if kind.arguments:
             return len(held)
         ends = [match.end() for match in SEGMENT_END.finditer(held)]
         return ends[-1] if ends else 0

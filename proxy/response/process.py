@@ -10,8 +10,7 @@ closing event when the dialect allows, or in an event of its own just before it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from proxy.dialects import Dialect, StreamKey
 from proxy.dialects.paths import get_at, set_at, write_slots
@@ -19,21 +18,25 @@ from proxy.dialects.sse import SSEEvent
 from proxy.exchange import JSONPath, Slot
 
 
-@dataclass(frozen=True)
-class Piece:
-    """Some text of the answer and what kind of text it is."""
+class Piece(NamedTuple):
+    """Some text of the answer and what kind of text it is (a tuple: one is made per stream delta)."""
 
     text: str
     path: JSONPath = ("response",)  # where it sits, as recorded with a finding
     arguments: bool = False  # tool-call arguments (the guard leaves them: rewriting breaks the call)
     escaped: bool = False  # the inside of a JSON string as sent (streamed arguments): values are escaped
+    before: str = ""  # in a stream, the character this filter passed on just before this text
 
 
 class Filter(Protocol):
     """One step over the answer's text."""
 
-    def ready(self, held: str, piece: Piece) -> int:
-        """How much of `held` (the text this filter holds for one stream key) can go on now."""
+    def passes(self, text: str, kind: Piece) -> bool:
+        """Whether `text` goes on as it is when nothing is held (a cheap test run on every delta)."""
+
+    def ready(self, held: str, kind: Piece, before: str) -> int:
+        """How much of `held` (the text this filter holds for one stream key) can go on now;
+        `before` is the character this filter passed on just before it."""
 
     async def apply(self, pieces: list[Piece]) -> list[str]:
         """The new text of each piece (complete texts, or the ready part of a stream's text)."""
@@ -46,7 +49,8 @@ class StreamProcessor:
         self.dialect, self.filters = dialect, filters
         self.received: list[str] = []  # the data of each JSON event, as the vendor sent it
         self.returned: list[dict[str, Any]] = []  # each event as the client got it
-        self._held: dict[tuple[int, StreamKey], str] = {}
+        self._held: dict[tuple[int, StreamKey], str] = {}  # per filter and key: text not yet passed on
+        self._before: dict[tuple[int, StreamKey], str] = {}  # per filter and key: the last character passed on
         self._kinds: dict[StreamKey, Piece] = {}  # per stream key, what kind of text it carries
         self._template: dict[str, Any] = {}
 
@@ -90,6 +94,8 @@ class StreamProcessor:
         return SSEEvent(json.dumps(event), self.dialect.event_name(event))
 
     async def _whole(self, body: dict[str, Any], slots: list[Slot]) -> dict[str, Any]:
+        if not slots:
+            return body
         pieces = [Piece(slot.text, slot.path, arguments=slot.pointer is not None) for slot in slots]
         texts = [piece.text for piece in pieces]
         for step in self.filters:
@@ -101,7 +107,12 @@ class StreamProcessor:
         changed = False
         for delta in self.dialect.stream_deltas(event):
             text = get_at(event, delta.path)
-            kind = self._kinds.setdefault(delta.key, Piece("", arguments=delta.json_string, escaped=delta.json_string))
+            kind = self._kinds.get(delta.key)
+            if kind is None:
+                kind = self._kinds[delta.key] = Piece("", arguments=delta.json_string, escaped=delta.json_string)
+            if not self._held and self._all_pass(text, kind):
+                self._passed(delta.key, text)  # the common case: nothing held, nothing to change
+                continue
             out = await self._pass(delta.key, kind, text)
             if out != text:
                 set_at(event, delta.path, out)
@@ -111,12 +122,33 @@ class StreamProcessor:
     async def _pass(self, key: StreamKey, kind: Piece, text: str, flush: bool = False) -> str:
         """`text` through every filter; each keeps back what it is not ready to pass on (unless flushing)."""
         for index, step in enumerate(self.filters):
-            held = self._held.pop((index, key), "") + text
-            cut = len(held) if flush else step.ready(held, kind)
+            at = (index, key)
+            before = self._before.get(at, "")
+            if not flush and at not in self._held and step.passes(text, kind):
+                if text:
+                    self._before[at] = text[-1]
+                continue
+            held = self._held.pop(at, "") + text
+            cut = len(held) if flush else step.ready(held, kind, before)
             if cut < len(held):
-                self._held[(index, key)] = held[cut:]
-            text = (await step.apply([Piece(held[:cut], kind.path, kind.arguments, kind.escaped)]))[0] if cut else ""
+                self._held[at] = held[cut:]
+            if cut:
+                self._before[at] = held[cut - 1]
+            ready = Piece(held[:cut], kind.path, kind.arguments, kind.escaped, before)
+            text = (await step.apply([ready]))[0] if cut else ""
         return text
+
+    def _all_pass(self, text: str, kind: Piece) -> bool:
+        for step in self.filters:  # a loop, not all(): this runs on every delta
+            if not step.passes(text, kind):
+                return False
+        return True
+
+    def _passed(self, key: StreamKey, text: str) -> None:
+        """Every filter passed `text` on as it was: it ends what each has passed on for `key`."""
+        if text:
+            for index in range(len(self.filters)):
+                self._before[(index, key)] = text[-1]
 
     async def _flush(self, key: StreamKey) -> str:
         return await self._pass(key, self._kinds[key], "", flush=True)

@@ -18,14 +18,19 @@ class Restore:
 
     def __init__(self, originals: dict[str, str]) -> None:
         self.forms = Forms(originals)
+        self._notable = self.forms.notable
 
-    def ready(self, held: str, piece: Piece) -> int:
+    def passes(self, text: str, kind: Piece) -> bool:
+        """Text where no placeholder form can begin is neither held nor changed."""
+        return self._notable(text) is None  # `Forms.may_begin`, one call less: this runs on every delta
+
+    def ready(self, held: str, kind: Piece, before: str) -> int:
         """How much of the held text can go on: all but a possible placeholder's beginning."""
-        return self.forms.hold_from(held)
+        return self.forms.hold_from(held, before)
 
     async def apply(self, pieces: list[Piece]) -> list[str]:
         """Each piece restored; a raw JSON string (streamed tool arguments) gets escaped values."""
-        return [self.forms.restore(piece.text, in_json=piece.escaped) for piece in pieces]
+        return [self.forms.restore(piece.text, piece.escaped, piece.before) for piece in pieces]
 
 
 def restore_text(text: str, originals: dict[str, str]) -> str:

@@ -35,6 +35,8 @@ def create_key(engine: Engine, name: str, team: str, limits: KeyLimits, expires:
         "models": json.dumps(limits.models) if limits.models is not None else None,
         "requests_per_minute": limits.requests_per_minute,
         "tokens_per_day": limits.tokens_per_day,
+        "may_assert_subject": limits.may_assert_subject,
+        "may_skip_capture": limits.may_skip_capture,
     }
     try:
         with engine.begin() as connection:
@@ -82,6 +84,8 @@ def _as_config(row: RowMapping) -> ApiKeyConfig:
         models=json.loads(row["models"]) if row["models"] else None,
         requests_per_minute=row["requests_per_minute"],
         tokens_per_day=row["tokens_per_day"],
+        may_assert_subject=bool(row["may_assert_subject"]),
+        may_skip_capture=bool(row["may_skip_capture"]),
     )
 
 

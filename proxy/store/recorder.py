@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from proxy.exchange import Exchange
 from proxy.store.records import RecordRows
 from proxy.store.spool import Spool
-from proxy.store.tables import findings, payloads, requests
+from proxy.store.tables import audit_events, findings, payloads, requests
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,9 @@ class Recorder:
             finding_rows = [row for record in fresh for row in record.findings]
             if finding_rows:
                 connection.execute(insert(findings), finding_rows)
+            audit_rows = [{**row, "at": record.request["created_at"]} for record in fresh for row in record.audits]
+            if audit_rows:
+                connection.execute(insert(audit_events), audit_rows)
 
     def _replay_spool(self) -> None:
         """Move spooled records to the database oldest first, a few batches per turn of the

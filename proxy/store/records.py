@@ -21,6 +21,8 @@ class RecordRows:
     request: dict[str, Any]
     payloads: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    #: audit_events rows written with the record (their `at` is the request's time)
+    audits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -32,7 +34,7 @@ class RecordRows:
             {**p, "data": base64.b64encode(p["data"]).decode(), "created_at": request["created_at"]}
             for p in self.payloads
         ]
-        return json.dumps({"request": request, "payloads": payloads, "findings": self.findings})
+        return json.dumps({"request": request, "payloads": payloads, "findings": self.findings, "audits": self.audits})
 
     @classmethod
     def from_json(cls, line: str) -> RecordRows:
@@ -41,7 +43,7 @@ class RecordRows:
         for payload in raw["payloads"]:
             payload["data"] = base64.b64decode(payload["data"])
             payload["created_at"] = raw["request"]["created_at"]  # also for lines spooled before payloads had one
-        return cls(raw["request"], raw["payloads"], raw["findings"])
+        return cls(raw["request"], raw["payloads"], raw["findings"], raw.get("audits", []))
 
 
 def rows_for(exchange: Exchange, sealer: Sealer, hasher: Hasher, policy_digest: str | None) -> RecordRows:
@@ -50,7 +52,24 @@ def rows_for(exchange: Exchange, sealer: Sealer, hasher: Hasher, policy_digest: 
         request=_request_row(exchange, policy_digest),
         payloads=_payload_rows(exchange, sealer),
         findings=_finding_rows(exchange, hasher),
+        audits=_audit_rows(exchange),
     )
+
+
+def _audit_rows(exchange: Exchange) -> list[dict[str, Any]]:
+    """A granted `X-Proxy-Capture` downgrade is audited: who asked for a smaller record, and what
+    was kept (`proxy/governance/capture.py`)."""
+    if exchange.capture_downgrade is None or exchange.caller is None:
+        return []
+    details = {"requested": exchange.capture_downgrade, "kept": exchange.capture}
+    return [
+        {
+            "actor": exchange.caller.key_name,
+            "action": "capture_downgrade",
+            "target": exchange.id,
+            "details": json.dumps(details, sort_keys=True),
+        }
+    ]
 
 
 def _request_row(exchange: Exchange, policy_digest: str | None) -> dict[str, Any]:

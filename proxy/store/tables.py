@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -107,6 +108,8 @@ api_keys = Table(
     Column("models", Text),  # JSON list of model globs this key may call; NULL: any
     Column("requests_per_minute", Integer),
     Column("tokens_per_day", Integer),
+    Column("may_assert_subject", Boolean, nullable=False, server_default=false()),
+    Column("may_skip_capture", Boolean, nullable=False, server_default=false()),
 )
 
 # What a data subject (the `X-Proxy-Subject` of their requests) asked for.
@@ -169,4 +172,27 @@ feedback = Table(
     Column("label", String(100)),
     Column("comment", Text),
     Index("ix_feedback_request_id", "request_id"),
+)
+
+# Every policy version ever loaded, by the digest of its content, with its full text as it
+# applied (inheritance folded in): "which policy was in force for request X" without the files.
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("digest", String(32), primary_key=True),
+    Column("policy_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("text", Text, nullable=False),  # YAML
+    Column("source_digest", String(32)),  # of the policy's own file content, before inheritance
+    Column("first_loaded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_policy_versions_policy_id", "policy_id", "version"),
+)
+
+# Every policy set ever in force: the digest `requests.policy_digest` names, and its versions.
+policy_sets = Table(
+    "policy_sets",
+    metadata,
+    Column("digest", String(32), primary_key=True),
+    Column("policies", Text, nullable=False),  # JSON: [{"id", "version", "digest"}]
+    Column("first_loaded_at", DateTime(timezone=True), nullable=False),
 )

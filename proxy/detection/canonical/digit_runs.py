@@ -1,9 +1,12 @@
 """Separators inside numbers: `4111.1111.1111.1111`, `4111_1111_...`, `4 1 1 1 ...`, SSNs with
-dots or spaces. A run of 13 to 19 digits (a card's length) is read without its separators; a
-run of nine digits grouped 3-2-4, or in groups of at most three (but not a phone number's
-3-3-3), is read as an SSN, `123-45-6789`.
-Dates, times, IP addresses, phone numbers and version stamps (`4-20250514`) keep their shape:
-their recognizers need it, and a four-digit group other than an SSN's last is a year."""
+dots or spaces. A run of digit groups with one and the same separator throughout is also read as
+the number it spells: 13 to 19 digits in a card's grouping (equal groups, or Amex's 4-6-5)
+without separators, nine digits grouped 3-2-4 or written digit by digit as an SSN `123-45-6789`
+(other groupings of nine digits are phone numbers far more often: `1 23 45 67 89`).
+
+The run itself stays as written, and its reading is added right after it, standing for the
+whole run: an IP address followed by a date, or a version stamp, must still be seen as itself.
+Separators do not cross a line break, and a run with mixed separators is not one number."""
 
 from __future__ import annotations
 
@@ -11,42 +14,37 @@ import re
 
 from proxy.detection.canonical.offsets import Edit
 
-RUN = re.compile(r"(?<![\w.])\d+(?:[\s._\-\u2010-\u2015/\\|]{1,3}\d+)+(?![\w]|\.\d)")
+RUN = re.compile(r"(?<![\w.])\d+(?:[ \t._\-\u2010-\u2015/\\|]{1,3}\d+)+(?![\w]|\.\d)")
 GROUP = re.compile(r"\d+")
 CARD_DIGITS = range(13, 20)
+CARD_SHAPES = ([4, 6, 5], [4, 6, 4])  # Amex, Diners
+NATIVE_CARD = [4, 4, 4, 4]  # with single spaces or dashes: the card recognizer reads it as written
 SSN_DIGITS = 9
 SSN_SHAPE = [3, 2, 4]
-PHONE_SHAPE = [3, 3, 3]  # nine digits so grouped are a phone number far more often than an SSN
 
 
 def edits(text: str) -> list[Edit]:
     found = []
     for run in RUN.finditer(text):
-        groups = GROUP.findall(run[0])
-        digits, shape = sum(map(len, groups)), [len(group) for group in groups]
-        if digits in CARD_DIGITS and max(shape) <= 6:
-            dashes: frozenset[int] = frozenset()
-        elif digits == SSN_DIGITS and (shape == SSN_SHAPE or (max(shape) <= 3 and shape != PHONE_SHAPE)):
-            dashes = SSN_DASHES
-        else:
-            continue
-        found += _regrouped(run.start(), run[0], dashes)
-    return [edit for edit in found if text[edit.start : edit.end] != edit.text]
-
-
-SSN_DASHES = frozenset({3, 5})  # a dash after the third and the fifth digit: 123-45-6789
-
-
-def _regrouped(offset: int, run: str, dashes: frozenset[int]) -> list[Edit]:
-    """Each separator dropped, and a dash after each digit count in `dashes`, edit by edit, so
-    every digit keeps its own position in the map."""
-    found, count, position = [], 0, 0
-    for group in GROUP.finditer(run):
-        if group.start() > position:  # the separator before this group
-            found.append(Edit(offset + position, offset + group.start(), "-" if count in dashes else ""))
-        for index in range(group.start() + 1, group.end()):  # a dash inside a group
-            if count + index - group.start() in dashes:
-                found.append(Edit(offset + index, offset + index, "-", (offset + index - 1, offset + index + 1)))
-        count += group.end() - group.start()
-        position = group.end()
+        groups, separators = GROUP.findall(run[0]), set(GROUP.split(run[0])[1:-1])
+        digits, shape = "".join(groups), [len(group) for group in groups]
+        if len(separators) != 1 or (separators == {"."} and len(shape) == 4 and max(shape) <= 3):
+            continue  # mixed separators: several numbers side by side; or an IPv4 address
+        reading = _reading(digits, shape)
+        if reading is not None and reading != run[0] and not (shape == NATIVE_CARD and separators <= {" ", "-"}):
+            found.append(Edit(run.end(), run.end(), " " + reading, (run.start(), run.end())))
     return found
+
+
+def _reading(digits: str, shape: list[int]) -> str | None:
+    """The number a run of groups spells, when it is grouped like a card or an SSN."""
+    if len(digits) in CARD_DIGITS and (_even(shape) or shape in CARD_SHAPES):
+        return digits
+    if len(digits) == SSN_DIGITS and (shape == SSN_SHAPE or max(shape) == 1):
+        return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
+    return None
+
+
+def _even(shape: list[int]) -> bool:
+    """Groups of one length (at most four), the last one possibly shorter: 4-4-4-4, 1-1-1-..."""
+    return shape[0] <= 4 and all(size == shape[0] for size in shape[:-1]) and shape[-1] <= shape[0]

@@ -8,7 +8,9 @@ from urllib.parse import unquote
 
 from proxy.detection.canonical.offsets import Edit
 
-TOKEN = re.compile(r"[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]*)+")
+# a whole token (from a space to a space) holding `%XX`: anchored at the token's start, so a long
+# token without one is scanned once, not once per character
+TOKEN = re.compile(r"(?<!\S)\S*?%[0-9A-Fa-f]{2}\S*")
 ROUNDS = 3  # %2540 -> %40 -> @; deeper nesting is not text anyone writes by hand
 
 

@@ -19,10 +19,15 @@ NUMBER_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
 GAP = re.compile(r"[\s,-]+")
 MIN_WORDS = 3  # fewer, and the run is written in digits: `digit_runs` reads that
 
-_LABEL = r"[a-z0-9][a-z0-9_+-]*"
+# Bounded repetitions (a label's 63 characters, eight labels a side): with open ones, a long
+# "a.a.a..." or "1-1-1..." costs quadratic time, each start scanning to the end to fail there.
+_LABEL = r"[a-z0-9][a-z0-9_+-]{0,62}"
 _DOT = r"(?:\s*[(\[{]\s*dot\s*[)\]}]\s*|\s+dot\s+|\.)"
 _AT = r"(?:\s*[(\[{]\s*at\s*[)\]}]\s*|\s+at\s+|\s*@\s*)"
-EMAIL = re.compile(rf"\b{_LABEL}(?:{_DOT}{_LABEL})*{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,}}\b", re.I)
+EMAIL = re.compile(
+    rf"\b{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[a-z]{{2,63}}\b", re.I
+)
+SPELLED_MARKER = re.compile(r"[(\[{\s]\s*(?:at|dot)\s*[)\]}\s]", re.IGNORECASE)  # no address is spelled without one
 MARKER = re.compile(rf"{_AT}|{_DOT}", re.IGNORECASE)
 # mailboxes that are also common words: "support at acme dot com" is an address
 MAILBOXES = frozenset(
@@ -49,6 +54,8 @@ def _numbers(text: str) -> list[Edit]:
 
 
 def _emails(text: str) -> list[Edit]:
+    if not SPELLED_MARKER.search(text):
+        return []
     found = []
     for match in EMAIL.finditer(text):
         markers = [m for m in MARKER.finditer(match[0]) if m[0] not in (".", "@")]

@@ -1,0 +1,128 @@
+"""What restoring pseudonyms costs a streamed answer, per chunk and per answer, in process.
+
+A 2 KB chat answer holding placeholders in the forms models write (`<PERSON_1>`, `[person_2]`,
+`&lt;EMAIL_ADDRESS_1&gt;`, the bare `PERSON_3`, ...) in every other sentence (and, as a worst
+case, in every sentence) is cut into token-like deltas (words with
+their space, as a vendor's tokenizer cuts text) and, as a worst case, into `--chunk` character
+deltas, sent as OpenAI chat chunks, and run through a `StreamProcessor` (the proxy's
+response path) twice: with the restore filter, and with no filter (the event plumbing alone).
+The difference is what restoring adds. Times are CPU time of this process (the machine may be
+shared). Prints p50/p99 per chunk and p50 per answer; exits 0 (a measurement, not a test):
+
+    .venv/bin/python bench/restore.py [--answers 200] [--chunk 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import time
+
+from proxy.dialects.openai_chat import OpenAIChat
+from proxy.dialects.sse import SSEEvent
+from proxy.response.process import Filter, StreamProcessor
+from proxy.response.restore import Restore
+
+ORIGINALS = {
+    "<PERSON_1>": "Peter Parker",
+    "<PERSON_2>": "Mary Jane Watson",
+    "<PERSON_3>": "Harry Osborn",
+    "<EMAIL_ADDRESS_1>": "peter@dailybugle.com",
+    "<PHONE_NUMBER_1>": "+1 212 555 0100",
+}
+SENTENCES = [  # one placeholder in every other sentence; plain prose, code and markup between
+    "Dear <PERSON_1>, thank you for your message about the invoice from last week. ",
+    "Please find the corrected figures below; the earlier totals were computed per period, not per project. ",
+    "I have forwarded the question to [person_2], who handles billing for your team. ",
+    "Everything else in the export looks right: a < b, x_1 = 2, <div>, [link](https://example.org). ",
+    "You can reach her at &lt;EMAIL_ADDRESS_1&gt; or by phone during office hours. ",
+    "Expect the updated statement early next week, once the payment provider confirms the refund. ",
+    "PERSON_3 asked whether the delivery can move to Friday; **<PERSON_1>**'s reply is pending. ",
+    "Perhaps we can also review the open purchase orders then, especially the ones from the previous quarter. ",
+]
+DENSE = [sentence for sentence in SENTENCES if "_" in sentence and "x_1" not in sentence]
+
+
+TOKEN = re.compile(r"\s*[^\s]{1,6}|\s+")  # roughly how a vendor's tokenizer cuts text: words with their space
+
+
+def answer(size: int, sentences: list[str] = SENTENCES) -> str:
+    text, i = "", 0
+    while len(text) < size:
+        text, i = text + sentences[i % len(sentences)], i + 1
+    return text[:size]
+
+
+def chunks(text: str, chars: int) -> list[str]:
+    """Deltas of `chars` characters, or with 0, token-like pieces."""
+    return TOKEN.findall(text) if chars == 0 else [text[i : i + chars] for i in range(0, len(text), chars)]
+
+
+def chat_events(pieces: list[str]) -> list[SSEEvent]:
+    shell = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o"}
+    deltas = [{"index": 0, "delta": {"content": piece}, "finish_reason": None} for piece in pieces]
+    events = [{**shell, "choices": [delta]} for delta in deltas]
+    events.append({**shell, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    return [*(SSEEvent(json.dumps(event)) for event in events), SSEEvent("[DONE]")]
+
+
+async def run_once(events: list[SSEEvent], filters: list[Filter]) -> tuple[float, list[float], str]:
+    """CPU milliseconds for the whole answer and per event (CPU time: the machine may be shared),
+    and the text the client gets."""
+    processor = StreamProcessor(OpenAIChat(), filters)
+    per_chunk, out = [], []
+    started = time.process_time()
+    for event in events:
+        t = time.process_time()
+        out += await processor.event(event)
+        per_chunk.append((time.process_time() - t) * 1e3)
+    out += await processor.end()
+    total = (time.process_time() - started) * 1e3
+    deltas = [json.loads(sse.data)["choices"] for sse in out if sse.data.startswith("{")]
+    return total, per_chunk, "".join(c[0]["delta"].get("content") or "" for c in deltas if c)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+async def measure(args: argparse.Namespace) -> None:
+    print(f"{args.answers} answers per row; 'dense': a placeholder in every sentence")
+    print(
+        f"{'answer':<7} {'deltas':<16} {'filters':<10} {'chunk p50 ms':>13} {'chunk p99 ms':>13} {'answer p50 ms':>14}"
+    )
+    for kind, chars in (("prose", 0), ("prose", args.chunk), ("dense", 0)):
+        text = answer(args.size, SENTENCES if kind == "prose" else DENSE)
+        events = chat_events(chunks(text, chars))
+        rows = {}
+        for name, make in (("no filter", list), ("restore", lambda: [Restore(ORIGINALS)])):
+            totals, per_chunk = [], []
+            for _ in range(args.answers):
+                total, times, returned = await run_once(events, make())  # type: ignore[operator]
+                totals.append(total)
+                per_chunk += times
+            assert name == "no filter" or "<PERSON_1>" not in returned, "not restored"
+            rows[name] = (totals, per_chunk)
+        label = f"{kind:<7} {len(events)} x {'token' if chars == 0 else f'{chars} chars'}"
+        for name, (totals, per_chunk) in rows.items():
+            print(
+                f"{label:<24} {name:<10} {percentile(per_chunk, 50):>13.4f} {percentile(per_chunk, 99):>13.4f} "
+                f"{percentile(totals, 50):>14.3f}"
+            )
+        added = percentile(rows["restore"][0], 50) - percentile(rows["no filter"][0], 50)
+        print(f"{label:<24} restoring costs p50 {added:.3f} ms CPU per answer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--answers", type=int, default=200)
+    parser.add_argument("--chunk", type=int, default=4, help="characters per delta in the worst-case row")
+    parser.add_argument("--size", type=int, default=2048, help="answer length in characters")
+    asyncio.run(measure(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
