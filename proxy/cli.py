@@ -207,11 +207,24 @@ def _pairs(spec: str) -> list[tuple[str, str]]:
 
 
 @policy.command("entities")
+@click.option("--policies", "path", type=click.Path(path_type=Path), help="Policy directory (default from config).")
 @config_option
-def policy_entities(config_path: Path | None) -> None:
-    """List the entity types the detector knows (custom detectors add their own)."""
-    for entity in sorted(CliContext(config_path).detector.supported_entities()):
+def policy_entities(path: Path | None, config_path: Path | None) -> None:
+    """List the entity types the detector knows, every group with its members, and each
+    policy's own detectors."""
+    from proxy.detection.groups import GROUPS, PREFIX
+
+    context = CliContext(config_path)
+    for entity in sorted(context.detector.supported_entities()):
         click.echo(entity)
+    click.echo("\ngroups:")
+    for group, members in GROUPS.items():
+        click.echo(f"  {PREFIX}{group}: {', '.join(members)}")
+    policy_set = context.policy_set(path)
+    click.echo("\npolicies' own detectors:")
+    for item in policy_set.policies:
+        for spec in item.detectors:
+            click.echo(f"  {item.id}: {spec.entity}")
 
 
 @main.group()

@@ -159,3 +159,18 @@ def test_an_example_found_below_the_rules_min_score_fails_check_since_it_would_n
     assert [f"{p.field}: {p.message}" for p in report.errors] == [
         "detectors[TICKET].examples.should_match[0]: example is found with score 0.30, below the min_score 0.50 its rules need"
     ]
+
+
+def test_policy_entities_lists_groups_with_members_and_each_policys_detectors(
+    monkeypatch: pytest.MonkeyPatch, detector: DetectionEngine, tmp_path: Path
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "id: p\nrules: [{id: t, detect: [TICKET], action: redact}]\n"
+        "detectors:\n  - entity: TICKET\n    patterns: [{regex: 'TCK-\\d{4}'}]\n"
+    )
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
+    result = CliRunner().invoke(cli.main, ["policy", "entities", "--policies", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "PERSON" in lines and "  group:contact: PERSON, EMAIL_ADDRESS, PHONE_NUMBER, PERSONAL_URL" in lines
+    assert lines[-1] == "  p: TICKET"
