@@ -62,3 +62,18 @@ def test_mastercard_2_series_and_national_phone_formats_are_found(detector: Dete
     findings = asyncio.run(detector.detect([Slot(("m",), text)], {"CREDIT_CARD", "PHONE_NUMBER"}, []))
     found = {(f.entity_type, text[f.start : f.end]) for f in findings}
     assert {("CREDIT_CARD", "2221 0000 0000 0009"), ("PHONE_NUMBER", "696 863 602")} <= found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mme Rivière, née le 3 février 1961, consulte pour", "3 février 1961"),
+        ("fecha de nacimiento: 9 de octubre de 1974", "9 de octubre de 1974"),
+        ("il signor Bassi, nato il 02/11/1950, chiede", "02/11/1950"),
+        ("geboren op 14-08-1983 te Delft", "14-08-1983"),
+        ("data de nascimento 1979-12-30, utente", "1979-12-30"),
+        ("生年月日 1988年11月2日", "1988年11月2日"),
+    ],
+)
+def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, text: str, expected: str) -> None:
+    assert _found(detector, text, {"DATE_OF_BIRTH"}) == [("DATE_OF_BIRTH", expected)]

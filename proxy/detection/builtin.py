@@ -16,6 +16,8 @@ from proxy.detection.birth_dates import DateOfBirthRecognizer
 from proxy.detection.labelled_ids import LabelledIdRecognizer
 from proxy.detection.names import NameListRecognizer
 from proxy.detection.national_ids import national_id_recognizers
+from proxy.detection.person_cues import PersonCueRecognizer
+from proxy.detection.personal_urls import PersonalUrlRecognizer
 from proxy.detection.residence import ResidenceRecognizer
 from proxy.detection.structure import StructureRecognizer
 
@@ -111,6 +113,8 @@ def builtin_recognizers(language: str) -> list[EntityRecognizer]:
         LabelledIdRecognizer(language),
         StructureRecognizer(language),
         ResidenceRecognizer(language),
+        PersonCueRecognizer(language),
+        PersonalUrlRecognizer(language),
         GatedPhoneRecognizer(supported_language=language, supported_regions=PHONE_REGIONS, name="PhoneRecognizer"),
         CreditCardRecognizer(supported_language=language, patterns=[MASTERCARD_2_SERIES], name="CreditCard2Series"),
         *national_id_recognizers(language),

@@ -22,6 +22,7 @@ OFFICE = (
     "recipient discloser landlord tenant buyer seller lessor lessee witness plaintiff defendant applicant "
     "candidate employer attorney beneficiary herr herrn frau "
     "moon sun earth mars mercury venus river mountain ocean island "
-    "king queen prince princess lord lady baron duke bishop pope saint chase bond banks price cash"
+    "king queen prince princess lord lady baron duke bishop pope saint chase bond banks price cash "
+    "lorem ipsum dolor amet"
 ).split()
 COMMON_WORDS = frozenset(w.casefold() for w in (*EnglishWords.word_list, *CALENDAR, *OFFICE))

@@ -15,7 +15,7 @@ PREFIX = "group:"
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "secrets": SECRET_ENTITIES,
-    "contact": ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"),
+    "contact": ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "PERSONAL_URL"),
     "financial": ("CREDIT_CARD", "IBAN_CODE", "US_BANK_NUMBER", "CRYPTO", "ACCOUNT_NUMBER"),
     "government_ids": (
         "US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NHS", *NATIONAL_ID_ENTITIES,

@@ -30,6 +30,10 @@ WEAK_SCORE = 0.55  # a label that also names things other than people ("referenc
 # entity type -> labels (regular-expression fragments, matched case-insensitively on word bounds)
 LABELS: dict[str, tuple[str, ...]] = {
     "MEDICAL_RECORD_NUMBER": (
+        r"utente",
+        r"カルテ番号",
+        r"診察券番号",
+        r"患者番号",
         r"mrn",
         r"medical[ -]record(?:s)?",
         r"patient(?:[ -]?(?:id|number|no|nr|identifier|ref))",
@@ -52,6 +56,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"numero paziente",
     ),
     "INSURANCE_ID": (
+        r"versicherung",
+        r"afiliaci[óo]n",
+        r"member(?:ship)?",
         r"member(?:ship)?[ -]?(?:id|number|no)",
         r"subscriber[ -]?(?:id|number)",
         r"insurance[ -]?(?:id|number|no)",
@@ -82,6 +89,14 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"tessera sanitaria",
     ),
     "CASE_NUMBER": (
+        r"case",
+        r"ticket",
+        r"dossier",
+        r"procedimiento",
+        r"proc[ée]dure",
+        r"pnr",
+        r"booking[ -](?:ref(?:erence)?|code|number)",
+        r"scheme[ -]ref(?:erence)?",
         r"case[ -]?(?:number|no|#|id|ref)",
         r"claim(?:[ -]?(?:number|no|#|id|ref))?",
         r"docket(?:[ -]?(?:number|no))?",
@@ -106,6 +121,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"r\.g\.",
     ),
     "ACCOUNT_NUMBER": (
+        r"contract(?:[ -]?(?:number|no))?",
+        r"contrat",
+        r"contrato",
+        r"vertrag(?:snummer)?",
         r"account(?:[ -]?(?:number|no|#|ref|id))?",
         r"acct\.?(?:[ -]?(?:number|no|#))?",
         r"a/c",
@@ -131,6 +150,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"codice cliente",
     ),
     "TAX_ID": (
+        r"rfc",
         r"tax[ -]?(?:id|number|no|code|identification number|file number|reference)",
         r"tin",
         r"ein",
@@ -158,6 +178,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"codice fiscale",
     ),
     "DRIVER_LICENSE": (
+        r"licen[cs]e",
         r"driver['’]?s?[ -]licen[cs]e(?:[ -]?(?:number|no|#))?",
         r"driving[ -]licen[cs]e(?:[ -]?(?:number|no))?",
         r"dl(?:[ -]?(?:number|no|#))",
@@ -170,6 +191,8 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"patente(?: di guida)?",
     ),
     "NATIONAL_ID": (
+        r"curp",
+        r"رقم الهوية",
         r"national[ -]id(?:entity)?(?:[ -]?(?:card|number|no))?",
         r"id[ -]card(?:[ -]?(?:number|no))?",
         r"identity[ -]card(?:[ -]?(?:number|no))?",
@@ -201,6 +224,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     "IBAN_CODE": (r"iban",),
     "US_SSN": (r"ssn", r"social[ -]security(?:[ -]?(?:number|no|#))?", r"ss#"),
     "PASSPORT_NUMBER": (
+        r"جواز السفر",
+        r"旅券番号",
         r"passport(?:[ -]?(?:number|no|#))?",
         r"reisepass(?:nummer)?",
         r"passnummer",
@@ -210,6 +235,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"passaporto",
     ),
     "EMPLOYEE_ID": (
+        r"employee",
+        r"staff",
+        r"sicil",
         r"employee[ -]?(?:id|number|no|#)",
         r"staff[ -]?(?:id|number|no)",
         r"personnel[ -]number",
@@ -224,10 +252,13 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"matricola",
     ),
 }
-WEAK_LABELS = frozenset({"account", "claim", "badge", "patente", "polizza", "expediente", "tin", "sin", "ein", "nie"})
+WEAK_LABELS = frozenset(
+    "account claim badge patente polizza expediente tin sin ein nie case ticket dossier licence license member "
+    "membership versicherung contract contrat contrato vertrag employee staff".split()
+)
 
 _LABEL = re.compile(
-    "|".join(rf"(?P<{entity}>(?<![\w-])(?:{'|'.join(labels)})(?![\w-]))" for entity, labels in LABELS.items()),
+    "|".join(rf"(?P<{entity}>(?<![\w-])(?:{'|'.join(labels)})(?!\w))" for entity, labels in LABELS.items()),
     re.IGNORECASE,
 )
 # After the label, the first identifier-shaped value among the next few words of the same line
@@ -240,10 +271,11 @@ _VALUE = re.compile(
     r"|[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])|(?<=\d) (?=\d{2}))*)"
 )
 WINDOW = 48  # characters after a label in which its value may start
-MAX_WORDS_BEFORE = 6  # words between a label and its value ("on the back of the card:")
+MAX_WORDS_BEFORE = 8  # tokens between a label and its value ("ID on the back of the card:")
 _DATE = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
 _AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})*[.,]\d{2}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+_DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){2,}")  # an IP address or a version, not an identifier
 
 
 def identifier_shaped(value: str) -> bool:
@@ -251,7 +283,7 @@ def identifier_shaped(value: str) -> bool:
     more in at least five characters; never a date, a year or an amount."""
     compact = re.sub(r"[-/. ]", "", value)
     digits = sum(c.isdigit() for c in compact)
-    if _DATE.fullmatch(value) or _AMOUNT.fullmatch(value) or _YEAR.fullmatch(value) or len(compact) > 34:
+    if any(p.fullmatch(value) for p in (_DATE, _AMOUNT, _YEAR, _DOTTED)) or len(compact) > 34:
         return False
     if compact.isdigit():
         return digits >= 5

@@ -9,6 +9,10 @@ Each filter is named and has a reason; a finding dropped here is not personal da
 - `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
   (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
 - `not-a-phone`: fewer than seven digits (an order number), or an amount like "6473.66".
+- `foreign-model-person`: in a German, French, Spanish, Italian, Dutch, Portuguese or Polish text, a
+  person the English model found with no word from the name lists ("Abmahnung", "Redacta el").
+- `model-slip`: one word the model calls a person in lower case ("mum") or as a short
+  abbreviation ("DB"); `eponym`: a name inside a term ("Hodgkin lymphoma", "Broca's area").
 - `fallback-secret`: a generic secret or a password in prose where a recognizer of a known kind
   (an AWS key, a password assignment) reports the same value: one value, one finding.
 """
@@ -18,7 +22,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from proxy.detection.names import is_common
+from proxy.detection.language import language_of
+from proxy.detection.names import TITLE, is_common, name_lists
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
 
@@ -32,6 +37,13 @@ DOCUMENTATION_NETWORKS = [
 #: secret types that only say "some secret": dropped where a recognizer of a known kind reports the same value
 FALLBACK_SECRETS = frozenset({"GENERIC_SECRET", "PASSWORD", "HTTP_CREDENTIALS"})
 SPECIFIC_SECRETS = frozenset(SECRET_ENTITIES) - FALLBACK_SECRETS
+SPACY = "SpacyRecognizer"
+DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
+EPONYM_AFTER = re.compile(
+    r"(?:['’]s?)?[ \t]+(?:area|aphasia|disease|syndrome|lymphoma|palsy|law|laws|theorem|principle|razor|paradox"
+    r"|equation|constant|effect|rule|test|sign|reflex|method|algorithm|distribution|number|curve)\b",
+    re.IGNORECASE,
+)
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
 VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 
@@ -39,7 +51,28 @@ VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
     specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
-    return [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
+    kept = [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
+    if any(f.recognizer == SPACY for f in kept) and language_of(text) != "en":
+        kept = [f for f in kept if not _foreign_model_person(f, text)]
+    return kept
+
+
+def _foreign_model_person(finding: Finding, text: str) -> bool:
+    """A person the English model saw in another language, with no word from the name lists and
+    no title before it ("Frau Weißmüller" stays)."""
+    if finding.recognizer != SPACY or finding.entity_type != "PERSON":
+        return False
+    value = text[finding.start : finding.end]
+    if TITLE.search(text[max(0, finding.start - 12) : finding.start]) or TITLE.search(value.split()[0] + " "):
+        return False
+    given, family = name_lists()
+    words = [w.casefold() for w in re.findall(r"[^\W\d_]+", value)]
+    return not any(w in given or w in family for w in words)
+
+
+def _eponym(finding: Finding, text: str) -> bool:
+    """A name that is part of a term: Hodgkin lymphoma, Broca's area, Bayes' theorem."""
+    return bool(EPONYM_AFTER.match(text, finding.end))
 
 
 def _fallback_inside(finding: Finding, specific: list[Finding]) -> bool:
@@ -57,9 +90,11 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
     if finding.entity_type == "EMAIL_ADDRESS":
         return bool(RESERVED_DOMAIN.search(value))
     if finding.entity_type == "PERSON":
-        return _not_a_name(value)
+        return _not_a_name(value) or _eponym(finding, text) or (finding.recognizer == SPACY and _model_slip(value))
     if finding.entity_type == "PHONE_NUMBER":
-        return sum(c.isdigit() for c in value) < 7 or bool(AMOUNT.fullmatch(value))
+        return sum(c.isdigit() for c in value) < 7 or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value))
+    if finding.entity_type == "US_DRIVER_LICENSE":
+        return len(value) < 6
     if finding.entity_type == "IP_ADDRESS":
         return _non_public(value) or bool(VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start]))
     return False
@@ -70,6 +105,13 @@ def _not_a_name(value: str) -> bool:
         return True
     words = value.split()
     return len(words) == 1 and is_common(words[0].strip(".,;'\""))
+
+
+def _model_slip(value: str) -> bool:
+    """One word the model calls a person that a name never is: lower case ("mum", "lorem") or an
+    abbreviation in capitals ("DB", "ID")."""
+    words = value.split()
+    return len(words) == 1 and (value.islower() or (value.isupper() and len(value) <= 4))
 
 
 def _host(url: str) -> str:

@@ -20,8 +20,8 @@ from proxy.dry_run import dry_run
 from proxy.evaluation.cases import SEALED, SETS, Case, load_set
 from proxy.evaluation.score import Report, Tally, score_case
 from proxy.hashing import Hasher
-from proxy.policy.bundle import PolicySet
-from proxy.policy.schema import Policy, RequestContext, Rule, Settings
+from proxy.policy.bundle import PolicySet, detectors_of
+from proxy.policy.schema import Detector, Policy, RequestContext, Rule, Settings
 
 
 def sample(cases: list[Case], limit: int | None, category: str | None) -> list[Case]:
@@ -64,12 +64,15 @@ DETECTION_ONLY_MIN_SCORE = 0.4
 GENERIC_TYPES = frozenset({"DATE_TIME", "NRP", "ORGANIZATION", "LOCATION", "URL", "UUID"})
 
 
-def detection_only_policies(entities: set[str]) -> PolicySet:
-    """A policy that pseudonymizes every personal or secret entity type the detector knows and
-    blocks nothing: what detection alone finds, with no block hiding a miss."""
-    rule = Rule(id="everything", detect=sorted(entities - GENERIC_TYPES), action="pseudonymize")
+def detection_only_policies(entities: set[str], detectors: list[Detector] | None = None) -> PolicySet:
+    """A policy that pseudonymizes every personal or secret entity type the detector knows (and
+    the configured policies' own detectors find) and blocks nothing: what detection alone finds,
+    with no block hiding a miss."""
+    own = list({d.entity: d for d in detectors or []}.values())  # inheriting policies repeat their parent's
+    known = (entities | {d.entity for d in own}) - GENERIC_TYPES
+    rule = Rule(id="everything", detect=sorted(known), action="pseudonymize")
     settings = Settings(min_score=DETECTION_ONLY_MIN_SCORE)
-    return PolicySet([Policy(id="detection-only", settings=settings, rules=[rule])])
+    return PolicySet([Policy(id="detection-only", settings=settings, rules=[rule], detectors=own)])
 
 
 def default_sets() -> list[str]:
@@ -127,7 +130,8 @@ def eval_command(
     category, over-redaction, and the share of hard negatives left untouched."""
     cli = CliContext(config_path)
     if detection_only:
-        policy_set = detection_only_policies(cli.detector.supported_entities())
+        configured = cli.policy_set(path)
+        policy_set = detection_only_policies(cli.detector.supported_entities(), detectors_of(configured.policies))
     else:
         policy_set = cli.policy_set(path)
     if policy_id and policy_set.get(policy_id) is None:

@@ -1,0 +1,154 @@
+"""Names told apart by the words around them, not by a list: "talked to anjali about it", "priya
+from billing called", "beneficiary Mamadou Diallo", "hi, kwame asante-boateng here", "arjun
+mehta-iyer, 54M", "佐々木 美穂 様", a user name in an sshd log or a URL's credentials.
+
+A list of names never holds everyone's, and a chat in lower case gives the statistical model
+nothing to go on. The cue does: a role or verb before the name, or what people say after one.
+The words a cue points at count as a name only when none of them is a common word, so "ask about
+the invoice" or "hello team" stay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from proxy.detection.found import Found, SpanRecognizer
+from proxy.detection.names import is_common, name_lists
+
+SCORE = 0.6
+_WORD = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
+_RUN = rf"(?<![\w'’]){_WORD}(?:[ \t]{_WORD}){{0,2}}"
+
+_BEFORE = (
+    r"(?:hi|hello|hey|dear|hallo|bonjour|hola|ciao|hej|cc|attn|ping|ask|asked|tell|told|email|call|text|message)"
+    r"[ \t]*[,:]?",
+    r"(?:my name is|my name's|i am|i'm|im|this is|it's|je m'appelle|ich heiße|ich bin|me llamo|mi chiamo|ik ben"
+    r"|je suis|mein name ist|sono|soy)",
+    r"(?:name|nombre|nom|naam|nome|customer|client|patient|pt|tenant|landlord|beneficiary|payee|applicant|candidate"
+    r"|employee|claimant|plaintiff|defendant|cardholder|account holder|passenger|guest|spouse|wife|husband"
+    r"|daughter|son|mother|father|mum|mom|dad|colleague|coworker|manager|intern|nurse|in the name of"
+    r"|check on|talked to|spoke to|spoke with|meeting with|met with|kläger(?:in)?|beklagte[rn]?|mieter(?:in)?"
+    r"|patientin|cónyuges?|inquilin[oa]|demandante|demandad[oa]|locataire|salariée?|dipendente|signor[ae]?)"
+    r"[ \t]*:?",
+)
+_AFTER = (
+    # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
+    r"[ \t]+(?:from|in)[ \t]+(?:billing|support|sales|hr|legal|finance|accounts|payroll|it|ops|marketing"
+    r"|procurement|the[ \t]+[a-z]+[ \t]+team)\b",
+    r"[ \t]+(?:said|says|asked|asks|told|wrote|mentioned|called|emailed|promised|approved|approves|replied"
+    r"|reported|complained|confirmed|thinks|wants|here\b)",
+    r"['’]s[ \t]+(?:contact|number|phone|email|address|manager|account|file|case|wife|husband|mum|mom|dad|details)",
+    r"[ \t]*\([ \t]*(?:[\w.+-]+@|born|geb|née?|aged?\b|[^\W\d_][\w.-]{1,24}[ \t]*[:#]?[ \t]*[A-Z-]{0,4}\d)",
+    r",[ \t]*\d{1,3}[ \t]?(?:M|F|yo|y/o)\b",
+)
+_CUED_BEFORE = re.compile(
+    "|".join(rf"(?<![\w-])(?i:{cue})[ \t]+(?P<b{i}>{_RUN})(?![\w-])" for i, cue in enumerate(_BEFORE))
+)
+# Cues after a name are found first, then the name is read backwards from each: one pass over the
+# text for the cues instead of trying a run of words at every position.
+_AFTER_CUE = re.compile("|".join(rf"(?P<a{i}>{cue})" for i, cue in enumerate(_AFTER)))
+_RUN_BEFORE_CUE = re.compile(rf"{_RUN}$")
+LOOK_BACK = 80  # characters before a cue in which its name is read
+_CJK = "\u4e00-\u9fff\u3040-\u30ff\u3005"
+_CJK_NAME = re.compile(
+    rf"(?P<name>[{_CJK}]{{1,4}}[ 　]?[{_CJK}]{{1,4}})[ 　]?(?:様|さん|氏|先生|君|女士)"
+    rf"|患者[：:][ 　]*(?P<patient>[{_CJK}]{{1,4}}[ 　]?[{_CJK}]{{1,4}})"
+)
+SERVICE_ACCOUNTS = frozenset(
+    "root admin administrator git ubuntu ec2-user centos debian deploy postgres mysql www-data nobody daemon "
+    "jenkins ci build user test guest oauth2 x-access-token token anonymous ftp backup service app api svc web "
+    "worker db dbuser readonly reader writer bot runner".split()
+)
+_USERS = re.compile(
+    r"(?:Accepted|Failed)[ \t]+(?:publickey|password|keyboard-interactive\S*)[ \t]+for[ \t]+(?:invalid user[ \t]+)?"
+    r"(?P<ssh>[\w.-]{2,64})[ \t]+from"
+    r"|(?<![\w+.-])[a-z][a-z0-9+.-]{1,16}://(?P<url>[^\s:/@\"'<>]{2,64}):[^\s/@\"'<>]{1,256}@"
+)
+
+
+# Words of chat and of the cues themselves that are never a name next to a cue.
+_NOT_NAMES = frozenset(
+    "says said asks asked told tells wrote writes mentions mentioned calls called emailed thinks wants promised "
+    "approved approves replied reported complained confirmed ping cc hi hello hey dear thanks team everyone all "
+    "guys folks there billing support sales hr legal finance accounts payroll ops marketing procurement "
+    "mr mrs ms miss mx dr prof sir madam".split()
+)
+_DETERMINERS = frozenset("the a an this that these those my our your their his her its which".split())
+
+
+def _counts(word: str, strong: bool) -> bool:
+    """Whether a word next to a cue may be (part of) a name."""
+    if len(word) < 2 or word.lower() in _NOT_NAMES or word.lower() in STOP_WORDS:
+        return False
+    return not is_common(word) or (strong and word[0].isupper() and word.casefold() in name_lists()[0])
+
+
+def _name(words: list[str], cue_before: bool, strong: bool = False) -> list[str] | None:
+    """The words of a cued run that make a name: the uncommon words next to the cue ("anjali" of
+    "talked to anjali about it", "priya" of "says priya from billing"), all in one case style. A
+    strong cue also takes a capitalised common word ("April from payroll")."""
+    kept: list[str] = []
+    for word in words if cue_before else reversed(words):
+        if not _counts(word, strong) or (kept and word.islower() != kept[0].islower()):
+            break  # a common word, or a change of case ("für Radoslav"), ends the name
+        kept.append(word)
+    if not cue_before:
+        kept.reverse()
+    if not kept:
+        return None
+    lower = all(word.islower() for word in kept)
+    capitalised = all(word[0].isupper() for word in kept)
+    if lower and cue_before and kept[0] not in name_lists()[0]:
+        return None  # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
+    if capitalised and len(kept) == 1 and not strong and not _listed(kept[0]):
+        return None  # "Manager Operations", "Postgres says": one capitalised word needs the name lists
+    return kept if lower or capitalised else None
+
+
+def _listed(word: str) -> bool:
+    given, family = name_lists()
+    return word.casefold() in given or word.casefold() in family
+
+
+def _cued(run: str, start: int, before: bool, strong: bool) -> Iterator[Found]:
+    """The name in a run of words next to a cue, if any."""
+    words = list(re.finditer(r"\S+", run))
+    kept = _name([word[0] for word in words], cue_before=before, strong=strong)
+    if kept is None:
+        return
+    if not before and len(words) > len(kept) and words[-len(kept) - 1][0].lower() in _DETERMINERS:
+        return  # "the app says": a thing, not a person
+    first, last = (words[0], words[len(kept) - 1]) if before else (words[-len(kept)], words[-1])
+    yield Found("PERSON", start + first.start(), start + last.end(), SCORE, "after or before a person cue")
+
+
+def cued_names(text: str) -> Iterator[Found]:
+    """PERSON spans that a cue points at, in CJK script before an honorific, and user names."""
+    for match in _CUED_BEFORE.finditer(text):
+        group = next(name for name, value in match.groupdict().items() if value is not None)
+        yield from _cued(match[group], match.start(group), before=True, strong=False)
+    for cue in _AFTER_CUE.finditer(text):
+        offset = max(0, cue.start() - LOOK_BACK)
+        run = _RUN_BEFORE_CUE.search(text, offset, cue.start())
+        if run is not None:
+            yield from _cued(run[0], run.start(), before=False, strong=cue.lastgroup == "a0")
+    for match in _CJK_NAME.finditer(text):
+        group = "name" if match["name"] else "patient"
+        yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
+    for match in _USERS.finditer(text):
+        group = "ssh" if match["ssh"] else "url"
+        if match[group].lower() not in SERVICE_ACCOUNTS:
+            yield Found("PERSON", *match.span(group), SCORE, "a login name")
+
+
+class PersonCueRecognizer(SpanRecognizer):
+    """PERSON by context (see the module docstring)."""
+
+    NAME = "PersonCueRecognizer"
+    ENTITIES = ("PERSON",)
+
+    def find(self, text: str) -> Iterator[Found]:
+        return cued_names(text)

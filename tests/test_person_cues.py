@@ -1,0 +1,87 @@
+"""Names found by the words around them, personal URLs, and the English model's slips on other
+languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.detection.language import language_of
+from proxy.detection.noise import without_noise
+from proxy.detection.person_cues import cued_names
+from proxy.detection.personal_urls import personal_urls
+from proxy.exchange import Finding
+
+
+def _names(text: str) -> list[str]:
+    return sorted({text[f.start : f.end] for f in cued_names(text)})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quick q - talked to siobhan about the rota", ["siobhan"]),
+        ("the customer says marek from billing never rang back", ["marek"]),
+        ("hey, it's tunde here, locked out again", ["tunde"]),
+        ("bed 4 is oluwaseun adeyemi-clarke, 71F, post hip op", ["oluwaseun adeyemi-clarke"]),
+        ("Please wire it to beneficiary Ngaio Te Rangi today", ["Ngaio Te Rangi"]),
+        ("The policy is in the name of Ikaika Kealoha, renewal due", ["Ikaika Kealoha"]),
+        ("send the draft to Halvard Sørli (halvard@fjord.no)", ["Halvard Sørli"]),
+        ("Kündigung für Radoslav Petković (Personalnummer 40118) vorbereiten", ["Radoslav Petković"]),
+        ("紹介状：山本 花子 様へ", ["山本 花子"]),
+        ("sshd[811]: Accepted publickey for ingrid.haug from 81.2.69.160 port 5022", ["ingrid.haug"]),
+        ("clone https://tpham:Xq9-stub-77@git.internal/repo.git fails", ["tpham"]),
+    ],
+)
+def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) -> None:
+    assert _names(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello team, ask about the invoice before Friday",
+        "The patient is stable and the app says 401",
+        "Manager Operations signs off the budget",
+        "Postgres says syntax error near VALUES",
+        "sshd: Accepted publickey for root from 10.0.0.2; clone https://git:tok3n@git.internal/x",
+        "env: {name: DB_PASSWORD, value: x}",
+    ],
+)
+def test_cue_words_without_a_name_find_nothing(text: str) -> None:
+    assert _names(text) == []
+
+
+def test_profile_links_and_links_carrying_an_e_mail_are_personal_urls() -> None:
+    text = (
+        "see https://www.linkedin.com/in/aroha-ngata-dev/ and https://github.com/tkowalczyk, "
+        "unsubscribe https://mail.shop.test/u?e=ana%40mail.pt&l=2 — not https://github.com/psf/requests"
+    )
+    assert [text[f.start : f.end] for f in personal_urls(text)] == [
+        "https://www.linkedin.com/in/aroha-ngata-dev/",
+        "https://github.com/tkowalczyk",
+        "https://mail.shop.test/u?e=ana%40mail.pt&l=2",
+    ]
+
+
+def test_the_language_of_a_text_is_told_by_its_function_words() -> None:
+    assert language_of("Bitte schreib dem Kunden, dass die Lieferung sich verzögert und wir uns melden.") == "de"
+    assert language_of("Peux-tu résumer ce dossier pour la réunion de demain ?") == "fr"
+    assert language_of("Can you summarise this for the meeting tomorrow?") == "en"
+    assert language_of("ok") == "en"
+
+
+def _person(text: str, value: str, recognizer: str = "SpacyRecognizer") -> Finding:
+    start = text.index(value)
+    return Finding(0, start, start + len(value), "PERSON", 0.85, recognizer)
+
+
+def test_the_english_models_persons_in_another_language_need_a_listed_name() -> None:
+    text = "Bitte schreib eine Abmahnung für Herrn Günther Oberholzer wegen der Verspätung."
+    slip, name = _person(text, "Abmahnung"), _person(text, "Günther Oberholzer")
+    assert without_noise([slip, name], text) == [name]
+
+
+def test_model_slips_and_eponyms_are_not_persons() -> None:
+    text = "Explain Hodgkin lymphoma to my mum; the DB is down."
+    findings = [_person(text, "Hodgkin"), _person(text, "mum"), _person(text, "DB")]
+    assert without_noise(findings, text) == []
