@@ -147,10 +147,10 @@ RELOAD_ACTOR = "serve:reload"  # a file change, SIGHUP or POST /admin/policies/r
 
 
 def _install(services: Services, new: PolicySet) -> None:
-    """A reloaded set goes into force, then into the policy history with an audit row."""
-    old = services.policies
+    """A reloaded set goes into the policy history with an audit row, then into force (the
+    watcher counts the reload right after: `/readyz` never shows the new set uncounted for long)."""
+    record_load(services.recorder.engine, services.policies, new, RELOAD_ACTOR)
     services.install_policies(new)
-    record_load(services.recorder.engine, old, new, RELOAD_ACTOR)
 
 
 def _reloaded(services: Services, ok: bool) -> None:

@@ -145,3 +145,17 @@ def test_explain_near_misses_shows_a_value_found_below_the_rules_threshold(
     assert "score=0.85  needs 0.90" in miss and "219-09-9999" not in miss
     plain = CliRunner().invoke(cli.main, args[:-1])
     assert "near misses" not in plain.output
+
+
+def test_an_example_found_below_the_rules_min_score_fails_check_since_it_would_not_fire_live(
+    detector: DetectionEngine, tmp_path: Path
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "id: p\nrules: [{id: t, detect: [TICKET], action: redact, min_score: 0.5}]\n"
+        "detectors:\n  - entity: TICKET\n    patterns: [{regex: 'TCK-\\d{4}', score: 0.3}]\n"
+        "    examples: {should_match: ['TCK-1234'], should_not_match: ['TCK-12']}\n"
+    )
+    report = check(tmp_path, detector)
+    assert [f"{p.field}: {p.message}" for p in report.errors] == [
+        "detectors[TICKET].examples.should_match[0]: example is found with score 0.30, below the min_score 0.50 its rules need"
+    ]

@@ -133,22 +133,38 @@ def is_slow(pattern: str) -> bool:
 
 
 def _failing_examples(file: PolicyFile, detector: DetectionEngine) -> list[Problem]:
+    """Examples the detector gets wrong, judged at the score the policy's rules need: an example
+    found below a rule's `min_score` would pass a bare detector test and still not fire live."""
     problems = []
     for d, spec in enumerate(file.policy.detectors):
+        threshold = _threshold(file.policy, spec.entity)
         for kind, texts, wanted in (("should_match", spec.examples.should_match, True),
                                     ("should_not_match", spec.examples.should_not_match, False)):  # fmt: skip
             for i, text in enumerate(texts):
-                if _matches(detector, spec, text) != wanted:
-                    verb = "is not found" if wanted else "is found"
-                    problems.append(
-                        file.problem(("detectors", d, "examples", kind, i), f"example {verb} by this detector")
+                score = _best_score(detector, spec, text)
+                fires = score is not None and score >= threshold
+                if fires == wanted:
+                    continue
+                if wanted and score is not None:
+                    message = (
+                        f"example is found with score {score:.2f}, below the min_score {threshold:.2f} its rules need"
                     )
+                else:
+                    message = f"example {'is not found' if wanted else 'is found'} by this detector"
+                problems.append(file.problem(("detectors", d, "examples", kind, i), message))
     return problems
 
 
-def _matches(detector: DetectionEngine, spec: Detector, text: str) -> bool:
+def _threshold(policy: Policy, entity: str) -> float:
+    """The lowest score a rule of `policy` acting on `entity` accepts (the policy's own if none)."""
+    scores = [r.min_score if r.min_score is not None else policy.settings.min_score
+              for r in policy.rules if entity in r.detect]  # fmt: skip
+    return min(scores, default=policy.settings.min_score)
+
+
+def _best_score(detector: DetectionEngine, spec: Detector, text: str) -> float | None:
     findings = asyncio.run(detector.detect([Slot(("example",), text)], {spec.entity}, [spec]))
-    return any(f.entity_type == spec.entity for f in findings)
+    return max((f.score for f in findings if f.entity_type == spec.entity), default=None)
 
 
 def _expired_exceptions(file: PolicyFile, today: date) -> list[Problem]:
