@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -35,6 +36,7 @@ from proxy.exchange import Finding, Slot
 
 log = logging.getLogger(__name__)
 Specs = Sequence[CustomRecognizerSpec]
+TOKENIZER_RUN = 100  # characters without a space that spaCy reads as one run (see `tokenizable`)
 
 
 def use_bundled_suffix_list() -> None:
@@ -92,11 +94,29 @@ def analyze_texts(
     """Findings per text (all with slot 0), the texts in one spaCy batch. The one analysis both the
     worker thread and the pool processes run."""
     recognizers = custom_recognizers(detectors, language)
-    artifacts = analyzer.nlp_engine.process_batch(texts, language=language)
+    artifacts = analyzer.nlp_engine.process_batch([tokenizable(text) for text in texts], language=language)
     return [
         without_noise(_analyze(analyzer, language, text, nlp_artifacts, entities, recognizers), text)
-        for text, nlp_artifacts in artifacts
+        for text, (_, nlp_artifacts) in zip(texts, artifacts, strict=True)
     ]
+
+
+_LONG_RUN = re.compile(rf"\S{{{TOKENIZER_RUN},}}")
+
+
+def tokenizable(text: str) -> str:
+    """`text` as spaCy reads it: every `TOKENIZER_RUN`-th character of a long run without
+    spaces becomes a space. spaCy's tokenizer strips a run's prefixes and suffixes one at a time,
+    so its cost grows with the square of the run (8,000 brackets took 17 s, and held a detection
+    process past the request's budget). Same length, so spaCy's offsets are the text's offsets;
+    the pattern recognizers still read the text itself."""
+    return _LONG_RUN.sub(_break_run, text) if len(text) > TOKENIZER_RUN else text
+
+
+def _break_run(match: re.Match[str]) -> str:
+    characters = list(match.group(0))
+    characters[TOKENIZER_RUN - 1 :: TOKENIZER_RUN] = " " * (len(characters) // TOKENIZER_RUN)
+    return "".join(characters)
 
 
 def _analyze(
