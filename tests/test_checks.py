@@ -174,3 +174,30 @@ def test_policy_entities_lists_groups_with_members_and_each_policys_detectors(
     lines = result.output.splitlines()
     assert "PERSON" in lines and "  group:contact: PERSON, EMAIL_ADDRESS, PHONE_NUMBER, PERSONAL_URL" in lines
     assert lines[-1] == "  p: TICKET"
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("ticket TCK-1234", 0.65),
+        ("my ticket is number TCK-1234", 0.65),
+        ("tickets: TCK-1234", 0.65),
+        ("TCK-1234", 0.3),
+        ("TCK-1234 ticket", 0.3),
+        ("ticket a b c d e f TCK-1234", 0.3),
+    ],
+)
+def test_when_a_context_word_is_among_the_five_words_before_then_the_score_rises_as_documented(
+    detector: DetectionEngine, text: str, score: float
+) -> None:
+    """The table in policies/README.md ("Context words: how near, how much")."""
+    import asyncio
+
+    from proxy.exchange import Slot
+    from proxy.policy.schema import Detector
+
+    spec = Detector.model_validate(
+        {"entity": "TICKET", "patterns": [{"regex": r"TCK-\d{4}", "score": 0.3}], "context": ["ticket"]}
+    )
+    [finding] = asyncio.run(detector.detect([Slot(("m",), text)], {"TICKET"}, [spec]))
+    assert round(finding.score, 2) == score
