@@ -360,6 +360,16 @@ def test_trends_count_requests_blocks_and_findings_per_day_team_and_rule(signed_
     expect(page.locator("table.entities")).to_contain_text("CREDIT_CARD")
     expect(page.locator("table.rules")).to_contain_text("default/payment-cards")
     console.shot(page, "trends")
+    page.locator("table.teams").get_by_role("link", name="hr", exact=True).click()  # per day, one team
+    expect(page.get_by_role("status")).to_contain_text("Only team hr")
+    page.get_by_text("Requests per day (table)").click()
+    cells = row.locator("td").all_inner_texts()
+    assert sum(int(c) for c in cells) == 1 and cells[2] == "0"  # hr sent one request, not blocked
+    expect(page.locator("table.teams tbody tr")).to_have_count(1)
+    page.get_by_label("Last").select_option("7")
+    page.get_by_role("button", name="Show").click()
+    assert "team=hr" in page.url and "days=7" in page.url
+    page.get_by_role("link", name="Show every team and model").click()
     page.get_by_label("Last").select_option("1")
     page.get_by_role("button", name="Show").click()
     assert "days=1" in page.url

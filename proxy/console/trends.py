@@ -22,12 +22,17 @@ router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schem
 
 
 @router.get("/trends")
-async def trends_page(request: Request, days: int = Query(14, ge=1, le=366)) -> Response:
+async def trends_page(
+    request: Request,
+    days: int = Query(14, ge=1, le=366),
+    team: str | None = Query(None, max_length=200),
+    model: str | None = Query(None, max_length=200),
+) -> Response:
     session = current_session(request)
     services: Services = request.app.state.services
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=days - 1)
-    counts = await anyio.to_thread.run_sync(trends, services.recorder.engine, since)
+    counts = await anyio.to_thread.run_sync(trends, services.recorder.engine, since, team or None, model or None)
     columns = [(since + timedelta(days=n)).date().isoformat() for n in range(days)]
     by_decision = {(day, decision): n for day, decision, n in counts.decisions}
     entity_types = sorted({entity for _, entity, _ in counts.entities})
@@ -39,6 +44,8 @@ async def trends_page(request: Request, days: int = Query(14, ge=1, le=366)) -> 
         "trends.html",
         session=session,
         days=days,
+        team=team or "",
+        model=model or "",
         columns=columns,
         decisions=DECISIONS,
         by_decision=by_decision,

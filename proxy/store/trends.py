@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, and_, case, func, select
 
 from proxy.store.queries import as_stored
 from proxy.store.tables import findings, requests
@@ -35,9 +35,14 @@ class Trends:
     monitor: list[tuple[str, str, int]] = field(default_factory=list)
 
 
-def trends(engine: Engine, since: datetime) -> Trends:
-    """The counts for requests created at or after `since`."""
-    after = requests.c.created_at >= as_stored(engine, since)
+def trends(engine: Engine, since: datetime, team: str | None = None, model: str | None = None) -> Trends:
+    """The counts for requests created at or after `since`, of one team or model when named, so
+    every per-day count can also be read per team and per model."""
+    after = and_(
+        requests.c.created_at >= as_stored(engine, since),
+        *([requests.c.team == team] if team is not None else []),
+        *([requests.c.model == model] if model is not None else []),
+    )
     day = func.date(requests.c.created_at)
     decision = func.coalesce(requests.c.decision, "none")
     blocked = func.sum(case((requests.c.decision == "block", 1), else_=0))
