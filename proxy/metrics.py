@@ -82,6 +82,12 @@ class Metrics:
             "1 when the last shared-limit call reached Redis; 0 when it failed or no Redis is configured.",
             registry=self.registry,
         )
+        self.console_sign_ins = Counter(
+            "privacy_proxy_console_sign_ins",
+            "Console sign-in attempts, by result: accepted, refused (wrong key) or throttled (too many refused).",
+            ["result"],
+            registry=self.registry,
+        )
         self._seen = {"replayed": 0, "lost": 0, "fallbacks": 0}
 
     def observe(self, exchange: Exchange) -> None:

@@ -547,3 +547,38 @@ def test_when_findings_are_rewritten_then_their_pieces_of_the_forwarded_text_are
         assert segments is None
     else:
         assert segments == [Segment(*e) if isinstance(e, tuple) else Segment(e) for e in expected]
+
+
+def _metric(url: str, name: str, label: str) -> float:
+    lines = httpx.get(url + "/metrics", timeout=10).text.splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith(f'{name}_total{{result="{label}"}}'))
+
+
+def test_repeated_wrong_keys_from_one_client_are_refused_with_retry_after_and_counted(
+    browser: Browser, console: Console
+) -> None:
+    """Its own client address (uvicorn takes X-Forwarded-For from loopback), so other tests
+    signing in from 127.0.0.1 are not throttled."""
+    guess = "pp-console-guessed-key-0123456789"
+    before = _metric(console.url, "privacy_proxy_console_sign_ins", "throttled")
+    context = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.77"})
+    page = context.new_page()
+    for _ in range(5):
+        _sign_in(page, console.url, guess)
+        expect(page.get_by_role("alert")).to_have_text("That admin key was not accepted.")
+    with page.expect_response(lambda r: r.url.endswith("/console/login") and r.request.method == "POST") as sent:
+        _sign_in(page, console.url, ADMIN_KEY)  # even the right key waits: guessing must not go on
+    refused = sent.value
+    assert refused.status == 429 and 250 <= int(refused.headers["retry-after"]) <= 300
+    expect(page.get_by_role("alert")).to_contain_text("Too many refused sign-ins from this address")
+    assert not [c for c in context.cookies() if c["name"] == "privacy_proxy_console"]
+    console.shot(page, "sign-in-throttled")
+    assert _metric(console.url, "privacy_proxy_console_sign_ins", "throttled") == before + 1
+    assert guess not in httpx.get(console.url + "/metrics", timeout=10).text
+    assert guess not in (console.database.parent / "serve.log").read_text()
+    context.close()
+    other = browser.new_context()  # another client still signs in
+    page = other.new_page()
+    _sign_in(page, console.url, ADMIN_KEY)
+    expect(page.get_by_role("heading", name="Requests")).to_be_visible()
+    other.close()
