@@ -97,15 +97,14 @@ async def measure(args: argparse.Namespace) -> None:
     for kind, chars in (("prose", 0), ("prose", args.chunk), ("dense", 0)):
         text = answer(args.size, SENTENCES if kind == "prose" else DENSE)
         events = chat_events(chunks(text, chars))
-        rows = {}
-        for name, make in (("no filter", list), ("restore", lambda: [Restore(ORIGINALS)])):
-            totals, per_chunk = [], []
-            for _ in range(args.answers):
+        makers = {"no filter": list, "restore": lambda: [Restore(ORIGINALS)]}
+        rows: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in makers}
+        for _ in range(args.answers):  # interleaved, so a change in the machine's load hits both alike
+            for name, make in makers.items():
                 total, times, returned = await run_once(events, make())  # type: ignore[operator]
-                totals.append(total)
-                per_chunk += times
-            assert name == "no filter" or "<PERSON_1>" not in returned, "not restored"
-            rows[name] = (totals, per_chunk)
+                rows[name][0].append(total)
+                rows[name][1].extend(times)
+                assert name == "no filter" or "<PERSON_1>" not in returned, "not restored"
         label = f"{kind:<7} {len(events)} x {'token' if chars == 0 else f'{chars} chars'}"
         for name, (totals, per_chunk) in rows.items():
             print(
