@@ -44,9 +44,13 @@ class CustomRecognizerSpec(_Model):
     words: list[str] = []
     #: words near a match that raise its score (any inflection: the lemma is compared)
     context: list[str] = []
+    #: true: a match counts only with one of the `context` words among the five words before it
+    requires_context: bool = False
 
     @model_validator(mode="after")
     def _finds_something(self) -> CustomRecognizerSpec:
         if not self.patterns and not self.words:
             raise ValueError("a detector needs `patterns` or `words`")
+        if self.requires_context and not self.context:
+            raise ValueError("`requires_context: true` needs `context` words")
         return self

@@ -1,7 +1,8 @@
 """Wire formats. A dialect knows where a vendor's body keeps its text and how its errors and
 streams look, and nothing else: detection, policy and pseudonyms never appear here.
 
-Adding a surface means one module implementing `Dialect` and one entry in `DIALECTS`.
+Adding a surface means one module implementing `Dialect` and one entry in `DIALECTS`: the app
+mounts its `path`, upstreams of its `upstream_kinds` serve it, and its export reader reads its records.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Dialect(Protocol):
     path: str  # the route the proxy serves, e.g. "/v1/chat/completions"
     upstream_path: str  # appended to an upstream's base_url
     restores: bool  # False when nothing comes back to restore (embeddings): pseudonymize acts as redact
+    upstream_kinds: frozenset[str]  # the upstream kinds that serve this surface (echo serves all)
 
     def model(self, body: dict[str, Any]) -> str:
         """The requested model; `BadRequest` when missing."""
@@ -107,3 +109,6 @@ def _registry() -> dict[str, Dialect]:
 
 
 DIALECTS: dict[str, Dialect] = _registry()
+#: the shape of errors outside any dialect's route (unknown paths, the admin API)
+OPENAI_ERRORS: Dialect = DIALECTS["openai-chat"]
+ANTHROPIC_ERRORS: Dialect = DIALECTS["anthropic-messages"]

@@ -43,6 +43,7 @@ class AnthropicMessages:
     path = "/v1/messages"
     upstream_path = "/v1/messages"
     restores = True
+    upstream_kinds = frozenset({"anthropic"})
 
     def model(self, body: dict[str, Any]) -> str:
         model = body.get("model")

@@ -39,6 +39,7 @@ class OpenAIResponses(OpenAISurface):
     name = "openai-responses"
     path = "/v1/responses"
     upstream_path = "/responses"
+    upstream_kinds = frozenset({"openai", "openai-compatible"})  # Azure OpenAI has no Responses API here
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
         slots = text_slot(("instructions",), body.get("instructions"))

@@ -65,7 +65,9 @@ def _claims(
     value = text[finding.start : finding.end]
     for policy in policies:
         # An allow list or an exception relaxes its own policy's rules, never a locked one.
-        allowed = value.casefold() in {entry.casefold() for entry in policy.allow}
+        allowed = value.casefold() in {entry.casefold() for entry in policy.allow} or _in_allowed_phrase(
+            finding, text, tuple(policy.allow_phrases)
+        )
         if allowed:
             yield Resolution(finding, "allow", ALLOW_LIST_RULE, policy.id, mode=policy.mode)
         exception = _exception_for(policy, finding.entity_type, value, context, today)
@@ -79,6 +81,21 @@ def _claims(
                 yield Resolution(finding, rule.action, rule.id, policy.id, keep_last=rule.keep_last, mode=mode)
             elif exception is not None and not allowed:
                 yield Resolution(finding, "allow", f"exception:{exception.id}", policy.id, mode=mode)
+
+
+def _in_allowed_phrase(finding: Finding, text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether the finding lies inside one of the policy's `allow_phrases` where it stands."""
+    return (
+        any(m.start() <= finding.start and finding.end <= m.end() for m in _phrase_pattern(phrases).finditer(text))
+        if phrases
+        else False
+    )
+
+
+@lru_cache(maxsize=256)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    words = "|".join(r"\s+".join(map(re.escape, phrase.split())) for phrase in phrases)
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)

@@ -53,6 +53,7 @@ def merge(parent: Policy, child: Policy) -> Policy:
             "detectors": list({d.entity: d for d in [*parent.detectors, *child.detectors]}.values()),
             "exceptions": [*parent.exceptions, *child.exceptions],
             "allow": list(dict.fromkeys([*parent.allow, *child.allow])),
+            "allow_phrases": list(dict.fromkeys([*parent.allow_phrases, *child.allow_phrases])),
             "request": _merge_request(parent.request, child.request, child.id),
             "settings": parent.settings.model_copy(
                 update=child.settings.model_dump(include=child.settings.model_fields_set)

@@ -213,6 +213,9 @@ class Policy(_Model):
     request: RequestRules = RequestRules()
     #: values that are never treated as personal data (compared case-insensitively)
     allow: list[str] = []
+    #: phrases whose words are never findings wherever they appear (`medical record`), whole
+    #: words, any capitalisation; like `allow`, they never relax a locked rule
+    allow_phrases: list[str] = []
     tests: list[PolicyTest] = []
 
     @field_validator("rules")
