@@ -20,7 +20,7 @@ from proxy.admin.oversight import router as oversight_router
 from proxy.auth import KeyRing
 from proxy.config import Config, ConfigError
 from proxy.detection import DetectionEngine
-from proxy.dialects import DIALECTS, Dialect
+from proxy.dialects import DIALECTS, OPENAI_ERRORS, Dialect
 from proxy.errors import BadRequest, NotFound, ProxyError
 from proxy.exchange import Slot
 from proxy.feedback import post_feedback
@@ -197,7 +197,7 @@ async def invalid_parameter(request: Request, exc: RequestValidationError) -> JS
 
 
 def _openai_error(error: ProxyError) -> JSONResponse:
-    return JSONResponse(DIALECTS["openai-chat"].error_body(error), error.status_code)
+    return JSONResponse(OPENAI_ERRORS.error_body(error), error.status_code)
 
 
 async def metrics(request: Request) -> Response:

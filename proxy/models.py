@@ -19,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from proxy.config import UpstreamConfig
-from proxy.dialects import DIALECTS
+from proxy.dialects import ANTHROPIC_ERRORS, OPENAI_ERRORS
 from proxy.errors import ProxyError
 from proxy.upstream import Upstreams
 
@@ -80,7 +80,7 @@ async def list_models(request: Request) -> JSONResponse:
     try:
         caller = await services.keys.authenticate(request.headers, request.client.host if request.client else None)
     except ProxyError as error:
-        body = DIALECTS["anthropic-messages" if anthropic else "openai-chat"].error_body(error)
+        body = (ANTHROPIC_ERRORS if anthropic else OPENAI_ERRORS).error_body(error)
         return JSONResponse(body, error.status_code)
     catalogue: Catalogue = request.app.state.catalogue
     listed = [(model, owner) for model, owner in await catalogue.models(services.upstreams) if caller.may_use(model)]

@@ -207,22 +207,13 @@ async def coalesced(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         reader.cancel()
 
 
-OPENAI_SURFACES = frozenset({"openai-chat", "openai-responses", "openai-completions", "openai-embeddings"})
-# Which surfaces each kind of upstream speaks (echo speaks them all).
-SURFACES: dict[str, frozenset[str]] = {
-    "openai": OPENAI_SURFACES,
-    "openai-compatible": OPENAI_SURFACES,
-    "azure-openai": frozenset({"openai-chat", "openai-completions", "openai-embeddings"}),
-    "anthropic": frozenset({"anthropic-messages", "anthropic-count-tokens"}),
-}
 DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _endpoint(upstream: UpstreamConfig, dialect: Dialect, model: str) -> tuple[str, dict[str, str]]:
     """URL and query for a request. Azure OpenAI puts the deployment in the path and the API version
     in the query (https://learn.microsoft.com/azure/ai-services/openai/reference)."""
-    speaks = SURFACES.get(upstream.kind)
-    if speaks is not None and dialect.name not in speaks:
+    if upstream.kind != "echo" and upstream.kind not in dialect.upstream_kinds:
         raise UnknownModel(
             f"Upstream '{upstream.name}' ({upstream.kind}) does not serve {dialect.path} for this model."
         )

@@ -182,10 +182,22 @@ def test_sign_in_refuses_a_wrong_key_and_sets_an_httponly_cookie_for_the_admin_k
     cookie = _cookie(context)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
     assert ADMIN_KEY not in str(cookie["value"])
+    copy = browser.new_context()  # the same cookie, copied into another browser, works until sign-out
+    copy.add_cookies([{"name": "privacy_proxy_console", "value": str(cookie["value"]), "url": console.url}])
+    stolen = copy.new_page()
+    stolen.goto(console.url + "/console/requests")
+    expect(stolen.get_by_role("heading", name="Requests")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/console/login$"))
     page.goto(console.url + "/console/requests")
     expect(page).to_have_url(re.compile(r"/console/login$"))
+    stolen.goto(console.url + "/console/requests")  # the copy still carries the signed cookie: refused
+    expect(stolen).to_have_url(re.compile(r"/console/login$"))
+    refused = httpx.get(
+        console.url + "/console/requests", cookies={"privacy_proxy_console": str(cookie["value"])}, timeout=10
+    )
+    assert refused.status_code == 303 and refused.headers["location"] == "/console/login"
+    copy.close()
     context.close()
 
 

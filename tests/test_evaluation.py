@@ -119,7 +119,9 @@ def test_eval_reports_each_set_on_its_own_and_leaves_the_holdout_out_unless_name
     assert result.exit_code == 0, result.output
     rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
     assert (
-        sorted(rows) == sorted(default_sets()) and "holdout" not in rows and {"generated", "handwritten"} <= set(rows)
+        sorted(rows) == sorted(default_sets())
+        and not {"holdout", "holdout2"} & set(rows)
+        and {"generated", "handwritten"} <= set(rows)
     )
 
 
@@ -128,10 +130,11 @@ def test_the_holdout_sets_misses_are_never_listed(tmp_path: Path) -> None:
     sealed.write_text(
         "- {id: s1, category: support, text: 'write to Zbigniew Wrobel', spans: [{type: PERSON, value: Zbigniew}]}\n"
     )
-    with patch.dict(SETS, {"holdout": sealed}):
-        result = CliRunner().invoke(main, ["eval", "--set", "holdout", "--show-misses", "--detection-only"])
-    assert result.exit_code == 0, result.output
-    assert "never listed" in result.output and "Zbigniew" not in result.output
+    for name in ("holdout", "holdout2"):
+        with patch.dict(SETS, {name: sealed}):
+            result = CliRunner().invoke(main, ["eval", "--set", name, "--show-misses", "--detection-only"])
+        assert result.exit_code == 0, result.output
+        assert "never listed" in result.output and "Zbigniew" not in result.output
 
 
 def test_detection_only_pseudonymizes_every_known_type_and_blocks_nothing(detector: DetectionEngine) -> None:

@@ -22,7 +22,12 @@ def _found(detector: DetectionEngine, text: str) -> list[tuple[str, str]]:
         ("mail ops@acme-corp.com", [("EMAIL_ADDRESS", "ops@acme-corp.com")]),
         ("mail someone@example.com or x@corp.test", []),
         ("see https://example.org/docs", []),
-        ("host 10.1.2.3, 192.168.0.7, 127.0.0.1 and 203.0.113.5", []),
+        ("bind 127.0.0.1, 0.0.0.0 and 169.254.1.9", []),
+        ("In the docs the example server is 203.0.113.5", []),
+        (
+            "my laptop 192.168.0.7 and the box at 203.0.113.5",
+            [("IP_ADDRESS", "192.168.0.7"), ("IP_ADDRESS", "203.0.113.5")],
+        ),
         ("public 81.2.69.160", [("IP_ADDRESS", "81.2.69.160")]),
         ("upgrade to v1.2.3.4 or version 10.0.0.1", []),
     ],

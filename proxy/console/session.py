@@ -5,6 +5,8 @@ The cookie holds no secret and no state on the server: it names the admin key (b
 the audit trail uses; its role is looked up on every request) and an expiry, signed with a key derived from the hash key
 that every replica shares, so any replica (or worker) accepts it. A key removed from the config
 ends its sessions at once, since each request checks the fingerprint against the keys in force.
+Signing out records the session in the shared database (`proxy.store.sign_outs`), which every
+replica consults, so a copied cookie dies with its owner's sign-out.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request
@@ -24,6 +27,7 @@ from proxy.admin.api import Admin, admins
 from proxy.config import hash_api_key, is_loopback_host
 from proxy.errors import BadRequest, PayloadTooLarge, PermissionDenied
 from proxy.pipeline import Services
+from proxy.store.sign_outs import signed_out
 
 COOKIE = "privacy_proxy_console"
 LIFETIME_SECONDS = 8 * 3600
@@ -36,10 +40,13 @@ class SignInRequired(Exception):
 
 @dataclass(frozen=True)
 class Session:
-    """Who is signed in (their audit name and role) and the token their forms must carry."""
+    """Who is signed in (their audit name and role), the token their forms must carry, and the
+    session's id (a digest of its cookie) and expiry, which signing out records."""
 
     admin: Admin
     csrf: str
+    id: str
+    expires_at: datetime
 
     @property
     def actor(self) -> str:
@@ -74,7 +81,10 @@ def current_session(request: Request) -> Session:
     admin = next((a for a in admins(services.config.admin).values() if a.actor == actor), None)
     if int(expires) < time.time() or admin is None:
         raise SignInRequired
-    return Session(admin, _sign(services, "csrf:" + token)[:32])
+    session_id = hashlib.sha256(body.encode()).hexdigest()
+    if signed_out(services.recorder.engine, session_id):
+        raise SignInRequired
+    return Session(admin, _sign(services, "csrf:" + token)[:32], session_id, datetime.fromtimestamp(int(expires), UTC))
 
 
 def set_session_cookie(response: Response, request: Request, token: str | None) -> None:

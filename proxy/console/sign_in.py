@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -11,6 +12,7 @@ from proxy.console.render import ConsoleRoute, page
 from proxy.console.session import SignInRequired, current_session, read_form, set_session_cookie, sign_in
 from proxy.console.throttle import SignInThrottle
 from proxy.pipeline import Services
+from proxy.store.sign_outs import record_sign_out
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -62,7 +64,11 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await read_form(request, current_session(request))
+    """Clear the cookie and record the sign-out, so the cookie (or a copy) is refused everywhere."""
+    session = current_session(request)
+    await read_form(request, session)
+    engine = request.app.state.services.recorder.engine
+    await anyio.to_thread.run_sync(record_sign_out, engine, session.id, session.expires_at)
     response = RedirectResponse("/console/login", 303)
     set_session_cookie(response, request, None)
     return response

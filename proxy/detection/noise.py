@@ -3,8 +3,9 @@
 Each filter is named and has a reason; a finding dropped here is not personal data in practice:
 - `url-inside-email`: Presidio also reports the domain of an e-mail address as a URL.
 - `reserved-domain`: example.com, *.test, *.invalid, ... are reserved for documentation (RFC 2606).
-- `non-public-ip`: private, loopback, link-local and documentation addresses (RFC 1918, 5737)
-  name no one; they fill logs and config snippets pasted into prompts.
+- `non-public-ip`: loopback, unspecified, multicast and link-local addresses name no one, nor does a
+  documentation address (RFC 5737) in a sentence about examples or docs. A private (RFC 1918) or
+  documentation address elsewhere is read as a reader reads it: the address of someone's machine.
 - `version-number`: "v1.2.3.4" and "version 10.0.0.1" are versions, not addresses.
 - `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
   (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
@@ -46,6 +47,8 @@ EPONYM_AFTER = re.compile(
 )
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
 VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
+#: words that make a documentation address an example rather than someone's machine
+EXAMPLE_CUE = re.compile(r"\b(?:examples?|docs?|documentation|rfc|placeholder|sample|tutorial|e\.g\.)", re.I)
 
 
 def without_noise(findings: list[Finding], text: str) -> list[Finding]:
@@ -96,7 +99,9 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
     if finding.entity_type == "US_DRIVER_LICENSE":
         return len(value) < 6
     if finding.entity_type == "IP_ADDRESS":
-        return _non_public(value) or bool(VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start]))
+        return _nobodys_address(value, _sentence(text, finding)) or bool(
+            VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start])
+        )
     return False
 
 
@@ -119,10 +124,20 @@ def _host(url: str) -> str:
     return re.split(r"[/:?#]", host, maxsplit=1)[0]
 
 
-def _non_public(value: str) -> bool:
+def _nobodys_address(value: str, sentence: str) -> bool:
+    """Loopback, unspecified, multicast and link-local addresses; a documentation one among examples."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
+    if address.is_loopback or address.is_unspecified or address.is_multicast or address.is_link_local:
+        return True
     documentation = any(address in network for network in DOCUMENTATION_NETWORKS)
-    return address.is_private or address.is_loopback or address.is_link_local or documentation
+    return documentation and bool(EXAMPLE_CUE.search(sentence))
+
+
+def _sentence(text: str, finding: Finding) -> str:
+    """The line around a finding, where an "example" or "docs" cue would be."""
+    start = text.rfind("\n", 0, finding.start) + 1
+    end = text.find("\n", finding.end)
+    return text[start : end if end >= 0 else len(text)]

@@ -1,17 +1,21 @@
 """Wire formats. A dialect knows where a vendor's body keeps its text and how its errors and
 streams look, and nothing else: detection, policy and pseudonyms never appear here.
 
-Adding a surface means one module implementing `Dialect` and one entry in `DIALECTS`.
+Adding a surface means one module implementing `Dialect` and one entry in `DIALECTS`: the app
+mounts its `path`, upstreams of its `upstream_kinds` serve it, and its export reader reads its records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
+
+if TYPE_CHECKING:
+    from proxy.export.conversation import Conversation
 
 StreamKey = tuple[int | str, ...]  # first element: the group (choice) a text belongs to
 
@@ -33,6 +37,7 @@ class Dialect(Protocol):
     path: str  # the route the proxy serves, e.g. "/v1/chat/completions"
     upstream_path: str  # appended to an upstream's base_url
     restores: bool  # False when nothing comes back to restore (embeddings): pseudonymize acts as redact
+    upstream_kinds: frozenset[str]  # the upstream kinds that serve this surface (echo serves all)
 
     def model(self, body: dict[str, Any]) -> str:
         """The requested model; `BadRequest` when missing."""
@@ -87,6 +92,18 @@ class Dialect(Protocol):
         """A streamed answer saying `text`, for the built-in echo upstream."""
 
 
+@runtime_checkable
+class Reads(Protocol):
+    """A dialect whose records hold a dialogue: read as the export's neutral `Conversation`."""
+
+    def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
+        """The dialogue of a recorded request and its (assembled) answer; `Unreadable` for
+        anything that is not text. Other errors (a missing key, a wrong type) mean unreadable."""
+
+    def finish_reason(self, response: dict[str, Any]) -> Any:
+        """Why the answer ended, in this vendor's words (mapped to Chat Completions' by the export)."""
+
+
 def _registry() -> dict[str, Dialect]:
     from proxy.dialects.anthropic_count_tokens import AnthropicCountTokens
     from proxy.dialects.anthropic_messages import AnthropicMessages
@@ -107,3 +124,6 @@ def _registry() -> dict[str, Dialect]:
 
 
 DIALECTS: dict[str, Dialect] = _registry()
+#: the shape of errors outside any dialect's route (unknown paths, the admin API)
+OPENAI_ERRORS: Dialect = DIALECTS["openai-chat"]
+ANTHROPIC_ERRORS: Dialect = DIALECTS["anthropic-messages"]

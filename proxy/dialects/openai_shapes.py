@@ -62,6 +62,8 @@ class OpenAISurface:
     """What every OpenAI surface does alike; a surface module overrides what differs."""
 
     restores = True
+    #: upstream kinds that serve this surface (echo serves every surface)
+    upstream_kinds: frozenset[str] = frozenset({"openai", "openai-compatible", "azure-openai"})
 
     def model(self, body: dict[str, Any]) -> str:
         return require_model(body)

@@ -196,3 +196,12 @@ policy_sets = Table(
     Column("policies", Text, nullable=False),  # JSON: [{"id", "version", "digest"}]
     Column("first_loaded_at", DateTime(timezone=True), nullable=False),
 )
+
+# Console sessions ended by signing out before their cookie expired: every replica refuses them.
+# Rows go once the cookie would have expired anyway.
+console_sign_outs = Table(
+    "console_sign_outs",
+    metadata,
+    Column("session", String(64), primary_key=True),  # SHA-256 of the signed cookie's body
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
