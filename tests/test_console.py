@@ -472,6 +472,13 @@ def test_a_replay_of_a_draft_shows_what_would_change_per_rule_and_is_audited(
     page.get_by_label("Draft policy folder (on the proxy's host)").fill(str(tmp_path / "missing"))
     page.get_by_role("button", name="Replay").click()
     expect(page.get_by_role("alert")).to_contain_text("must be a folder of policy files")
+    month_ago = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 30 * 86400))
+    page.get_by_label("Draft policy folder (on the proxy's host)").fill(str(draft))
+    page.get_by_label("From (UTC)").fill(month_ago)
+    page.get_by_role("button", name="Replay").click()  # too long to wait for: the CLI's job
+    expect(page.get_by_role("alert")).to_contain_text("at most 7 days")
+    expect(page.get_by_role("alert")).to_contain_text("privacy-proxy policy replay")
+    assert len(audit_rows(create_engine(f"sqlite:///{console.database}"), action="read_original")) == len(rows)
 
 
 def test_a_viewer_browses_but_may_not_open_originals_and_a_named_auditor_is_audited_by_name(
