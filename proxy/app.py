@@ -32,7 +32,7 @@ from proxy.models import Catalogue, list_models
 from proxy.pipeline import Services, handle
 from proxy.policy.bundle import PolicySet
 from proxy.policy.loader import load_policies, policy_directory
-from proxy.policy.reload import PolicyWatcher
+from proxy.policy.reload import RELOAD_ACTOR, PolicyWatcher
 from proxy.scan_budget import ScanBudget
 from proxy.store.database import open_database
 from proxy.store.policy_history import record_failed_reload, record_load
@@ -136,28 +136,25 @@ def build_services(
     services.watcher = PolicyWatcher(
         directory,
         detector.supported_entities(),
-        lambda new: _install(services, new),
+        lambda new, actor: _install(services, new, actor),
         config.policy_reload_seconds,
-        on_result=lambda ok: _reloaded(services, ok),
+        on_result=lambda ok, actor: _reloaded(services, ok, actor),
     )
     return services
 
 
-RELOAD_ACTOR = "serve:reload"  # a file change, SIGHUP or POST /admin/policies/reload
-
-
-def _install(services: Services, new: PolicySet) -> None:
+def _install(services: Services, new: PolicySet, actor: str) -> None:
     """A reloaded set goes into the policy history with an audit row, then into force (the
     watcher counts the reload right after: `/readyz` never shows the new set uncounted for long)."""
-    record_load(services.recorder.engine, services.policies, new, RELOAD_ACTOR)
+    record_load(services.recorder.engine, services.policies, new, actor)
     services.install_policies(new)
 
 
-def _reloaded(services: Services, ok: bool) -> None:
+def _reloaded(services: Services, ok: bool, actor: str) -> None:
     services.metrics.policy_reloads.labels("ok" if ok else "failed").inc()
     watcher = services.watcher
     if not ok and watcher is not None:
-        record_failed_reload(services.recorder.engine, services.policies, watcher.last_error or "", RELOAD_ACTOR)
+        record_failed_reload(services.recorder.engine, services.policies, watcher.last_error or "", actor)
 
 
 def _reload_on_sighup(watcher: PolicyWatcher) -> None:

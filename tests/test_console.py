@@ -411,11 +411,18 @@ def test_policies_show_versions_and_rules_and_a_failed_reload_names_the_file_and
     page.get_by_role("button", name="Reload the policy files now").click()
     expect(page.get_by_role("status")).to_have_text("Reloaded: the policies below are in force.")
     page.get_by_role("link", name="Audit").click()
-    page.get_by_label("Action").fill("reload_policies")
+    page.get_by_label("Action").fill("policy_reload")
     page.get_by_role("button", name="Filter").click()
-    rows = page.locator("table.audit tbody tr")
-    expect(rows.first).to_contain_text('"reloaded": true')
-    expect(rows.nth(1)).to_contain_text('"reloaded": false')
+    expect(page.locator("table.audit tbody tr").first).to_contain_text("admin:")
+    # each click is one audit row naming who clicked (the watcher's own reloads are `serve:reload`)
+    engine = create_engine(f"sqlite:///{console.database}")
+    clicked = [
+        row["action"]
+        for action in ("policy_reload", "policy_reload_failed", "reload_policies")
+        for row in audit_rows(engine, action=action)
+        if row["actor"].startswith("admin:")
+    ]
+    assert clicked == ["policy_reload", "policy_reload_failed"]
 
 
 def test_the_audit_page_lists_reads_of_originals_with_a_link_to_the_request(signed_in: Page, console: Console) -> None:
@@ -465,6 +472,13 @@ def test_a_replay_of_a_draft_shows_what_would_change_per_rule_and_is_audited(
     page.get_by_label("Draft policy folder (on the proxy's host)").fill(str(tmp_path / "missing"))
     page.get_by_role("button", name="Replay").click()
     expect(page.get_by_role("alert")).to_contain_text("must be a folder of policy files")
+    month_ago = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 30 * 86400))
+    page.get_by_label("Draft policy folder (on the proxy's host)").fill(str(draft))
+    page.get_by_label("From (UTC)").fill(month_ago)
+    page.get_by_role("button", name="Replay").click()  # too long to wait for: the CLI's job
+    expect(page.get_by_role("alert")).to_contain_text("at most 7 days")
+    expect(page.get_by_role("alert")).to_contain_text("privacy-proxy policy replay")
+    assert len(audit_rows(create_engine(f"sqlite:///{console.database}"), action="read_original")) == len(rows)
 
 
 def test_a_viewer_browses_but_may_not_open_originals_and_a_named_auditor_is_audited_by_name(

@@ -27,6 +27,10 @@ from proxy.policy.loader import PolicyError, load_policies
 from proxy.store.audit import record_audit
 
 FIELDS = ("draft", "since", "until", "team")
+#: The page answers when the whole replay is done, so it takes a bounded period; longer ones
+#: belong to `privacy-proxy policy replay`, which streams no page and can write a CSV.
+MAX_PERIOD = timedelta(days=7)
+SLACK = timedelta(hours=1)  # the form's default start (a week before the page opened) still fits
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -46,6 +50,12 @@ async def replay_run(request: Request) -> Response:
     fields = {name: form.get(name, "").strip() for name in FIELDS}
     services: Services = request.app.state.services
     where = request_filter(since=fields["since"], until=fields["until"], team=fields["team"])
+    if not _bounded(where.since, where.until):
+        message = (
+            f"A replay here covers at most {MAX_PERIOD.days} days from its start (the page waits for the whole run): "
+            "for a longer period run `privacy-proxy policy replay DRAFT_DIR --since 30d` on the proxy's host."
+        )
+        return _page(session, fields, error=message, status=400)
     try:
         draft = await anyio.to_thread.run_sync(_draft, services, fields["draft"])
     except BadRequest as error:
@@ -69,6 +79,18 @@ async def replay_run(request: Request) -> Response:
         )
     )
     return _page(session, fields, report=report, draft=[p.label for p in draft.policies])
+
+
+def _bounded(since: datetime | None, until: datetime | None) -> bool:
+    """Whether the period has a start and lasts at most `MAX_PERIOD` (times without a zone are UTC)."""
+    if since is None:
+        return False
+    end = until or datetime.now(UTC)
+    return _utc(end) - _utc(since) <= MAX_PERIOD + SLACK
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _draft(services: Services, folder: str) -> PolicySet:

@@ -8,11 +8,14 @@ mounts its `path`, upstreams of its `upstream_kinds` serve it, and its export re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
+
+if TYPE_CHECKING:
+    from proxy.export.conversation import Conversation
 
 StreamKey = tuple[int | str, ...]  # first element: the group (choice) a text belongs to
 
@@ -87,6 +90,18 @@ class Dialect(Protocol):
 
     def echo_events(self, model: str, text: str, chunk_chars: int) -> list[SSEEvent]:
         """A streamed answer saying `text`, for the built-in echo upstream."""
+
+
+@runtime_checkable
+class Reads(Protocol):
+    """A dialect whose records hold a dialogue: read as the export's neutral `Conversation`."""
+
+    def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
+        """The dialogue of a recorded request and its (assembled) answer; `Unreadable` for
+        anything that is not text. Other errors (a missing key, a wrong type) mean unreadable."""
+
+    def finish_reason(self, response: dict[str, Any]) -> Any:
+        """Why the answer ended, in this vendor's words (mapped to Chat Completions' by the export)."""
 
 
 def _registry() -> dict[str, Dialect]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxy.dialects.anthropic_messages import AnthropicMessages
+from proxy.dialects.anthropic_messages import AnthropicWire
 from proxy.exchange import Slot, Usage
 
 
-class AnthropicCountTokens(AnthropicMessages):
+class AnthropicCountTokens(AnthropicWire):
     name = "anthropic-count-tokens"
     path = "/v1/messages/count_tokens"
     upstream_path = "/v1/messages/count_tokens"

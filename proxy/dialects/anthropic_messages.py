@@ -14,6 +14,7 @@ from proxy.dialects.paths import carries_text, kind_of, media_slots, other_slots
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
+from proxy.export.conversation import Builder, Conversation, Tool, ToolCall, Unreadable, role_of, text_of
 
 # Top-level fields read by name; every other field is scanned whole (`other_slots`).
 HANDLED = frozenset({"model", "system", "messages", "tools"})
@@ -38,7 +39,9 @@ ERROR_TYPES = {
 }
 
 
-class AnthropicMessages:
+class AnthropicWire:
+    """Messages bodies, streams and errors; shared with token counting, which has no dialogue to read."""
+
     name = "anthropic-messages"
     path = "/v1/messages"
     upstream_path = "/v1/messages"
@@ -256,3 +259,42 @@ def _finish_block(block: dict[str, Any]) -> dict[str, Any]:
         except ValueError:
             block["input"] = raw  # a stream cut off mid-object: keep what came
     return block
+
+
+class AnthropicMessages(AnthropicWire):
+    """The messages surface: its records read as a conversation for export."""
+
+    def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
+        builder = Builder()
+        system = text_of(request.get("system"), ("text",))
+        if system:
+            builder.add("system", system)
+        for message in request["messages"]:
+            _read_content(builder, message["role"], message["content"])
+        _read_content(builder, "assistant", response["content"])
+        tools = [
+            Tool(tool["name"], tool.get("description") or "", tool.get("input_schema") or {})
+            for tool in request.get("tools") or []
+            if tool.get("type", "custom") == "custom"
+        ]
+        return Conversation(builder.messages, tools)
+
+    def finish_reason(self, response: dict[str, Any]) -> Any:
+        return response.get("stop_reason")
+
+
+def _read_content(builder: Builder, role: str, content: Any) -> None:
+    if isinstance(content, str):
+        builder.add(role_of(role), content)
+        return
+    for block in content:
+        kind = block["type"]
+        if kind == "text":
+            builder.add(role_of(role), block["text"])
+        elif kind == "tool_use":
+            call = ToolCall(block["id"], block["name"], json.dumps(block.get("input") or {}, ensure_ascii=False))
+            builder.add("assistant", calls=(call,))
+        elif kind == "tool_result":
+            builder.add("tool", text_of(block.get("content"), ("text",)), call_id=block["tool_use_id"])
+        elif kind not in SIGNED_BLOCKS:
+            raise Unreadable("non_text_content")

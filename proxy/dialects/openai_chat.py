@@ -29,6 +29,7 @@ from proxy.dialects.paths import (
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
+from proxy.export.conversation import Builder, Conversation, ToolCall, function_tool, role_of, text_of
 
 # Values under these keys are structure, not text: a schema's `type: string`, a part's image data.
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
@@ -191,6 +192,19 @@ class OpenAIChat(OpenAISurface):
         events.append({**shell, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]
 
+    def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
+        builder = Builder()
+        for message in request["messages"]:
+            _read_message(builder, message)
+        _read_message(builder, response["choices"][0]["message"])
+        tools = [
+            function_tool(tool["function"]) for tool in request.get("tools") or [] if tool.get("type") == "function"
+        ]
+        return Conversation(builder.messages, tools)
+
+    def finish_reason(self, response: dict[str, Any]) -> Any:
+        return response["choices"][0].get("finish_reason")
+
 
 def _objects(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
     """`body[key]` as a list of objects (empty when absent); any other shape is refused."""
@@ -245,3 +259,13 @@ def _merge_choice(target: dict[str, Any], choice: dict[str, Any]) -> None:
         slot["function"]["arguments"] += function.get("arguments") or ""
     if choice.get("finish_reason"):
         target["finish_reason"] = choice["finish_reason"]
+
+
+def _read_message(builder: Builder, message: dict[str, Any]) -> None:
+    role = role_of(message["role"])
+    content = text_of(message.get("content"), ("text", "refusal")) or message.get("refusal") or ""
+    calls = tuple(
+        ToolCall(call["id"], call["function"]["name"], call["function"].get("arguments") or "{}")
+        for call in message.get("tool_calls") or []
+    )
+    builder.add(role, content, calls, message.get("tool_call_id"))

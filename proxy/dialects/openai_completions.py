@@ -22,6 +22,7 @@ from proxy.dialects.openai_shapes import (
 from proxy.dialects.paths import other_slots, text_slot
 from proxy.dialects.sse import SSEEvent
 from proxy.exchange import Slot
+from proxy.export.conversation import Conversation, Message, Unreadable
 
 
 class OpenAICompletions(OpenAISurface):
@@ -73,6 +74,16 @@ class OpenAICompletions(OpenAISurface):
         ]
         events.append({**shell, "choices": [{"index": 0, "text": "", "logprobs": None, "finish_reason": "stop"}]})
         return [SSEEvent(json.dumps(event)) for event in events] + [SSEEvent(DONE)]
+
+    def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
+        """A prompt and its continuation."""
+        prompt = request["prompt"]
+        if not isinstance(prompt, str):
+            raise Unreadable("unreadable")
+        return Conversation([Message("user", prompt), Message("assistant", response["choices"][0]["text"])])
+
+    def finish_reason(self, response: dict[str, Any]) -> Any:
+        return response["choices"][0].get("finish_reason")
 
 
 def _merge(target: dict[str, Any], choice: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from proxy.dialects.paths import (
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
+from proxy.export.conversation import Builder, Conversation, ToolCall, Unreadable, function_tool, role_of, text_of
 
 SCHEMA_WORDS = frozenset({"type", "format", "pattern", "$ref", "$schema", "$id", "required", "additionalProperties"})
 PART_WORDS = frozenset({"type", "image_url", "file_id", "file_data", "file_url", "detail", "id", "status"})
@@ -188,6 +189,23 @@ class OpenAIResponses(OpenAISurface):
             event["sequence_number"] = number
         return [SSEEvent(json.dumps(event), str(event["type"])) for event in events]
 
+    def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
+        builder = Builder()
+        if request.get("instructions"):
+            builder.add("system", request["instructions"])
+        items = request["input"]
+        for item in [{"role": "user", "content": items}] if isinstance(items, str) else items:
+            _read_item(builder, item)
+        for item in response["output"]:
+            _read_item(builder, item)
+        tools = [function_tool(tool) for tool in request.get("tools") or [] if tool.get("type") == "function"]
+        return Conversation(builder.messages, tools)
+
+    def finish_reason(self, response: dict[str, Any]) -> Any:
+        incomplete = (response.get("incomplete_details") or {}).get("reason")
+        calls = any(item.get("type") == "function_call" for item in response.get("output") or [])
+        return "length" if incomplete == "max_output_tokens" else "tool_calls" if calls else "stop"
+
 
 def _output_item_slots(at: JSONPath, item: Any) -> list[Slot]:
     if not isinstance(item, dict):
@@ -215,3 +233,17 @@ def _part_slots(at: JSONPath, part: dict[str, Any]) -> list[Slot]:
     return tree_slots(at, part, PART_WORDS) + [
         s for name in MEDIA_FIELDS for s in media_slots((*at, name), part.get(name))
     ]
+
+
+def _read_item(builder: Builder, item: dict[str, Any]) -> None:
+    kind = item.get("type", "message")
+    if kind == "message":
+        parts = ("input_text", "output_text", "text", "refusal")
+        builder.add(role_of(item["role"]), text_of(item.get("content"), parts))
+    elif kind == "function_call":
+        builder.add("assistant", calls=(ToolCall(item["call_id"], item["name"], item.get("arguments") or "{}"),))
+    elif kind == "function_call_output":
+        output = item["output"]
+        builder.add("tool", output if isinstance(output, str) else json.dumps(output), call_id=item["call_id"])
+    elif kind != "reasoning":  # reasoning is the vendor's scratchpad, not part of the dialogue
+        raise Unreadable("unsupported_item")

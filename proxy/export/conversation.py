@@ -113,3 +113,54 @@ def _canonical(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an integer past 64 bits: the standard library takes any
         return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+# Building blocks for the dialects' readers (`Reads` in `proxy.dialects`)
+
+
+class Builder:
+    """Appends messages, merging consecutive assistant pieces (text, then its tool calls) into one."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def add(self, role: Role, content: str = "", calls: tuple[ToolCall, ...] = (), call_id: str | None = None) -> None:
+        last = self.messages[-1] if self.messages else None
+        if role == "assistant" and last is not None and last.role == "assistant" and not last.tool_calls:
+            joined = "\n".join(text for text in (last.content, content) if text)
+            self.messages[-1] = Message("assistant", joined, calls)
+            return
+        if role == "assistant" and last is not None and last.role == "assistant" and not content:
+            self.messages[-1] = Message("assistant", last.content, last.tool_calls + calls)
+            return
+        self.messages.append(Message(role, content, calls, call_id))
+
+
+def text_of(content: Any, kinds: tuple[str, ...]) -> str:
+    """A string, or the text of a list of parts; any part that is not text is refused."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    texts = []
+    for part in content:
+        if part.get("type") not in kinds:
+            raise Unreadable("non_text_content")
+        texts.append(part.get("text") or part.get("refusal") or "")
+    return "\n".join(texts)
+
+
+def role_of(role: str) -> Role:
+    mapped = {"developer": "system", "system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
+    if role not in mapped:
+        raise Unreadable("unsupported_role")
+    return mapped[role]  # type: ignore[return-value]
+
+
+def function_tool(function: dict[str, Any]) -> Tool:
+    """An OpenAI function definition as a neutral tool."""
+    return Tool(function["name"], function.get("description") or "", function.get("parameters") or {})
+
+
+# Anthropic's and the Responses API's words for why an answer ended, in Chat Completions' words
+FINISH_WORDS = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls", "max_tokens": "length"}

@@ -17,15 +17,17 @@ from proxy.policy.loader import PolicyError, load_policies, policy_files
 
 log = logging.getLogger(__name__)
 
+RELOAD_ACTOR = "serve:reload"  # a file change, SIGHUP or POST /admin/policies/reload
+
 
 class PolicyWatcher:
     def __init__(
         self,
         directory: Path,
         known_entities: Iterable[str],
-        install: Callable[[PolicySet], None],
+        install: Callable[[PolicySet, str], None],
         interval: float = 2.0,
-        on_result: Callable[[bool], None] = lambda ok: None,
+        on_result: Callable[[bool, str], None] = lambda ok, actor: None,
     ) -> None:
         self.directory = directory
         self.known_entities = set(known_entities)
@@ -60,23 +62,25 @@ class PolicyWatcher:
                 self._fingerprint = current
                 await anyio.to_thread.run_sync(self.reload)
 
-    def reload(self) -> bool:
+    def reload(self, actor: str = RELOAD_ACTOR) -> bool:
+        """Load the files and put them in force; `actor` (who asked) is what the one audit row
+        of this reload names."""
         try:
             policy_set = load_policies(self.directory, known_entities=self.known_entities)
         except PolicyError as exc:
-            return self._failed(str(exc))
+            return self._failed(str(exc), actor)
         except Exception as exc:  # whatever a half-saved file does, the watcher must live on
-            return self._failed(f"could not load the policies ({type(exc).__name__})")
+            return self._failed(f"could not load the policies ({type(exc).__name__})", actor)
         self.last_error = None
-        self.install(policy_set)
+        self.install(policy_set, actor)
         self.reloads += 1
-        self.on_result(True)
+        self.on_result(True, actor)
         log.info("policies reloaded: %s", ", ".join(p.label for p in policy_set.policies))
         return True
 
-    def _failed(self, message: str) -> bool:
+    def _failed(self, message: str, actor: str) -> bool:
         self.failures += 1
         self.last_error = message
-        self.on_result(False)
+        self.on_result(False, actor)
         log.error("policy reload failed; the previous policies stay in force:\n%s", message)
         return False
