@@ -608,3 +608,29 @@ def test_repeated_wrong_keys_from_one_client_are_refused_with_retry_after_and_co
     _sign_in(page, console.url, ADMIN_KEY)
     expect(page.get_by_role("heading", name="Requests")).to_be_visible()
     other.close()
+
+
+def test_requests_are_filtered_by_key_model_and_time(signed_in: Page, console: Console) -> None:
+    page = signed_in
+    rows = page.locator("table.requests tbody tr")
+    tomorrow = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 86400))
+    yesterday = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 86400))
+    for label, value, count in [
+        ("Key", "hr-laptop", 1),
+        ("Key", "suite", len(console.ids) - 1),
+        ("Model", "claude-3-5-haiku-latest", 1),
+        ("From (UTC)", yesterday, len(console.ids)),
+        ("From (UTC)", tomorrow, 0),
+        ("Until (UTC)", yesterday, 0),
+    ]:
+        page.get_by_role("link", name="Clear").click()
+        page.get_by_label(label, exact=True).fill(value)
+        page.get_by_role("button", name="Filter").click()
+        if count:
+            expect(rows).to_have_count(count)
+        else:
+            expect(rows).to_have_text(["No request matches these filters."])
+    page.get_by_role("link", name="Clear").click()
+    page.get_by_label("Key", exact=True).fill("hr-laptop")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows.first.get_by_role("link")).to_have_attribute("href", f"/console/requests/{console.ids['anthropic']}")
