@@ -44,3 +44,23 @@ def test_when_digits_are_an_order_number_or_an_amount_then_they_are_not_a_phone(
 ) -> None:
     findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
     assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("Explain why Marbury v. Madison still matters and how Roe vs Wade was argued.", {"PERSON"}),
+        ("Fill the form with 123 Main Street as the sample address.", {"STREET_ADDRESS"}),
+        ("Order #4155550123 never arrived; invoice no. 2125550187 is attached.", {"PHONE_NUMBER"}),
+    ],
+)
+def test_when_a_value_is_a_case_party_a_placeholder_or_a_reference_then_it_is_not_a_finding(
+    detector: DetectionEngine, text: str, entities: set[str]
+) -> None:
+    assert asyncio.run(detector.detect([Slot(("m",), text)], entities, [])) == []
+
+
+def test_when_a_phone_has_no_reference_label_then_it_is_still_found(detector: DetectionEngine) -> None:
+    text = "Order arrived. Call me on 415-555-0132 tomorrow."
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
+    assert [text[f.start : f.end] for f in findings] == ["415-555-0132"]

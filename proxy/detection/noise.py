@@ -14,6 +14,10 @@ Each filter is named and has a reason; a finding dropped here is not personal da
   person the English model found with no word from the name lists ("Abmahnung", "Redacta el").
 - `model-slip`: one word the model calls a person in lower case ("mum") or as a short
   abbreviation ("DB"); `eponym`: a name inside a term ("Hodgkin lymphoma", "Broca's area").
+- `case-name`: parties of a cited case ("Marbury v. Madison", "Roe vs Wade") are public record.
+- `placeholder`: the stock street addresses of forms and docs ("123 Main Street", "123 Fake St").
+- `reference-number`: digits after `#` or an order, invoice, ticket or tracking label are that
+  reference, not a phone number.
 - `fallback-secret`: a generic secret or a password in prose where a recognizer of a known kind
   (an AWS key, a password assignment) reports the same value: one value, one finding.
 """
@@ -51,6 +55,16 @@ VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 EXAMPLE_CUE = re.compile(r"\b(?:examples?|docs?|documentation|rfc|placeholder|sample|tutorial|e\.g\.)", re.I)
 
 
+CASE_LAW_BEFORE = re.compile(r"\b(?:v|vs)\.?[ \t]+$", re.I)
+CASE_LAW_AFTER = re.compile(r"[ \t]+(?:v|vs)\.?[ \t]+[A-Z]")
+PLACEHOLDER_STREET = re.compile(r"(?:123|1234)\s+(?:main|fake|any)\s+(?:st|street|ave|avenue|road|rd)\.?", re.I)
+REFERENCE_BEFORE = re.compile(
+    r"(?:#|\b(?:order|invoice|ticket|tracking|ref(?:erence)?|po|sku|item|shipment|bestell|rechnung|commande)"
+    r"(?:[ \t]*(?:no\.?|nr\.?|number|id|n°))?[ \t]*[:#]?)[ \t]*$",
+    re.I,
+)
+
+
 def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
     specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
@@ -78,6 +92,12 @@ def _eponym(finding: Finding, text: str) -> bool:
     return bool(EPONYM_AFTER.match(text, finding.end))
 
 
+def _case_party(finding: Finding, text: str) -> bool:
+    """A party of a cited case: the name right before or after "v." / "vs"."""
+    before = CASE_LAW_BEFORE.search(text[max(finding.start - 6, 0) : finding.start])
+    return bool(before or CASE_LAW_AFTER.match(text, finding.end))
+
+
 def _fallback_inside(finding: Finding, specific: list[Finding]) -> bool:
     """A generic secret or a password told in prose that a specific recognizer also found."""
     return finding.entity_type in FALLBACK_SECRETS and any(
@@ -93,9 +113,20 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
     if finding.entity_type == "EMAIL_ADDRESS":
         return bool(RESERVED_DOMAIN.search(value))
     if finding.entity_type == "PERSON":
-        return _not_a_name(value) or _eponym(finding, text) or (finding.recognizer == SPACY and _model_slip(value))
+        return (
+            _not_a_name(value)
+            or _eponym(finding, text)
+            or _case_party(finding, text)
+            or (finding.recognizer == SPACY and _model_slip(value))
+        )
+    if finding.entity_type == "STREET_ADDRESS":
+        return bool(PLACEHOLDER_STREET.fullmatch(value.strip()))
     if finding.entity_type == "PHONE_NUMBER":
-        return sum(c.isdigit() for c in value) < 7 or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value))
+        return (
+            sum(c.isdigit() for c in value) < 7
+            or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value))
+            or bool(REFERENCE_BEFORE.search(text[max(finding.start - 24, 0) : finding.start]))
+        )
     if finding.entity_type == "US_DRIVER_LICENSE":
         return len(value) < 6
     if finding.entity_type == "IP_ADDRESS":
