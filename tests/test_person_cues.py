@@ -45,6 +45,7 @@ def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) ->
         "Postgres says syntax error near VALUES",
         "sshd: Accepted publickey for root from 10.0.0.2; clone https://git:tok3n@git.internal/x",
         "env: {name: DB_PASSWORD, value: x}",
+        "Peter Parker lives here",  # the name is the model's and the lists' to find; "lives" is no name
     ],
 )
 def test_cue_words_without_a_name_find_nothing(text: str) -> None:

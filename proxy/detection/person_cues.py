@@ -119,8 +119,12 @@ def _cued(run: str, start: int, before: bool, strong: bool) -> Iterator[Found]:
     kept = _name([word[0] for word in words], cue_before=before, strong=strong)
     if kept is None:
         return
-    if not before and len(words) > len(kept) and words[-len(kept) - 1][0].lower() in _DETERMINERS:
-        return  # "the app says": a thing, not a person
+    if not before and len(words) > len(kept):
+        previous = words[-len(kept) - 1][0]
+        if previous.lower() in _DETERMINERS:
+            return  # "the app says": a thing, not a person
+        if previous[0].isupper() and all(word.islower() for word in kept):
+            return  # "Peter Parker lives here": the lower-case word is what the named person does
     first, last = (words[0], words[len(kept) - 1]) if before else (words[-len(kept)], words[-1])
     yield Found("PERSON", start + first.start(), start + last.end(), SCORE, "after or before a person cue")
 

@@ -6,7 +6,8 @@ server process only hashes, dispatches and forwards.
 Processes are spawned, not forked: the server has threads (the recorder, the event loop's
 executors) that a fork would copy in an unknown state. If a process dies, the pool is broken:
 the requests it held fail closed (`DetectionFailed`, 503, nothing forwarded) and a fresh pool
-takes over for the next ones.
+takes over; until its processes have loaded spaCy, requests fail closed at once (503, which a
+client may retry) instead of queueing past their detection budget.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def _pid(pause: float) -> int:
     return os.getpid()
 
 
+class PoolStarting(RuntimeError):
+    """The pool is being replaced and its processes are still loading spaCy."""
+
+
 class DetectionPool:
     """A process pool with an analyzer in every process, replaced when one of them dies."""
 
@@ -76,6 +81,8 @@ class DetectionPool:
         self.config, self.processes = config, processes
         self._lock = threading.Lock()
         self._executor = self._new_executor()
+        self._ready = threading.Event()  # cleared while a replacement pool warms up
+        self._ready.set()  # the first pool is warmed by the server's start-up, which requests wait for
         self.pids: list[int] = []
 
     def _new_executor(self) -> ProcessPoolExecutor:
@@ -102,6 +109,8 @@ class DetectionPool:
         self, chunks: list[list[str]], entities: set[str], detectors: Sequence[CustomRecognizerSpec]
     ) -> list[list[list[Finding]]]:
         """Each chunk of texts analysed in one process (one spaCy batch), the chunks in parallel."""
+        if not self._ready.is_set():
+            raise PoolStarting("the detection processes are starting")
         executor = self._executor
         try:
             calls = [asyncio.wrap_future(executor.submit(_analyze, chunk, entities, detectors)) for chunk in chunks]
@@ -118,6 +127,7 @@ class DetectionPool:
                 return
             log.error("a detection process died; starting a new pool")
             broken.shutdown(wait=False, cancel_futures=True)
+            self._ready.clear()
             self._executor = self._new_executor()
         threading.Thread(target=self._warm_quietly, name="detect-warm-up", daemon=True).start()
 
@@ -126,6 +136,8 @@ class DetectionPool:
             self.warm_up()
         except Exception as exc:  # the next request will fail closed and try again
             log.error("detection processes failed to start: %s", type(exc).__name__)
+        finally:
+            self._ready.set()  # warm, or broken again: either way the next request finds out
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
