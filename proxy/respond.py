@@ -134,11 +134,13 @@ class StreamRelay(StreamingResponse):
         exchange = self.exchange
         if exchange.status == "streaming":
             exchange.status = "client_disconnected"
-        await self.reply.aclose()
-        exchange.timings.upstream_ms = (time.perf_counter() - self.started) * 1000
-        exchange.timings.total_ms = exchange.timings.since_start_ms()
-        exchange.response_findings = self.guard.found if self.guard else []
-        self.ended(exchange, self._assemble)
+        try:
+            await self.reply.aclose()
+        finally:  # a close that fails must not keep the stream's gate slot or lose its record
+            exchange.timings.upstream_ms = (time.perf_counter() - self.started) * 1000
+            exchange.timings.total_ms = exchange.timings.since_start_ms()
+            exchange.response_findings = self.guard.found if self.guard else []
+            self.ended(exchange, self._assemble)
 
     def _assemble(self) -> None:
         exchange = self.exchange

@@ -125,10 +125,10 @@ class Scanner:
             if direction == "response" or not self._may_skip_detection():
                 raise
             return Scan(direction, self.policies, slots, decision=Decision(), unscanned=True)
-        findings = _without_names_in_model(reading.slot_findings(findings), slots)
-        findings = trim(reading.slots, findings)  # the value only: the sentence around it stays readable
+        findings = trim(reading.slots, reading.slot_findings(findings))  # the value only: the sentence stays readable
         if direction == "request":  # a name found in one message is a name in every message
             findings = propagate(reading.slots, findings)
+        findings = _without_names_in_model(findings, slots)  # after propagation: "Claude" is no name in `claude-*`
         decision = _downgrade(
             decide(findings, reading.slots, self.policies, self.context, direction=direction, today=self.today),
             direction,

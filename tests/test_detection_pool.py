@@ -6,6 +6,7 @@ analyses in-thread with the session detector."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -16,7 +17,8 @@ import pytest
 
 from proxy.config import DetectionConfig
 from proxy.detection import DetectionEngine
-from proxy.detection.pool import DetectionPool, detection_processes
+from proxy.detection.pool import DetectionPool, PoolStarting, detection_processes
+from proxy.errors import Overloaded
 from proxy.exchange import Finding, Slot
 from proxy.policy.schema import Detector
 
@@ -112,3 +114,18 @@ def test_pool_size_defaults_to_the_cores_shared_among_server_workers(monkeypatch
 
 def _found(finding: Finding) -> tuple[object, ...]:
     return finding.slot, finding.start, finding.end, finding.entity_type, finding.score
+
+
+def test_while_a_new_pool_starts_requests_are_refused_as_overloaded_not_failed(detector: DetectionEngine) -> None:
+    """A detection failure may be let through unscanned by `on_detector_error: allow`; a pool that
+    is still loading spaCy is not a failure but a wait, so it answers 503 overloaded (retry soon)."""
+
+    class StartingPool:
+        processes = 1
+
+        async def analyze(self, *args: object) -> list[object]:
+            raise PoolStarting("the detection processes are starting")
+
+    engine = DetectionEngine(detector.analyzer, pool=StartingPool())  # type: ignore[arg-type]
+    with pytest.raises(Overloaded):
+        asyncio.run(engine.detect([Slot(("text",), "Anna Kowalska")], {"PERSON"}, []))

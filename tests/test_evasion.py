@@ -369,3 +369,15 @@ def test_client_headers_reach_the_vendor_only_when_configured(
         configured.client().chat.completions.create(model="gpt-4o", messages=_one("hi"), extra_headers=headers)
     sent = vendor.received[-1].headers
     assert sent["user-agent"] == headers["User-Agent"] and "idempotency-key" not in sent
+
+
+def test_a_name_in_the_prompt_that_is_also_in_the_model_name_does_not_refuse_the_model(
+    running: RunningProxy, vendor: MockVendor
+) -> None:
+    """A person called Claude is pseudonymized in the prompt; the name is not carried into
+    `claude-opus-4-1`, which would refuse the request as a model name holding a name."""
+    messages = _one("Write to Claude Moreau about the invoice. Claude Moreau prefers e-mail.")
+    status, decision, text = _send(running, Case("claude", "transform", "", messages, "anthropic", "claude-opus-4-1"))
+    assert status == 200, text
+    assert vendor.last["model"] == "claude-opus-4-1"
+    assert "Moreau" not in str(vendor.last["messages"])

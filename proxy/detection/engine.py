@@ -26,12 +26,12 @@ from proxy.detection.builtin import builtin_recognizers, phone_windows
 from proxy.detection.cache import AnalysisCache, scope_of
 from proxy.detection.custom import CustomRecognizerSpec
 from proxy.detection.noise import without_noise
-from proxy.detection.pool import DetectionPool, detection_processes
+from proxy.detection.pool import DetectionPool, PoolStarting, detection_processes
 from proxy.detection.recognizers import custom_recognizers
 from proxy.detection.registry import RememberingRegistry
 from proxy.detection.secrets import secret_recognizers
 from proxy.detection.spacy_model import InstalledSpacyEngine
-from proxy.errors import DetectionFailed
+from proxy.errors import DetectionFailed, Overloaded
 from proxy.exchange import Finding, Slot
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,8 @@ class DetectionEngine:
             return []
         try:
             per_slot = await self._per_slot([slot.text for slot in slots], entities, detectors)
+        except PoolStarting:  # not a detection failure a policy may let through unscanned: retry soon
+            raise Overloaded("The PII detector is restarting; try again in a few seconds.") from None
         except Exception as exc:
             log.error("detection failed: %s", type(exc).__name__)
             raise DetectionFailed("PII detection failed, so the request was not sent to the vendor.") from None

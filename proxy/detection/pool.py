@@ -6,8 +6,9 @@ server process only hashes, dispatches and forwards.
 Processes are spawned, not forked: the server has threads (the recorder, the event loop's
 executors) that a fork would copy in an unknown state. If a process dies, the pool is broken:
 the requests it held fail closed (`DetectionFailed`, 503, nothing forwarded) and a fresh pool
-takes over; until its processes have loaded spaCy, requests fail closed at once (503, which a
-client may retry) instead of queueing past their detection budget.
+takes over; until its processes have loaded spaCy, requests are refused at once as overloaded
+(503, which a client retries; never forwarded unscanned, whatever `on_detector_error` says)
+instead of queueing past their detection budget.
 """
 
 from __future__ import annotations
