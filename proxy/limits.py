@@ -1,4 +1,4 @@
-"""Per-key limits and the global concurrency gate, checked right after `authenticate`.
+"""Per-key limits and the global concurrency gate, checked once the body is read and the model name checked.
 
 With `limits.redis_url` set, requests per minute and tokens per day are counted in Redis and
 shared by every replica and worker (`proxy.shared_limits`). Without it, or while Redis is
