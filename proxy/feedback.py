@@ -8,6 +8,7 @@ cannot be probed across teams.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from datetime import UTC, datetime
@@ -18,8 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Engine, insert, select
 
+from proxy.body import receive
 from proxy.errors import BadRequest, NotFound
 from proxy.store.tables import feedback, requests
+
+FEEDBACK_BYTES = 64 * 1024  # a comment of 4,000 characters and the other fields fit many times over
+RECORD_WAITS, RECORD_WAIT_SECONDS = 20, 0.1  # up to two seconds for the record of a just-answered request
 
 
 class FeedbackIn(BaseModel):
@@ -43,10 +48,12 @@ async def post_feedback(request: Request) -> JSONResponse:
     """Attach feedback to one of the caller's team's requests."""
     services = request.app.state.services
     caller = await services.keys.authenticate(request.headers, request.client.host if request.client else None)
-    given = _parse(await request.body())
+    given = _parse(await receive(request, FEEDBACK_BYTES, services.config.server.body_timeout))
     recorder = services.recorder
-    if not await anyio.to_thread.run_sync(_recorded, recorder.engine, given.request_id):
-        await anyio.to_thread.run_sync(recorder.flush)  # feedback can arrive before the record is written
+    for _ in range(RECORD_WAITS):  # feedback can arrive before the record is written: wait a little, never long
+        if await anyio.to_thread.run_sync(_recorded, recorder.engine, given.request_id):
+            break
+        await asyncio.sleep(RECORD_WAIT_SECONDS)
     feedback_id = await anyio.to_thread.run_sync(_store, recorder.engine, given, caller.team, caller.key_name)
     return JSONResponse({"object": "feedback", "id": feedback_id, "request_id": given.request_id})
 

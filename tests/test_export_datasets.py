@@ -239,6 +239,9 @@ def test_feedback_attaches_scores_and_labels_that_exports_filter_on(store: Store
     with pytest.raises(openai.BadRequestError) as refused:
         client.post("/feedback", body={"request_id": good, "score": "Peter Parker"}, cast_to=object)
     assert "score" in str(refused.value) and "Peter Parker" not in str(refused.value)
+    with pytest.raises(openai.APIStatusError) as too_big:  # read with a bound, like every other body
+        client.post("/feedback", body={"request_id": good, "comment": "x" * 70_000}, cast_to=object)
+    assert too_big.value.status_code == 413
     scored, lines = store.export(tmp_path / "s", filters=Filters(tags=("feedback",), min_score=0.5), dedupe="off")
     assert scored.counts.exported == 1 and lines[0]["messages"][0]["content"] == "Question number 0 about feedback"
     labelled, _ = store.export(tmp_path / "l", filters=Filters(tags=("feedback",), labels=("gold",)), dedupe="off")
