@@ -161,8 +161,12 @@ async def _scan_and_forward(
     if not MODEL_NAME.fullmatch(model):  # a name is an identifier, not a place to put text (the scan reads it too)
         raise BadRequest("A model name may hold only letters, digits and . _ : / @ + -", code="invalid_model")
     exchange.model, exchange.stream = model, dialect.is_stream(exchange.body)
-    await services.limiter.admit(exchange.caller, exchange.model)
-    upstream = services.upstreams.route(exchange.model)
+    try:
+        await services.limiter.admit(exchange.caller, model)
+        upstream = services.upstreams.route(model)
+    except ProxyError:
+        exchange.model = None  # refused before the scan read it: the request's row keeps no unscanned name
+        raise
     exchange.upstream = upstream.name
     context = RequestContext(
         team=exchange.caller.team,

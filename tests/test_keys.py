@@ -230,3 +230,12 @@ def test_a_model_name_longer_than_the_record_holds_is_refused(proxy: RunningProx
     assert caught.value.code == "invalid_model" and "x" * 20 not in caught.value.message
     record = proxy.record(caught.value.response.headers["x-proxy-request-id"])
     assert record.request["status"] == "bad_request" and record.request["model"] is None
+
+
+def test_a_model_name_refused_before_the_scan_is_not_kept(proxy: RunningProxy, vendor: MockVendor) -> None:
+    """No route for it: the name was never scanned, so the request's row does not keep it."""
+    with pytest.raises(openai.NotFoundError) as caught:
+        proxy.client().chat.completions.create(model="nomodel-jane.doe@acme-mail.de", messages=HELLO)
+    assert "jane.doe" not in caught.value.message
+    record = proxy.record(caught.value.response.headers["x-proxy-request-id"])
+    assert record.request["model"] is None
