@@ -219,7 +219,9 @@ def test_streamed_answers_count_against_the_daily_tokens_too(
         model="gpt-4o-mini", messages=HELLO, stream=True, stream_options={"include_usage": True}
     )
     assert "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices) == "hello"
-    proxy.services.recorder.flush()  # the answer (and its usage) is assembled on the writer's thread
+    # The stream is assembled on a worker thread once it ends, then recorded and charged on the loop
+    # in one step; the client can get here first, so wait for the record, not just the queue.
+    proxy.record(stream.response.headers["x-proxy-request-id"])
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
 
