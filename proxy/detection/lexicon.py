@@ -11,14 +11,14 @@ use (about 6 MB and 60 ms each).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import wordfreq
 
 COMMON_ZIPF = 3.3  # log10 of occurrences per billion words: 3.3 is twice in a million
 
 
-@lru_cache(maxsize=None)
+@cache
 def _frequencies(language: str) -> dict[str, float]:
     return wordfreq.get_frequency_dict(language, wordlist="small")
 
