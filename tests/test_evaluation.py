@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from proxy.cli import main
 from proxy.detection import DetectionEngine
 from proxy.dry_run import dry_run
-from proxy.evaluation.cases import GENERATED, SETS, Case, Span, bad_spans, dump_cases, load_cases
+from proxy.evaluation.cases import GENERATED, SEALED, SETS, Case, Span, bad_spans, dump_cases, load_cases
 from proxy.evaluation.command import GENERIC_TYPES, default_sets, detection_only_policies
 from proxy.evaluation.generate import generate
 from proxy.evaluation.score import score_case
@@ -119,9 +119,7 @@ def test_eval_reports_each_set_on_its_own_and_leaves_the_holdout_out_unless_name
     assert result.exit_code == 0, result.output
     rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
     assert (
-        sorted(rows) == sorted(default_sets())
-        and not {"holdout", "holdout2"} & set(rows)
-        and {"generated", "handwritten"} <= set(rows)
+        sorted(rows) == sorted(default_sets()) and not SEALED & set(rows) and {"generated", "handwritten"} <= set(rows)
     )
 
 
@@ -130,7 +128,7 @@ def test_the_holdout_sets_misses_are_never_listed(tmp_path: Path) -> None:
     sealed.write_text(
         "- {id: s1, category: support, text: 'write to Zbigniew Wrobel', spans: [{type: PERSON, value: Zbigniew}]}\n"
     )
-    for name in ("holdout", "holdout2"):
+    for name in sorted(SEALED):
         with patch.dict(SETS, {name: sealed}):
             result = CliRunner().invoke(main, ["eval", "--set", name, "--show-misses", "--detection-only"])
         assert result.exit_code == 0, result.output

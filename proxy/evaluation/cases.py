@@ -25,8 +25,14 @@ DEV = DATA / "handwritten_dev.yaml"
 HOLDOUT = DATA / "handwritten_holdout.yaml"
 #: a second hand-written holdout, written later by someone else; sealed like the first
 HOLDOUT2 = DATA / "handwritten_holdout2.yaml"
-SETS = {"generated": GENERATED, "handwritten": HANDWRITTEN, "dev": DEV, "holdout": HOLDOUT, "holdout2": HOLDOUT2}
-SEALED = frozenset({"holdout", "holdout2"})
+#: a third set by a third writer, split in two at random: `dev3` may be read and tuned on, `holdout3` is sealed
+DEV3 = DATA / "handwritten_dev3.yaml"
+HOLDOUT3 = DATA / "handwritten_holdout3.yaml"
+SETS = {
+    "generated": GENERATED, "handwritten": HANDWRITTEN, "dev": DEV, "holdout": HOLDOUT, "holdout2": HOLDOUT2,
+    "dev3": DEV3, "holdout3": HOLDOUT3,
+}  # fmt: skip
+SEALED = frozenset({"holdout", "holdout2", "holdout3"})
 
 #: Gold types the targets group as structured identifiers (leak <= 1%) and as free text (<= 5%).
 STRUCTURED = (

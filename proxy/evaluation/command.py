@@ -94,7 +94,7 @@ def default_sets() -> list[str]:
     "set_names",
     type=click.Choice(list(SETS)),
     multiple=True,
-    help="Score this set (repeatable; default every set but the holdouts (holdout, holdout2), scored only when named).",
+    help="Score this set (repeatable; default every set but the sealed holdouts, scored only when named).",
 )
 @click.option("--limit", type=int, help="Run only this many cases of each set, taken in turn from each category.")
 @click.option("--category", help="Run only the cases of this category.")
