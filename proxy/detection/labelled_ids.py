@@ -330,8 +330,8 @@ LABELS: dict[str, tuple[str, ...]] = {
 }
 WEAK_LABELS = frozenset(
     "account claim badge patente polizza expediente tin sin ein nie case ticket dossier licence license member "
-    "membership versicherung contract contrat contrato vertrag employee staff insurance insurer pratica protocolo kenmerk "
-    "sinistre sinistro siniestro incidencia".split()
+    "membership versicherung contract contrat contrato vertrag employee staff insurance insurer pratica "
+    "protocolo kenmerk sinistre sinistro siniestro incidencia".split()
 )
 
 _LABEL = re.compile(
