@@ -504,7 +504,20 @@ class PasswordInProseRecognizer(SecretRecognizer):
         ),
     )
     CONTEXT = ("password", "login", "credential")
-    KEYWORDS = ("pass", "pw", "kennwort", "mdp", "contrase", "clave", "wachtwoord", "senha", "has", "code", "pin", "kod")
+    KEYWORDS = (
+        "pass",
+        "pw",
+        "kennwort",
+        "mdp",
+        "contrase",
+        "clave",
+        "wachtwoord",
+        "senha",
+        "has",
+        "code",
+        "pin",
+        "kod",
+    )
 
     def secret_value(self, matched: str) -> str:
         return matched.rstrip(".,;:!?)")
