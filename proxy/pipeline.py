@@ -29,7 +29,7 @@ from proxy.auth import KeyRing
 from proxy.body import read_body
 from proxy.config import Config
 from proxy.detection import DetectionEngine
-from proxy.dialects import Dialect
+from proxy.dialects import STREAMS, Dialect
 from proxy.errors import (
     BadRequest,
     ClientDisconnected,
@@ -160,7 +160,8 @@ async def _scan_and_forward(
         raise BadRequest(f"The model name is longer than {MAX_MODEL_CHARS} characters.", code="invalid_model")
     if not MODEL_NAME.fullmatch(model):  # a name is an identifier, not a place to put text (the scan reads it too)
         raise BadRequest("A model name may hold only letters, digits and . _ : / @ + -", code="invalid_model")
-    exchange.model, exchange.stream = model, dialect.is_stream(exchange.body)
+    streams = STREAMS.get(dialect.name)  # None: a surface that never streams answers whole
+    exchange.model, exchange.stream = model, streams is not None and streams.is_stream(exchange.body)
     try:
         await services.limiter.admit(exchange.caller, model)
         upstream = services.upstreams.route(model)
@@ -193,9 +194,9 @@ async def _scan_and_forward(
         request,
         services.upstreams.send(upstream, dialect, forwarded, exchange.stream, request.headers, vendor_model),
     )
-    if reply.events is not None:
+    if reply.events is not None and streams is not None:  # events come only for a stream asked for
         ended = functools.partial(services.stream_ended, slot=slot)
-        return StreamRelay(exchange, dialect, reply, ended, started, guard)
+        return StreamRelay(exchange, streams, reply, ended, started, guard)
     exchange.timings.upstream_ms = (time.perf_counter() - started) * 1000
     return await whole_response(exchange, dialect, reply, guard)
 

@@ -42,6 +42,7 @@ _CLOSE = r"&gt;|\\u003e|\\>|>|\]"
 _ANY_TYPE = r"[A-Z][A-Z0-9_]*?"
 _LONGEST_OPEN = len("\\u003c")
 _DIGITS = 9  # a number longer than this is not one the proxy issued
+_REMEMBERED = 256  # written forms whose value one request keeps (a made-up answer cannot grow it without end)
 
 
 @lru_cache(maxsize=256)
@@ -67,6 +68,12 @@ def _prefixes(words: Iterable[str]) -> str:
     """An alternation of every proper, non-empty prefix of `words`."""
     prefixes = {word[:i] for word in words for i in range(1, len(word))}
     return "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True)) or "(?!)"
+
+
+@lru_cache(maxsize=256)
+def _names(types: tuple[str, ...]) -> Callable[[str], object]:
+    """A search for any of `types` in any case (a cheap test before the full forms)."""
+    return re.compile("|".join(re.escape(t) for t in types), re.IGNORECASE).search
 
 
 @lru_cache(maxsize=256)
@@ -161,10 +168,10 @@ class Forms:
         issued = (ISSUED.fullmatch(token) for token in originals)
         types = sorted({match.group(1) for match in issued if match}, key=len, reverse=True)  # longest first
         self._pattern = _forms(tuple(types)) if types else None
-        self._lower_types = [t.lower() for t in types]
-        # where a form can begin: an opening mark, or a word starting like an issued type
-        initials = "".join(sorted({t[0].lower() + t[0].upper() for t in types})) or "<"
-        self._starts = re.compile(rf"[<\[&\\]|(?<!\w)[{initials}]")
+        #: a search for an issued type's name in any case: without one, no form can be in a text
+        self._named: Callable[[str], object] = _names(tuple(types)) if types else self._nothing
+        #: per written form, its value (and its value inside a JSON string): models repeat forms
+        self._values: tuple[dict[str, str], dict[str, str]] = ({}, {})
         # a character every notable text holds: an opening mark's first, or an issued type's initial
         capitals = re.escape("".join(sorted({t[0] for t in types})))
         #: a search for those characters: most deltas have none, and it is several times cheaper
@@ -179,10 +186,7 @@ class Forms:
         """`text` with every issued placeholder replaced by its original. `in_json`: the text is
         the inside of a JSON string, so values are escaped for it; `before`: the character that
         precedes it (in a stream), so `X` + `PERSON_1` is not taken for a bare token."""
-        if self._pattern is None or "_" not in text:
-            return text
-        lowered = text.lower()
-        if not any(t in lowered for t in self._lower_types):
+        if self._pattern is None or "_" not in text or self._named(text) is None:
             return text
         if not before:
             return self._pattern.sub(lambda match: self._value(match, in_json), text)
@@ -193,6 +197,16 @@ class Forms:
         return "".join([*out, subject[last:]])
 
     def _value(self, match: re.Match[str], in_json: bool) -> str:
+        """What replaces a match; the written form alone decides it, so it is worked out once."""
+        values, written = self._values[in_json], match.group(0)
+        value = values.get(written)
+        if value is None:
+            value = self._resolve(match, in_json)
+            if len(values) < _REMEMBERED:
+                values[written] = value
+        return value
+
+    def _resolve(self, match: re.Match[str], in_json: bool) -> str:
         original = self.originals.get(_token(match))
         if original is None:
             return match.group(0)  # not issued by this request: the client's or the model's own
@@ -219,10 +233,9 @@ class Forms:
         if self._unfinished is None:
             return len(text)
         subject = before + text
-        for candidate in self._starts.finditer(subject, max(len(subject) - self.longest, len(before))):
-            if self._unfinished.match(subject, candidate.start()):
-                return candidate.start() - len(before)
-        return len(text)
+        # the leftmost place from which the rest could still become a form (anchored at the end)
+        found = self._unfinished.search(subject, max(len(subject) - self.longest, len(before)))
+        return len(text) if found is None else found.start() - len(before)
 
 
 def count_unrestored(text: str) -> int:

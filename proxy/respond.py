@@ -12,12 +12,12 @@ import anyio
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from proxy.dialects import Dialect
+from proxy.dialects import ANSWERS, Dialect, Streams
 from proxy.dialects.sse import SSEEvent, parse_sse_text
 from proxy.errors import ProxyError, UpstreamError, UpstreamIncomplete
 from proxy.exchange import Exchange
 from proxy.response.guard import ResponseGuard
-from proxy.response.process import Filter, StreamProcessor
+from proxy.response.process import AnswerProcessor, Filter, StreamProcessor
 from proxy.response.restore import Restore, unknown_placeholders
 from proxy.upstream import UpstreamReply
 
@@ -42,13 +42,25 @@ async def whole_response(
     except ValueError:
         raise UpstreamError(f"Upstream '{exchange.upstream}' answered with a body that is not JSON.") from None
     exchange.response_received = body
-    exchange.response_returned = await processor(exchange, dialect, guard).body(body)
+    exchange.response_returned = await _returned(exchange, dialect, guard, body)
     exchange.response_findings = guard.found if guard else []
-    exchange.unknown_placeholders = unknown_placeholders(dialect, exchange.response_returned)
     exchange.usage = dialect.usage(body)
     exchange.status = "ok"
     content = reply.body if exchange.response_returned is body else json.dumps(exchange.response_returned).encode()
     return Response(content, reply.status_code, headers(exchange, reply.headers), "application/json")
+
+
+async def _returned(
+    exchange: Exchange, dialect: Dialect, guard: ResponseGuard | None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer through its filters. A surface whose answers hold no text (vectors, a token
+    count: not `Answers`) has nothing to restore or guard, and its answer goes back as it came."""
+    answers = ANSWERS.get(dialect.name)
+    if answers is None:
+        return body
+    returned = await AnswerProcessor(answers, filters(exchange, guard)).body(body)
+    exchange.unknown_placeholders = unknown_placeholders(answers, returned)
+    return returned
 
 
 def error_response(exchange: Exchange, dialect: Dialect, error: ProxyError) -> Response:
@@ -73,7 +85,7 @@ class StreamRelay(StreamingResponse):
     def __init__(
         self,
         exchange: Exchange,
-        dialect: Dialect,
+        dialect: Streams,
         reply: UpstreamReply,
         ended: Callable[[Exchange, Callable[[], None]], None],
         started: float,
@@ -81,7 +93,7 @@ class StreamRelay(StreamingResponse):
     ) -> None:
         self.exchange, self.dialect, self.reply, self.ended = exchange, dialect, reply, ended
         self.started, self.guard = started, guard
-        self.processor = processor(exchange, dialect, guard)
+        self.processor = StreamProcessor(dialect, filters(exchange, guard))
         # Nothing to restore and no response rules: relay the vendor's bytes as they come and
         # parse them for the record afterwards, off the event loop (see `_assemble`).
         self.passthrough = not exchange.pseudonyms and guard is None and reply.response is not None
@@ -155,12 +167,12 @@ class StreamRelay(StreamingResponse):
         exchange.unknown_placeholders = unknown_placeholders(self.dialect, exchange.response_returned)
 
 
-def processor(exchange: Exchange, dialect: Dialect, guard: ResponseGuard | None) -> StreamProcessor:
+def filters(exchange: Exchange, guard: ResponseGuard | None) -> list[Filter]:
     """The answer's filters, in order: restore the pseudonyms, then the response rules."""
-    filters: list[Filter] = [Restore(exchange.pseudonyms)]
+    steps: list[Filter] = [Restore(exchange.pseudonyms)]
     if guard is not None:
-        filters.append(guard)
-    return StreamProcessor(dialect, filters)
+        steps.append(guard)
+    return steps
 
 
 def _json_object(data: str) -> dict[str, Any] | None:

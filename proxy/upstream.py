@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from proxy.config import UpstreamConfig
-from proxy.dialects import Dialect
+from proxy.dialects import STREAMS, Dialect
 from proxy.dialects.sse import SSEEvent, parse_sse
 from proxy.errors import UnknownModel, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
@@ -250,13 +250,15 @@ def _passed_headers(headers: httpx.Headers) -> dict[str, str]:
 
 
 def _echo(dialect: Dialect, body: bytes, stream: bool) -> UpstreamReply:
-    """The built-in upstream: answers with the text it received, i.e. what a vendor would see."""
+    """The built-in upstream: answers with the text it received, i.e. what a vendor would see
+    (streamed when asked for a stream on a surface that streams, like a vendor)."""
     request = json.loads(body)
     text = "\n".join(slot.text for slot in dialect.request_slots(request))
     model = dialect.model(request)
-    if not stream:
-        return UpstreamReply(200, body=json.dumps(dialect.echo_reply(model, text)).encode())
-    return UpstreamReply(200, events=_replay(dialect.echo_events(model, text, chunk_chars=16)))
+    streams = STREAMS.get(dialect.name)
+    if stream and streams is not None:
+        return UpstreamReply(200, events=_replay(streams.echo_events(model, text, chunk_chars=16)))
+    return UpstreamReply(200, body=json.dumps(dialect.echo_reply(model, text)).encode())
 
 
 async def _replay(events: list[SSEEvent]) -> AsyncIterator[list[SSEEvent]]:

@@ -28,6 +28,14 @@ def _addresses(detector: DetectionEngine, text: str) -> list[str]:
         "ul. Pocztowa 867, 29-399 Jasło",
         "Evibaan 743, 1500PI Abbekerk",
         "Rua das Flores, 12, 50008-063 Recife",
+        "via Garibaldi 41, 20121 Milano",
+        "corso Vercelli 12, 10152 Torino",
+        "Avda. de la Libertad 22, 4ºB, 28004 Madrid",
+        "Calle Mayor 9, 2º dcha, 31001 Pamplona",
+        "ul. Długa 15 m. 7, 80-831 Gdańsk",
+        "Van Eeghenstraat 91-3, 1071 GG Amsterdam",
+        "22 Foxglove Close, Attleborough, NR17 2AB",
+        "8 Primrose Crescent, Leeds LS6 2AB",
     ],
 )
 def test_when_a_street_address_is_written_then_the_whole_of_it_is_found(
@@ -38,7 +46,14 @@ def test_when_a_street_address_is_written_then_the_whole_of_it_is_found(
 
 @pytest.mark.parametrize(
     "text",
-    ["Avenue Q is a musical", "the High Street was busy", "we met on Main Street", "version 2 of Street Fighter"],
+    [
+        "Avenue Q is a musical",
+        "the High Street was busy",
+        "we met on Main Street",
+        "version 2 of Street Fighter",
+        "send it via email in 3 days",
+        "in via di principio 3 casi",
+    ],
 )
 def test_when_a_street_word_has_no_house_number_then_it_is_not_an_address(detector: DetectionEngine, text: str) -> None:
     assert _addresses(detector, text) == []

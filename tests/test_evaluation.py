@@ -119,9 +119,7 @@ def test_eval_reports_each_set_on_its_own_and_leaves_the_holdout_out_unless_name
     assert result.exit_code == 0, result.output
     rows = [line.split()[0] for line in result.output.splitlines()[1:] if line.strip()]
     assert (
-        sorted(rows) == sorted(default_sets())
-        and not SEALED & set(rows)
-        and {"generated", "handwritten"} <= set(rows)
+        sorted(rows) == sorted(default_sets()) and not SEALED & set(rows) and {"generated", "handwritten"} <= set(rows)
     )
 
 

@@ -23,14 +23,6 @@ def _module(path: Path) -> str:
 
 
 MODULES = {_module(path): path for path in PACKAGE.rglob("*.py")}
-DIALECT_MODULES = (
-    "anthropic_count_tokens",
-    "anthropic_messages",
-    "openai_chat",
-    "openai_completions",
-    "openai_embeddings",
-    "openai_responses",
-)
 
 
 def _runs_at_load(statements: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -107,11 +99,10 @@ def _graph(deep: bool) -> dict[str, set[str]]:
     return {module: {target for target, _ in _imports(module, deep)} for module in MODULES}
 
 
-#: cycles closed only by an import inside a function; each is to go, not to grow (the dialect
-#: protocol moving out of `proxy.dialects`, the analyzer out of `engine`); remove it here when it does
+#: cycles closed only by an import inside a function; each is to go, not to grow (the analyzer
+#: out of `engine`); remove it here when it does
 DEFERRED = [
     {"proxy.detection.engine", "proxy.detection.pool"},
-    {"proxy.dialects", *(f"proxy.dialects.{name}" for name in DIALECT_MODULES)},
 ]
 
 

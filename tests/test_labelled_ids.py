@@ -33,6 +33,21 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("carta d'identità CA41192KX scaduta", ("NATIONAL_ID", "CA41192KX")),
         ("his SSN 212449031 is on the form", ("US_SSN", "212449031")),
         ("Personalnummer 48815 in der Lohnabrechnung", ("EMPLOYEE_ID", "48815")),
+        ("incidencia nº QRT-2031-554102 abierta ayer", ("CASE_NUMBER", "QRT-2031-554102")),
+        ("Référence unique du mandat : ZXC-2030-44120.", ("CASE_NUMBER", "ZXC-2030-44120")),
+        ("Szkoda nr ABC/2029/554433 zgłoszona", ("CASE_NUMBER", "ABC/2029/554433")),
+        ("polisa OC 881200443322 ważna", ("INSURANCE_ID", "881200443322")),
+        ("Sinistro n. 2031/MI/554120 aperto", ("CASE_NUMBER", "2031/MI/554120")),
+        ("receipt number WAC1234567890 from the agency", ("CASE_NUMBER", "WAC1234567890")),
+        ("Zaaknummer C/13/998877 / HA ZA 25-101 loopt", ("CASE_NUMBER", "C/13/998877 / HA ZA 25-101")),
+        ("klantnr 4411-2290 graag vermelden", ("ACCOUNT_NUMBER", "4411-2290")),
+        ("hospital no. KLM-771204, ward 3", ("MEDICAL_RECORD_NUMBER", "KLM-771204")),
+        ("tarjeta sanitaria QWER 1122 3344 5566 caducada", ("INSURANCE_ID", "QWER 1122 3344 5566")),
+        ("whānau of the patient (NHI ABC1234)", ("MEDICAL_RECORD_NUMBER", "ABC1234")),
+        ("insurance Bupa Gold 22-771-9921-B, on CPAP", ("INSURANCE_ID", "22-771-9921-B")),
+        ("beneficiary's A-number A 098 765 432", ("NATIONAL_ID", "A 098 765 432")),
+        ("número de contribuinte 245771903 na fatura", ("TAX_ID", "245771903")),
+        ("nr dowodu ABX551204 zgubiony", ("NATIONAL_ID", "ABX551204")),
     ],
 )
 def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
@@ -49,6 +64,8 @@ def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
         "the passport office opens at 9",
         "account balance 12,400.50 after the refund",
         "Customer asks whether the case fits the Pixel 8",
+        "a teaching case of a fictional 67-year-old man with heart failure",
+        "the insurance covers 3-day stays",
     ],
 )
 def test_labels_without_an_identifier_after_them_find_nothing(text: str) -> None:

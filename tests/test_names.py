@@ -63,3 +63,24 @@ def test_a_lone_known_name_mid_sentence_counts_unless_spacy_calls_it_a_place(
     _, artifacts = next(detector.analyzer.nlp_engine.process_batch([text], language="en"))
     found = NameListRecognizer().analyze(text, ["PERSON"], artifacts)
     assert [text[r.start : r.end] for r in found if r.score == LONE_NAME_SCORE] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "score"),
+    [
+        ("The tenant is Lucía Fernández Quilapán, see the lease.", "Lucía Fernández Quilapán", 0.85),
+        ("Forward it to Ciara Ní Fhlannagáin today.", "Ciara Ní Fhlannagáin", 0.85),
+        ("Ring Ryota Yamaguchi at noon", "Ryota Yamaguchi", 0.6),
+        ("Ring Oluwadamilare Adeyemi at noon", "Oluwadamilare Adeyemi", 0.6),
+    ],
+)
+def test_a_family_name_no_list_holds_still_completes_a_name(text: str, name: str, score: float) -> None:
+    """After a full name or a particle a rare capitalised word is part of it; a rare word before a
+    listed family name is a given name."""
+    found = [(text[r.start : r.end], r.score) for r in NameListRecognizer().analyze(text, ["PERSON"], None)]
+    assert (name, score) in found
+
+
+def test_a_rare_word_before_a_common_word_family_name_is_no_name() -> None:
+    text = "Our Scrum Master runs the retro on Fridays."
+    assert NameListRecognizer().analyze(text, ["PERSON"], None) == []

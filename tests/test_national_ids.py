@@ -49,6 +49,7 @@ def test_when_the_check_digit_is_wrong_then_it_is_not_an_id(detector: DetectionE
         ("She was born on July 4, 1990 in Ohio", [("DATE_OF_BIRTH", "July 4, 1990")]),
         ("The Moon landing was on July 20, 1969", []),
         ("Release 4.2.0 shipped on 2024-05-01", []),
+        ("the audit is on the 3rd of March 2026, born in Leeds", []),
     ],
 )
 def test_a_date_is_a_birth_date_only_after_a_birth_word(
@@ -73,6 +74,14 @@ def test_mastercard_2_series_and_national_phone_formats_are_found(detector: Dete
         ("geboren op 14-08-1983 te Delft", "14-08-1983"),
         ("data de nascimento 1979-12-30, utente", "1979-12-30"),
         ("生年月日 1988年11月2日", "1988年11月2日"),
+        ("poszkodowany Jan Kowal, ur. 3 października 1975, zgłasza", "3 października 1975"),
+        ("urodzony w Poznaniu 12 lutego 1980", "12 lutego 1980"),
+        ("he confirmed dob 2nd of april 1987 on the call", "2nd of april 1987"),
+        ("il sig. Neri, nato a Bari il 12 marzo 1971, dichiara", "12 marzo 1971"),
+        ("Mme Roux, née à Nantes le 1er mars 1972", "1er mars 1972"),
+        ("nacida en Cádiz el 5 de mayo de 1988", "5 de mayo de 1988"),
+        ("geboren in Zwolle op 3 mei 1991", "3 mei 1991"),
+        ("nascido em Braga a 9 de junho de 1970", "9 de junho de 1970"),
     ],
 )
 def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, text: str, expected: str) -> None:

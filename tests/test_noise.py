@@ -64,3 +64,35 @@ def test_when_a_phone_has_no_reference_label_then_it_is_still_found(detector: De
     text = "Order arrived. Call me on 415-555-0132 tomorrow."
     findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
     assert [text[f.start : f.end] for f in findings] == ["415-555-0132"]
+
+
+def _people(detector: DetectionEngine, text: str) -> list[str]:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PERSON"}, []))
+    return [text[f.start : f.end] for f in findings]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Por favor revisa si la factura de mi empresa está bien calculada y dime qué falta.",
+        "Il mio ordine non è ancora arrivato, potete controllare la spedizione?",
+        "Should I report the Apgar score or the Kaplan-Meier estimator first?",
+    ],
+)
+def test_when_the_model_reads_prose_or_common_words_as_a_person_then_it_is_not_a_finding(
+    detector: DetectionEngine, text: str
+) -> None:
+    assert _people(detector, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Goedemiddag, ik ben Marloes Kuipers en mijn pakket is zoek.", "Marloes Kuipers"),
+        ("please ask tomasz wierzbicki to sign the form", "tomasz wierzbicki"),
+    ],
+)
+def test_when_the_model_finds_a_name_among_function_words_then_the_name_alone_is_found(
+    detector: DetectionEngine, text: str, name: str
+) -> None:
+    assert name in _people(detector, text)

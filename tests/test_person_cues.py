@@ -30,6 +30,9 @@ def _names(text: str) -> list[str]:
         ("紹介状：山本 花子 様へ", ["山本 花子"]),
         ("sshd[811]: Accepted publickey for ingrid.haug from 81.2.69.160 port 5022", ["ingrid.haug"]),
         ("clone https://tpham:Xq9-stub-77@git.internal/repo.git fails", ["tpham"]),
+        ("Next of kin: son Kawika, same address.", ["Kawika"]),
+        ("Summary: the claimant is Oyelowo Fashola and the hearing is set.", ["Oyelowo Fashola"]),
+        ("Please fill it in for Tsholofelo Mabaso, she starts Monday", ["Tsholofelo Mabaso"]),
     ],
 )
 def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) -> None:

@@ -128,3 +128,20 @@ def test_text_that_cannot_start_a_placeholder_is_never_held_back() -> None:
 def test_restored_values_in_json_strings_are_escaped() -> None:
     arguments = _streamed(['{"to": "<PERSON_1', '2>", "cc": "\\u003cperson_1\\u003e"}'], arguments=True)
     assert json.loads(arguments) == {"to": 'Bo "B" Li', "cc": "Ada Lovelace"}
+
+
+def test_forms_beyond_the_remembered_ones_are_still_resolved() -> None:
+    made_up = " ".join(f"<PERSON_{n}>" for n in range(100, 400))  # more written forms than are remembered
+    forms = Forms(ORIGINALS)
+    assert forms.restore(f"{made_up} <PERSON_1>") == f"{made_up} Ada Lovelace"
+    assert forms.restore(f"[person_12] {made_up}") == f'Bo "B" Li {made_up}'
+
+
+def test_a_re_encoded_event_keeps_what_the_fast_encoder_refuses() -> None:
+    """Changed events go out through orjson; one holding a value it cannot write (an integer
+    wider than 64 bits) goes out exactly all the same."""
+    choice = {"index": 0, "delta": {"content": "Hi <PERSON_1>, ü"}, "finish_reason": None}
+    event = {"id": "chatcmpl-1", "created": 2**70, "choices": [choice]}
+    [sent] = asyncio.run(StreamProcessor(OpenAIChat(), [Restore(ORIGINALS)]).event(SSEEvent(json.dumps(event))))
+    restored = {**choice, "delta": {"content": "Hi Ada Lovelace, ü"}}
+    assert json.loads(sent.data) == {**event, "choices": [restored]}

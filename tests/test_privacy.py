@@ -70,7 +70,7 @@ def test_values_never_reach_logs_or_errors_on_any_path(
     monkeypatch.setattr(proxy.services.detector, "detect_sync", explode)
     errors.append(_send(proxy, prompt))  # detector failure
     monkeypatch.undo()
-    monkeypatch.setattr("proxy.response.process.StreamProcessor.body", explode)
+    monkeypatch.setattr("proxy.response.process.AnswerProcessor.body", explode)
     errors.append(_send(proxy, prompt))  # a bug inside the proxy
     monkeypatch.undo()
     assert "Peter Parker" in _send(proxy, "Peter Parker asks: is the badge EMP-004211 valid?")  # success, restored

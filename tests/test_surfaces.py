@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from proxy.dialects import ANSWERS, DIALECTS, READERS, STREAMS, Answers, Streams
+
 from .conftest import PROXY_KEY, RunningProxy
 from .mock_vendor import MockVendor
 
@@ -16,7 +18,7 @@ EMAIL = "peter@dailybugle.com"
 TEXT = f"Please mail {EMAIL} today"
 SCHEMA = {"type": "object", "properties": {"to": {"type": "string", "description": f"like {EMAIL}"}}}
 CHAT, RESPONSES, ANTHROPIC = "/v1/chat/completions", "/v1/responses", "/v1/messages"
-COMPLETIONS, EMBEDDINGS = "/v1/completions", "/v1/embeddings"
+COMPLETIONS, EMBEDDINGS, COUNT_TOKENS = "/v1/completions", "/v1/embeddings", "/v1/messages/count_tokens"
 
 ROWS: list[tuple[str, str, dict[str, Any]]] = [
     (CHAT, "user message", {"messages": [{"role": "user", "content": TEXT}]}),
@@ -51,6 +53,7 @@ MODELS = {
     ANTHROPIC: "claude-proxy-test",
     COMPLETIONS: "gpt-3.5-turbo-instruct",
     EMBEDDINGS: "text-embedding-3-small",
+    COUNT_TOKENS: "claude-proxy-test",
 }
 
 
@@ -69,3 +72,35 @@ def test_no_value_reaches_the_vendor_and_unknown_fields_pass(
     assert response.headers["x-proxy-decision"] == "transform"
     assert EMAIL not in vendor.received[-1].raw.decode()
     assert vendor.last["x_future_parameter"] == {"keep": [1, "two"]}
+
+
+def test_each_surface_plays_only_the_roles_it_supports() -> None:
+    """Embeddings (vectors) and token counting (a number) answer without text and never stream:
+    they have no member of those roles at all, so none of them is a stub."""
+    textless = {"openai-embeddings", "anthropic-count-tokens"}
+    assert set(ANSWERS) == set(STREAMS) == set(READERS) == set(DIALECTS) - textless
+    optional = {name for name in (*vars(Answers), *vars(Streams)) if not name.startswith("_")}
+    assert "response_slots" in optional and "echo_events" in optional  # the roles' members were read
+    assert [f"{name}.{member}" for name in textless for member in optional if hasattr(DIALECTS[name], member)] == []
+
+
+NEVER_STREAM = [
+    (EMBEDDINGS, {"input": TEXT}),
+    (COUNT_TOKENS, {"messages": [{"role": "user", "content": TEXT}]}),
+]
+
+
+@pytest.mark.parametrize("echo", [False, True], ids=["vendor", "echo"])
+@pytest.mark.parametrize(("path", "body"), NEVER_STREAM, ids=[path for path, _ in NEVER_STREAM])
+def test_a_surface_that_never_streams_answers_whole_when_asked_to_stream(
+    proxy: RunningProxy, vendor: MockVendor, path: str, body: dict[str, Any], echo: bool
+) -> None:
+    sent = len(vendor.received)
+    response = _post(proxy, path, {**body, "stream": True, **({"model": "echo"} if echo else {})})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["data" if path == EMBEDDINGS else "input_tokens"]
+    if echo:
+        assert len(vendor.received) == sent
+    else:  # the field is the vendor's to judge: passed on as the client sent it
+        assert vendor.last["stream"] is True and EMAIL not in vendor.received[-1].raw.decode()

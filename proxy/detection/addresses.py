@@ -32,13 +32,18 @@ def _words(words: Iterable[object]) -> str:
     return "|".join(sorted({re.escape(str(w)) for w in words if isinstance(w, str)}, key=len, reverse=True))
 
 
-_EN_SUFFIXES = _words([*UsAddresses.street_suffixes, *"St Rd Ave Ln Dr Ct Pl Blvd Sq Cres Gdns Ter Hwy".split()])
+# USPS suffixes and the British ones USPS lacks ("Larkspur Close", "Primrose Rise")
+_EN_SUFFIXES = _words(
+    [*UsAddresses.street_suffixes, *"St Rd Ave Ln Dr Ct Pl Blvd Sq Cres Gdns Ter Hwy Close Rise Parade".split()]
+)
 _ROMANCE_PREFIXES = _words(
     [
         *SpanishAddresses.street_prefixes, *ItalianAddresses.street_suffixes, *BrazilianAddresses.street_prefixes,
         "Calle", "C/", "Avda.", "Av.", "Paseo", "Carrer", "Rua", "Travessa", "Largo", "Corso", "Vicolo",
         "Ulica", "ulica", "ul.", "Aleja", "aleja", "al.", "Plac", "plac", "pl.", "Osiedle", "os.",
         "Cuesta", "Pátio", "Morro",
+        # Italian and Spanish street words as they are written in running text, in lower case
+        "via", "viale", "piazza", "piazzale", "corso", "vicolo", "largo", "strada", "calle", "avda.", "paseo",
     ]
 )  # fmt: skip
 _FRENCH_TYPES = "rue|avenue|boulevard|bd|chemin|allée|place|impasse|route|quai|cours|square|passage|faubourg"
@@ -46,8 +51,12 @@ _COMPOUND_SUFFIXES = (
     "straße|strasse|str\\.|gasse|platz|weg|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
     "boulevard|straat|laan|gracht|plein|kade|singel|dreef|baan|hof|pad|steeg|plantsoen"
 )
+# A flat, suite or floor after the house number: "Apt. 636", "m. 14" (Polish), "int. 5" (Italian),
+# "bus 3" (Belgian), or a Spanish floor and door ("3º izq", "5ºA", "2.º dcha").
 UNIT = (
-    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Appartamento|Piano|Piso|Apto\.?|Bloco|Casa)[ \t]+\w{1,5})?"
+    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Appartamento|Piano|Piso|Apto\.?|Bloco|Casa|m\.|lok\.|int\.|"
+    r"interno|scala|bus|Whg\.|Wohnung)[ \t]*\w{1,5}"
+    r"|,[ \t]*\d{1,2}\.?[º°ª](?:[ \t]?[A-Z](?!\w))?(?:[ \t]+(?i:izq(?:da|uierda)?|dcha|dch|der(?:echa)?|centro)\.?)?)?"
 )
 POSTCODE = (
     r"(?:\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}|\d{8}|\d{4}"
@@ -55,7 +64,7 @@ POSTCODE = (
 )
 TOWN = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)?{NAME}){{0,3}}(?:[ \t]+\([A-Z]{{2}}\))?"
 TAIL = (
-    rf"(?:,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN}[ \t]+{POSTCODE}"
+    rf"(?:,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN},?[ \t]+{POSTCODE}"
     rf"|{TOWN}(?=[ \t]*[.;)\n]|$)))?"
 )
 STREET_LINES = {
@@ -69,8 +78,9 @@ STREET_LINES = {
     # 20, avenue Jean Robert / 12 rue de la Paix
     "number, French street type, name": rf"\b\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:{_FRENCH_TYPES})[ \t]+"
     rf"(?:{PARTICLE}[ \t]+)*{STREET_NAME}",
-    # Lindenstraße 23 / Evibaan 743 / Karl-Marx-Allee 7
-    "compound street name, number": rf"\b[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)[ \t]+{NUMBER}\b",
+    # Lindenstraße 23 / Evibaan 743 / Karl-Marx-Allee 7 / Van Eeghenstraat 88-2
+    "compound street name, number": rf"\b(?:[{_UPPER}][\w'-]*[ \t]+)?[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)"
+    rf"[ \t]+{NUMBER}\b",
     # Am Markt 3 / An der Kirche 12a
     "German preposition street, number": rf"\b(?:Am|An der|Auf dem|Im|In der|Zum|Zur)[ \t]+{NAME}[ \t]+{NUMBER}\b",
     # Studio 7, Pearson Court / Flat 3, Wilson Alley

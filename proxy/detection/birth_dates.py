@@ -1,7 +1,8 @@
 """Dates of birth, as DATE_OF_BIRTH: a date is personal only when it says when someone was born.
 
 A bare date ("the release on 24 October", "the Moon landing on July 20, 1969") is not reported;
-a date right after "DOB", "date of birth", "born" (or the German and French equivalents) is.
+a date right after "DOB", "date of birth", "born", "born in <town> on" (or the equivalents in German,
+French, Spanish, Italian, Dutch, Portuguese and Polish: "nato a Bari il", "ur.", "geboren op") is.
 Policies can then protect birth dates without touching every deadline and changelog date, which
 is what acting on Presidio's DATE_TIME would do.
 """
@@ -22,18 +23,28 @@ _MONTHS = (
     "|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre"
     "|januari|februari|maart|mei|augustus"
     "|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro"
+    # French abbreviations; Polish in the genitive of dates ("17 września") and the nominative
+    "|janv|févr|fevr|avr|juil|déc"
+    "|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika"
+    "|listopada|grudnia|styczeń|luty|marzec|kwiecień|maj|czerwiec|lipiec|sierpień|wrzesień|październik"
+    "|listopad|grudzień"
 )
-_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# A day of the month, with an ordinal ending: "3rd", "1er", "1º", "3." ("3rd of March", "le 1er mars")
+_DAY = r"\d{1,2}(?:st|nd|rd|th|er|re|e|º|°|ª)?"
 DATE = (
     rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{4}}年\d{{1,2}}月\d{{1,2}}日"
     rf"|(?:{_MONTHS})\.?[ \t]+{_DAY},?[ \t]+\d{{4}}"
-    rf"|{_DAY}\.?[ \t]+(?:de[ \t]+)?(?:{_MONTHS})\.?,?[ \t]+(?:de[ \t]+)?\d{{4}})"
+    rf"|{_DAY}\.?[ \t]+(?:(?:de|of)[ \t]+)?(?:{_MONTHS})\.?,?[ \t]+(?:de[ \t]+)?\d{{4}})"
 )
+# "born in <town> on": the birthplace may sit between the cue and its date, in every language
+_PLACE = r"(?:\s+(?:in|at|à|a|ad|en|em|w|te)\s+[\w'’.-]{1,30}(?:\s+[\w'’.-]{1,30}){0,2}?)?"
 LEAD = (
-    r"(?:\bd\.?o\.?b\.?|\bdate\s+of\s+birth|\bbirth\s?date|\bborn(?:\s+on)?|\bb\.|\bgeb(?:oren)?\.?(?:\s+am)?"
-    r"|\bgeburtsdatum|\bnée?\s+le|\bdate\s+de\s+naissance|\bfecha\s+de\s+nacimiento|\bnacid[oa]\s+el"
-    r"|\bf\.\s?nac\.?|\bnat[oa]\s+il|\bdata\s+di\s+nascita|\bdata\s+de\s+nascimento|\bnascid[oa]\s+em"
-    r"|\bgeboren(?:\s+op)?|\bgeboortedatum|\burodzon[ya]|\bdata\s+urodzenia|生年月日|出生日期)"
+    r"(?:\bd\.?o\.?b\.?|\bdate\s+of\s+birth|\bbirth\s?date|\bbirthday|\bborn" + _PLACE + r"(?:\s+on)?|\bb\."
+    r"|\bgeb(?:oren)?\.?" + _PLACE + r"(?:\s+(?:am|op))?"
+    r"|\bgeburtsdatum|\bnée?" + _PLACE + r"\s+le|\bdate\s+de\s+naissance|\bfecha\s+de\s+nacimiento"
+    r"|\bnacid[oa]" + _PLACE + r"\s+el|\bf\.\s?nac\.?|\bnat[oa]" + _PLACE + r"\s+il|\bdata\s+di\s+nascita"
+    r"|\bdata\s+de\s+nascimento|\bnascid[oa]" + _PLACE + r"\s+(?:em|a|no\s+dia)|\bgeboortedatum"
+    r"|\bur\.|\burodzon[ya]" + _PLACE + r"(?:\s+dnia)?|\bdata\s+urodzenia|生年月日|出生日期)"
 )
 
 

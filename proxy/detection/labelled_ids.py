@@ -54,6 +54,15 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"cartella clinica",
         r"codice paziente",
         r"numero paziente",
+        r"nosologico",
+        r"hospital[ -]?(?:number|no|nr|#|id)",
+        r"nhi(?:[ -]number)?",
+        r"ziekenhuisnummer",
+        r"(?:numer|nr\.?) pacjenta",
+        r"(?:numer|nr\.?) historii choroby",
+        r"n[úu]mero (?:de|do) utente",
+        r"processo cl[íi]nico",
+        r"(?:n[úu]mero (?:de|do) )?prontu[áa]rio",
     ),
     "INSURANCE_ID": (
         r"versicherung",
@@ -87,6 +96,17 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"numero di polizza",
         r"polizza",
         r"tessera sanitaria",
+        r"insurance",
+        r"insurer",
+        r"health[ -]insurance[ -]?(?:id|number|no|card)",
+        r"num[ée]ro d['’]assur[ée]",
+        r"(?:numer|nr\.?) polisy",
+        r"polisa",
+        r"(?:numer|nr\.?) ubezpieczenia",
+        r"ap[óo]lice",
+        r"n[úu]mero (?:da|de) ap[óo]lice",
+        r"n[úu]mero de benefici[áa]rio",
+        r"cart[ãa]o de sa[úu]de",
     ),
     "CASE_NUMBER": (
         r"case",
@@ -119,6 +139,36 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"numero pratica",
         r"ruolo generale",
         r"r\.g\.",
+        r"receipt[ -]?(?:number|no|nr|#)",
+        r"complaint[ -]?(?:number|no|ref(?:erence)?)",
+        r"ticket[ -]?(?:number|no|#|id)",
+        r"(?:mandate|mandat)[ -]?ref(?:erence)?",
+        r"mandatsreferenz",
+        r"ticketnummer",
+        r"schadenfall",
+        r"r[ée]f[ée]rence (?:unique )?du mandat",
+        r"rum",
+        r"sinistre",
+        r"num[ée]ro d['’](?:incident|affaire)",
+        r"incidencia",
+        r"n[úu]mero de incidencia",
+        r"siniestro",
+        r"referencia (?:[úu]nica )?del mandato",
+        r"sinistro",
+        r"pratica",
+        r"riferimento (?:del )?mandato",
+        r"kenmerk",
+        r"machtigingskenmerk",
+        r"rolnummer",
+        r"schadenummer",
+        r"szkod[ay]",
+        r"(?:numer|nr\.?) szkody",
+        r"sygn(?:atura|\.) akt",
+        r"(?:numer|nr\.?) sprawy",
+        r"(?:numer|nr\.?) zg[łl]oszenia",
+        r"n[úu]mero do (?:processo|sinistro)",
+        r"protocolo",
+        r"refer[êe]ncia do mandato",
     ),
     "ACCOUNT_NUMBER": (
         r"contract(?:[ -]?(?:number|no))?",
@@ -148,6 +198,11 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"numero di conto",
         r"conto corrente",
         r"codice cliente",
+        r"klantnr\.?",
+        r"loyalty[ -]?(?:id|number|no|card)",
+        r"(?:numer|nr\.?) (?:klienta|konta|rachunku)",
+        r"n[úu]mero (?:de|do) cliente",
+        r"n[úu]mero da conta",
     ),
     "TAX_ID": (
         r"rfc",
@@ -176,6 +231,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"partita iva",
         r"p\.\s?iva",
         r"codice fiscale",
+        r"nip",
+        r"regon",
+        r"(?:n[úu]mero de )?contribuinte",
+        r"cnpj",
     ),
     "DRIVER_LICENSE": (
         r"licen[cs]e",
@@ -189,6 +248,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"permiso de conducir",
         r"rijbewijs(?:nummer)?",
         r"patente(?: di guida)?",
+        r"prawo jazdy",
+        r"carta de condu[çc][ãa]o",
+        r"carteira de motorista",
+        r"cnh",
     ),
     "NATIONAL_ID": (
         r"curp",
@@ -220,6 +283,15 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"identiteitskaart",
         r"carta d['’]identit[àa]",
         r"aadhaar",
+        r"a-?number",
+        r"alien[ -](?:registration[ -])?number",
+        r"uscis[ -](?:number|no|#)",
+        r"pesel",
+        r"dow[óo]d osobist(?:y|ego)",
+        r"(?:numer|nr\.?) dowodu",
+        r"cart[ãa]o de cidad[ãa]o",
+        r"bilhete de identidade",
+        r"cpf",
     ),
     "IBAN_CODE": (r"iban",),
     "US_SSN": (r"ssn", r"social[ -]security(?:[ -]?(?:number|no|#))?", r"ss#"),
@@ -233,6 +305,8 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"pasaporte",
         r"paspoort(?:nummer)?",
         r"passaporto",
+        r"paszport(?:u)?",
+        r"passaporte",
     ),
     "EMPLOYEE_ID": (
         r"employee",
@@ -250,11 +324,14 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"n[úu]mero de empleado",
         r"personeelsnummer",
         r"matricola",
+        r"(?:numer|nr\.?) pracownika",
+        r"n[úu]mero de funcion[áa]rio",
     ),
 }
 WEAK_LABELS = frozenset(
     "account claim badge patente polizza expediente tin sin ein nie case ticket dossier licence license member "
-    "membership versicherung contract contrat contrato vertrag employee staff".split()
+    "membership versicherung contract contrat contrato vertrag employee staff insurance insurer pratica "
+    "protocolo kenmerk sinistre sinistro siniestro incidencia".split()
 )
 
 _LABEL = re.compile(
@@ -264,10 +341,14 @@ _LABEL = re.compile(
 # After the label, the first identifier-shaped value among the next few words of the same line
 # ("MRN 00482913", "policy no. 77-1190", "member ID on the back of the card: HMX-5528-1104"): a
 # letter or digit, then letters and digits joined by `-`, `/`, `.` or a space between two digit
-# groups; or an IBAN in groups of four, or a German court file number ("12 O 345/21").
+# groups; or an IBAN in groups of four, a German court file number ("12 O 345/21"), a Dutch one
+# with its roll number ("C/15/3418 / HA ZA 26-51"), or a letter prefix before digit groups
+# ("ABCD 1234 5678 9012", a US alien number "A 123 456 789").
 _VALUE = re.compile(
     r"(?<![\w-])(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])"  # IBAN
     r"|\d{1,3} [A-Z]{1,2}[a-z]{0,2} \d{1,6}/\d{2,4}\b"
+    r"|[A-Z]/\d{2}/\d{4,8} / [A-Z]{2} [A-Z]{2} \d{2}-\d{1,6}\b"
+    r"|[A-Z]{1,6}(?: \d{3,4}){2,5}(?![\w-])"
     r"|[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])|(?<=\d) (?=\d{2}))*)"
 )
 WINDOW = 48  # characters after a label in which its value may start
@@ -276,14 +357,15 @@ _DATE = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}
 _AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})*[.,]\d{2}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){2,}")  # an IP address or a version, not an identifier
+_AGE = re.compile(r"\d{1,3}(?:-[a-z]{2,})+")  # "67-year-old", "3-day": a number and words, not an identifier
 
 
 def identifier_shaped(value: str) -> bool:
     """Whether `value` could be an identifier: five digits or more, or letters with two digits or
-    more in at least five characters; never a date, a year or an amount."""
+    more in at least five characters; never a date, a year, an amount or an age ("67-year-old")."""
     compact = re.sub(r"[-/. ]", "", value)
     digits = sum(c.isdigit() for c in compact)
-    if any(p.fullmatch(value) for p in (_DATE, _AMOUNT, _YEAR, _DOTTED)) or len(compact) > 34:
+    if any(p.fullmatch(value) for p in (_DATE, _AMOUNT, _YEAR, _DOTTED, _AGE)) or len(compact) > 34:
         return False
     if compact.isdigit():
         return digits >= 5

@@ -19,9 +19,16 @@ MIN_WORDS = 2  # fewer function words than this say nothing
 
 
 @lru_cache(maxsize=1)
+def stop_words() -> dict[str, frozenset[str]]:
+    """Each language's function words ("die", "la", "van"), spaCy's lists."""
+    return {lang: frozenset(importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS) for lang in LANGUAGES}
+
+
+@lru_cache(maxsize=1)
 def _stop_words() -> dict[str, frozenset[str]]:
-    words = {lang: frozenset(importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS) for lang in LANGUAGES}
-    shared = set.intersection(*(set(w) for w in words.values()))
+    """The function words that tell the languages apart: those all of them share are left out."""
+    words = stop_words()
+    shared = frozenset.intersection(*words.values())
     return {lang: w - shared for lang, w in words.items()}
 
 

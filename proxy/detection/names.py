@@ -26,6 +26,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.common_words import COMMON_WORDS
+from proxy.detection.lexicon import is_common_in
 
 # Locales whose Faker name lists are in Latin script (the text a prompt in English carries).
 NAME_LOCALES = (
@@ -39,7 +40,10 @@ TITLES = (
     "mr mrs ms miss mx dr prof sir dame herr frau fr hr mme mlle monsieur madame sr sra srta don doña "
     "sig sig.ra dott dott.ssa signor signora pan pani dhr mevr shri smt"
 ).split()
-PARTICLES = frozenset("van von der den de da das do dos del della di du le la bin binti al el ter ten y e".split())
+PARTICLES = frozenset(
+    "van von der den de da das do dos del della di du le la bin binti bint ibn al el ter ten y e "
+    "ó ní nic ua ap af zu".split()
+)
 _LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ'’ -]+$")
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 TITLE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in TITLES) + r")\.?[ \t]+$", re.IGNORECASE)
@@ -47,7 +51,19 @@ TITLE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in TITLES) + r")\
 
 @lru_cache(maxsize=1)
 def name_lists() -> tuple[frozenset[str], frozenset[str]]:
-    """(given names, family names), case-folded, from Faker's person providers."""
+    """(given names, family names), case-folded, from Faker's person providers; common words left out."""
+    given, family = _all_names()
+    return given - COMMON_WORDS, family - COMMON_WORDS
+
+
+@lru_cache(maxsize=1)
+def word_given_names() -> frozenset[str]:
+    """Given names that are also common words ("will", "grace", "hope"): a name only beside another."""
+    return _all_names()[0] & COMMON_WORDS
+
+
+@lru_cache(maxsize=1)
+def _all_names() -> tuple[frozenset[str], frozenset[str]]:
     given: set[str] = set()
     family: set[str] = set()
     for locale in NAME_LOCALES:
@@ -60,7 +76,7 @@ def name_lists() -> tuple[frozenset[str], frozenset[str]]:
             for name in values if isinstance(values, list | tuple | dict) else ():
                 if isinstance(name, str) and _LATIN.match(name):
                     target.update(part.casefold() for part in name.split() if len(part) > 1)
-    return frozenset(given - COMMON_WORDS), frozenset(family - COMMON_WORDS)
+    return frozenset(given), frozenset(family)
 
 
 def is_common(word: str) -> bool:
@@ -120,6 +136,8 @@ class NameListRecognizer(EntityRecognizer):
                 yield start, words[i + 1][1], 0.6, "a capitalised word, a comma and a given name"
             if run is None and i + 1 < len(words) and _given_then_unknown(text, words[i], words[i + 1], given):
                 yield start, words[i + 1][1], 0.6, "a given name followed by a capitalised word"
+            elif run is None and i + 1 < len(words) and _unknown_then_family(text, words[i], words[i + 1], family):
+                yield start, words[i + 1][1], 0.6, "a rare capitalised word followed by a family name"
             if (
                 _style(word) == "title"
                 and len(word) > 2
@@ -165,6 +183,9 @@ def _full_name(
         if _style(word) != style and not (style == "title" and _style(word) == "mixed"):
             break
         if folded not in given and folded not in family:
+            after_particle = j > i and words[j][2].casefold() in PARTICLES
+            if style == "title" and (best is not None or after_particle) and rare_word(word):
+                best = j + 1  # "Ana Ramírez Quispe", "Declan Ó Briain": a family name no list holds
             break
         j += 1
         if folded in family:
@@ -210,14 +231,34 @@ def _given_then_unknown(
 ) -> bool:
     """ "Ignacy Mosur", "ALEX STANIASZEK": a known given name, then a capitalised word that is no
     common word (family names are far more varied than any list)."""
+    folded = left[2].casefold()
     return (
         _adjacent(text, left, right)
-        and left[2].casefold() in given
+        and (
+            folded in given or (folded in word_given_names() and rare_word(right[2]))
+        )  # "Will Tuilagi", not "Will Deploy"
         and _style(left[2]) == _style(right[2]) in ("title", "upper")
         and len(right[2]) > 2
-        and not is_common(left[2])
         and not is_common(right[2])
     )
+
+
+def _unknown_then_family(
+    text: str, left: tuple[int, int, str], right: tuple[int, int, str], family: frozenset[str]
+) -> bool:
+    """ "Bongani Khumalo", "Kenji Watanabe": a capitalised word English hardly uses, then a known family name."""
+    return (
+        _adjacent(text, left, right)
+        and right[2].casefold() in family
+        and _style(left[2]) == _style(right[2]) in ("title", "upper")
+        and rare_word(left[2])
+        and not is_common_in(right[2], "en")  # not "Scrum Master"
+    )
+
+
+def rare_word(word: str) -> bool:
+    """A word English text hardly uses: no common word, so a capitalised one is likely a name."""
+    return len(word) > 2 and not is_common(word) and not is_common_in(word, "en")
 
 
 def _title_run_end(words: list[tuple[int, int, str]], i: int, text: str) -> int:

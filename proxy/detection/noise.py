@@ -10,8 +10,13 @@ Each filter is named and has a reason; a finding dropped here is not personal da
 - `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
   (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
 - `not-a-phone`: fewer than seven digits (an order number), or an amount like "6473.66".
-- `foreign-model-person`: in a German, French, Spanish, Italian, Dutch, Portuguese or Polish text, a
-  person the English model found with no word from the name lists ("Abmahnung", "Redacta el").
+- `model-person-without-evidence`: a person the English model found that no word of supports: a
+  lower-case word in it that is no particle ("la cuota", "pepe nero"), or, in English, only common
+  English words that no name list holds ("Billing Admin", "Formula"); in a German, French, Spanish,
+  Italian, Dutch, Portuguese or Polish text, no listed name that is not a function word of that
+  language ("Die Lieferung") and no word that is rare in that language and in English.
+- `lone-common-word`: a lone capitalised word the name lists hold that is a common word of the
+  text's language ("Dag", "Ville", "Pace") or a very common English one ("English", "Master").
 - `model-slip`: one word the model calls a person in lower case ("mum") or as a short
   abbreviation ("DB"); `eponym`: a name inside a term ("Hodgkin lymphoma", "Broca's area").
 - `case-name`: parties of a cited case ("Marbury v. Madison", "Roe vs Wade") are public record.
@@ -26,9 +31,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 
-from proxy.detection.language import language_of
-from proxy.detection.names import TITLE, is_common, name_lists
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from proxy.detection.language import language_of, stop_words
+from proxy.detection.lexicon import is_common_in, zipf
+from proxy.detection.names import LONE_NAME_SCORE, PARTICLES, RECOGNIZER, TITLE, TITLES, WORD, is_common, name_lists
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
 
@@ -43,10 +52,15 @@ DOCUMENTATION_NETWORKS = [
 FALLBACK_SECRETS = frozenset({"GENERIC_SECRET", "PASSWORD", "HTTP_CREDENTIALS"})
 SPECIFIC_SECRETS = frozenset(SECRET_ENTITIES) - FALLBACK_SECRETS
 SPACY = "SpacyRecognizer"
+VERY_COMMON_ZIPF = 4.5  # "English" (5.2), "Master" (4.9); lone names this common are left to the model
 DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
 EPONYM_AFTER = re.compile(
     r"(?:['’]s?)?[ \t]+(?:area|aphasia|disease|syndrome|lymphoma|palsy|law|laws|theorem|principle|razor|paradox"
-    r"|equation|constant|effect|rule|test|sign|reflex|method|algorithm|distribution|number|curve)\b",
+    r"|equation|constant|effect|rule|test|sign|reflex|method|algorithm|distribution|number|curve|correction"
+    r"|respiration|breathing|scale|index|score|criteria|criterion|classification|maneuver|manoeuvre|procedure"
+    r"|fracture|cells?|nodes?|duct|gland|canal|reaction|cycle|transform|series|function|inequality|lemma"
+    r"|conjecture|hypothesis|process|filter|coefficient|ratio|equilibrium|machine|limit|space|matrix|inequality"
+    r"|sampler|sampling|estimator|kernel|tree|graph|model|hierarchy|pyramid|sphere|triangle)\b",
     re.IGNORECASE,
 )
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
@@ -69,22 +83,57 @@ def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
     specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
     kept = [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
-    if any(f.recognizer == SPACY for f in kept) and language_of(text) != "en":
-        kept = [f for f in kept if not _foreign_model_person(f, text)]
+    if any(f.entity_type == "PERSON" and f.recognizer in (SPACY, RECOGNIZER) for f in kept):
+        language = language_of(text)
+        kept = [p for f in kept if (p := _supported(f, text, language)) is not None]
     return kept
 
 
-def _foreign_model_person(finding: Finding, text: str) -> bool:
-    """A person the English model saw in another language, with no word from the name lists and
-    no title before it ("Frau Weißmüller" stays)."""
-    if finding.recognizer != SPACY or finding.entity_type != "PERSON":
-        return False
-    value = text[finding.start : finding.end]
-    if TITLE.search(text[max(0, finding.start - 12) : finding.start]) or TITLE.search(value.split()[0] + " "):
-        return False
+def _supported(finding: Finding, text: str, language: str) -> Finding | None:
+    """A person from the model narrowed to the words its words support, or None when none do; a
+    lone listed name that is a common word dropped. Other findings as they are."""
+    if finding.entity_type != "PERSON" or TITLE.search(text[max(0, finding.start - 12) : finding.start]):
+        return finding  # "Frau Weißmüller", "Dr. Max": a title makes the next word a name
+    if finding.recognizer == RECOGNIZER:
+        lone = finding.score <= LONE_NAME_SCORE and _lone_common_word(text[finding.start : finding.end], language)
+        return None if lone else finding
+    if finding.recognizer != SPACY:
+        return finding
+    words = _without_function_words(list(WORD.finditer(text, finding.start, finding.end)), language)
+    if len(words) > 1 and words[0][0].casefold() in TITLES:
+        return finding  # the model's span starts with the title
+    if not words or _model_person_without_evidence([w[0] for w in words], language):
+        return None
+    return replace(finding, start=words[0].start(), end=words[-1].end())
+
+
+def _without_function_words(words: list[re.Match[str]], language: str) -> list[re.Match[str]]:
+    """The words of a span without the lower-case function words at its edges ("ik ben Joost")."""
+    function_words = stop_words()[language] | STOP_WORDS
+    while words and words[0][0].islower() and words[0][0] in function_words:
+        words = words[1:]
+    while words and words[-1][0].islower() and words[-1][0] in function_words:
+        words = words[:-1]
+    return words
+
+
+def _model_person_without_evidence(words: list[str], language: str) -> bool:
+    """See `model-person-without-evidence` above."""
+    core = [w for w in words if w.casefold() not in PARTICLES]
+    if not core or (len(core) == 1 and core[0].casefold().rstrip(".") in TITLES):
+        return True
     given, family = name_lists()
-    words = [w.casefold() for w in re.findall(r"[^\W\d_]+", value)]
-    return not any(w in given or w in family for w in words)
+    if any(w.islower() and is_common_in(w, language) and w not in given and w not in family for w in core):
+        return True  # "la cuota", "su hijo", "devo dire": the model reading lower-case prose
+    listed = [w for w in core if w.casefold() in given or w.casefold() in family]
+    if language == "en":
+        return not listed and all(is_common_in(w, "en") for w in core)
+    return not [w for w in listed if w.casefold() not in stop_words()[language]]
+
+
+def _lone_common_word(word: str, language: str) -> bool:
+    """See `lone-common-word` above."""
+    return zipf(word, "en") >= VERY_COMMON_ZIPF or (language != "en" and is_common_in(word, language))
 
 
 def _eponym(finding: Finding, text: str) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.found import Found, SpanRecognizer
-from proxy.detection.names import is_common, name_lists
+from proxy.detection.names import is_common, name_lists, rare_word
 
 SCORE = 0.6
 _WORD = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
@@ -31,8 +31,12 @@ _BEFORE = (
     r"|employee|claimant|plaintiff|defendant|cardholder|account holder|passenger|guest|spouse|wife|husband"
     r"|daughter|son|mother|father|mum|mom|dad|colleague|coworker|manager|intern|nurse|in the name of"
     r"|check on|talked to|spoke to|spoke with|meeting with|met with|kläger(?:in)?|beklagte[rn]?|mieter(?:in)?"
-    r"|patientin|cónyuges?|inquilin[oa]|demandante|demandad[oa]|locataire|salariée?|dipendente|signor[ae]?)"
-    r"[ \t]*:?",
+    r"|patientin|cónyuges?|inquilin[oa]|demandante|demandad[oa]|locataire|salariée?|dipendente|signor[ae]?"
+    r"|groom|bride|partner|fianc[ée]e?|next of kin|nok|contact|caller|student|pupil|resident|policyholder|insured"
+    r"|debtor|member|driver|owner|witness|paciente|cliente|kunde|kundin|klant|patiënt|huurder|paziente"
+    r"|on behalf of|fill (?:it|this|them) (?:in|out) for|(?:signed|approved|requested|submitted|reported|prepared"
+    r"|reviewed|referred|assigned to|escalated) by|c'est)"
+    r"(?:[ \t]+(?:is|was|named|called))?[ \t]*:?",
 )
 _AFTER = (
     # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
@@ -45,7 +49,8 @@ _AFTER = (
     r",[ \t]*\d{1,3}[ \t]?(?:M|F|yo|y/o)\b",
 )
 _CUED_BEFORE = re.compile(
-    "|".join(rf"(?<![\w-])(?i:{cue})[ \t]+(?P<b{i}>{_RUN})(?![\w-])" for i, cue in enumerate(_BEFORE))
+    # the name is a lookahead, so a cue inside it is still tried ("NOK: daughter Lindiwe")
+    "|".join(rf"(?<![\w-])(?i:{cue})[ \t]+(?=(?P<b{i}>{_RUN})(?![\w-]))" for i, cue in enumerate(_BEFORE))
 )
 # Cues after a name are found first, then the name is read backwards from each: one pass over the
 # text for the cues instead of trying a run of words at every position.
@@ -103,7 +108,13 @@ def _name(words: list[str], cue_before: bool, strong: bool = False) -> list[str]
     capitalised = all(word[0].isupper() for word in kept)
     if lower and cue_before and kept[0] not in name_lists()[0]:
         return None  # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
-    if capitalised and len(kept) == 1 and not strong and not _listed(kept[0]):
+    if (
+        capitalised
+        and len(kept) == 1
+        and not strong
+        and not _listed(kept[0])
+        and not (cue_before and rare_word(kept[0]))
+    ):
         return None  # "Manager Operations", "Postgres says": one capitalised word needs the name lists
     return kept if lower or capitalised else None
 

@@ -9,8 +9,8 @@ import json
 import uuid
 from typing import Any
 
-from proxy.dialects import StreamDelta
 from proxy.dialects.paths import carries_text, kind_of, media_slots, other_slots, text_slot, tree_slots
+from proxy.dialects.protocols import StreamDelta
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest, ProxyError
 from proxy.exchange import JSONPath, Slot, Usage
@@ -40,11 +40,9 @@ ERROR_TYPES = {
 
 
 class AnthropicWire:
-    """Messages bodies, streams and errors; shared with token counting, which has no dialogue to read."""
+    """The Messages request body and error shape, shared with token counting (which neither
+    answers with text nor streams)."""
 
-    name = "anthropic-messages"
-    path = "/v1/messages"
-    upstream_path = "/v1/messages"
     restores = True
     upstream_kinds = frozenset({"anthropic"})
 
@@ -53,9 +51,6 @@ class AnthropicWire:
         if not isinstance(model, str) or not model:
             raise BadRequest("model: Field required", code="missing_model")
         return model
-
-    def is_stream(self, body: dict[str, Any]) -> bool:
-        return body.get("stream") is True
 
     def request_slots(self, body: dict[str, Any]) -> list[Slot]:
         messages = body.get("messages")
@@ -102,6 +97,78 @@ class AnthropicWire:
         for i, message in enumerate(body.get("messages") or []):
             parts += _binary_blocks(("messages", i, "content"), message.get("content"))
         return parts
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        kind = error.type if error.type == "policy_violation" else ERROR_TYPES.get(error.status_code, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": error.message}}
+
+
+def _text_source(block: dict[str, Any]) -> bool:
+    source = block.get("source")
+    return isinstance(source, dict) and source.get("type") in ("text", "content")
+
+
+def _source_slots(at: JSONPath, source: Any) -> list[Slot]:
+    """An image's or document's URL, or its base64 data when that is text (see `media_slots`)."""
+    if not isinstance(source, dict):
+        return []
+    media_type = source.get("media_type") if isinstance(source.get("media_type"), str) else None
+    return media_slots((*at, "url"), source.get("url")) + (
+        media_slots((*at, "data"), source.get("data"), media_type) if source.get("type") == "base64" else []
+    )
+
+
+def _source_is_text(source: Any) -> bool:
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        return False
+    media_type = source.get("media_type") if isinstance(source.get("media_type"), str) else None
+    return carries_text(source.get("data"), media_type)
+
+
+def _binary_blocks(at: JSONPath, content: Any) -> list[JSONPath]:
+    if not isinstance(content, list):
+        return []
+    parts: list[JSONPath] = []
+    for j, block in enumerate(content):
+        if kind_of(block) in BINARY_BLOCKS and not _text_source(block) and not _source_is_text(block.get("source")):
+            parts.append((*at, j))
+        elif isinstance(block, dict) and block.get("type") == "tool_result":
+            parts += _binary_blocks((*at, j, "content"), block.get("content"))
+    return parts
+
+
+def _add_delta(block: dict[str, Any], delta: dict[str, Any]) -> None:
+    kind = delta.get("type")
+    if kind == "text_delta":
+        block["text"] = block.get("text", "") + delta.get("text", "")
+    elif kind == "input_json_delta":
+        block["_json"] = block.get("_json", "") + delta.get("partial_json", "")
+    elif kind == "thinking_delta":
+        block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+    elif kind == "signature_delta":
+        block["signature"] = delta.get("signature")
+
+
+def _finish_block(block: dict[str, Any]) -> dict[str, Any]:
+    if "_json" in block:
+        raw = block.pop("_json")
+        try:
+            block["input"] = json.loads(raw) if raw else block.get("input", {})
+        except ValueError:
+            block["input"] = raw  # a stream cut off mid-object: keep what came
+    return block
+
+
+class AnthropicMessages(AnthropicWire):
+    """The messages surface: answers with text, streams its named events, and its records read as
+    a conversation for export."""
+
+    name = "anthropic-messages"
+    path = "/v1/messages"
+    upstream_path = "/v1/messages"
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        return body.get("stream") is True
 
     def response_slots(self, body: dict[str, Any]) -> list[Slot]:
         slots: list[Slot] = []
@@ -171,10 +238,6 @@ class AnthropicWire:
         total = prompt + completion if isinstance(prompt, int) and isinstance(completion, int) else None
         return Usage(prompt, completion, total)
 
-    def error_body(self, error: ProxyError) -> dict[str, Any]:
-        kind = error.type if error.type == "policy_violation" else ERROR_TYPES.get(error.status_code, "api_error")
-        return {"type": "error", "error": {"type": kind, "message": error.message}}
-
     def echo_reply(self, model: str, text: str) -> dict[str, Any]:
         return {
             "id": f"msg_echo{uuid.uuid4().hex[:20]}",
@@ -203,66 +266,6 @@ class AnthropicWire:
             {"type": "message_stop"},
         ]
         return [SSEEvent(json.dumps(event), str(event["type"])) for event in events]
-
-
-def _text_source(block: dict[str, Any]) -> bool:
-    source = block.get("source")
-    return isinstance(source, dict) and source.get("type") in ("text", "content")
-
-
-def _source_slots(at: JSONPath, source: Any) -> list[Slot]:
-    """An image's or document's URL, or its base64 data when that is text (see `media_slots`)."""
-    if not isinstance(source, dict):
-        return []
-    media_type = source.get("media_type") if isinstance(source.get("media_type"), str) else None
-    return media_slots((*at, "url"), source.get("url")) + (
-        media_slots((*at, "data"), source.get("data"), media_type) if source.get("type") == "base64" else []
-    )
-
-
-def _source_is_text(source: Any) -> bool:
-    if not isinstance(source, dict) or source.get("type") != "base64":
-        return False
-    media_type = source.get("media_type") if isinstance(source.get("media_type"), str) else None
-    return carries_text(source.get("data"), media_type)
-
-
-def _binary_blocks(at: JSONPath, content: Any) -> list[JSONPath]:
-    if not isinstance(content, list):
-        return []
-    parts: list[JSONPath] = []
-    for j, block in enumerate(content):
-        if kind_of(block) in BINARY_BLOCKS and not _text_source(block) and not _source_is_text(block.get("source")):
-            parts.append((*at, j))
-        elif isinstance(block, dict) and block.get("type") == "tool_result":
-            parts += _binary_blocks((*at, j, "content"), block.get("content"))
-    return parts
-
-
-def _add_delta(block: dict[str, Any], delta: dict[str, Any]) -> None:
-    kind = delta.get("type")
-    if kind == "text_delta":
-        block["text"] = block.get("text", "") + delta.get("text", "")
-    elif kind == "input_json_delta":
-        block["_json"] = block.get("_json", "") + delta.get("partial_json", "")
-    elif kind == "thinking_delta":
-        block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
-    elif kind == "signature_delta":
-        block["signature"] = delta.get("signature")
-
-
-def _finish_block(block: dict[str, Any]) -> dict[str, Any]:
-    if "_json" in block:
-        raw = block.pop("_json")
-        try:
-            block["input"] = json.loads(raw) if raw else block.get("input", {})
-        except ValueError:
-            block["input"] = raw  # a stream cut off mid-object: keep what came
-    return block
-
-
-class AnthropicMessages(AnthropicWire):
-    """The messages surface: its records read as a conversation for export."""
 
     def conversation(self, request: dict[str, Any], response: dict[str, Any]) -> Conversation:
         builder = Builder()

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import (
     DONE,
-    OpenAISurface,
+    OpenAIStreams,
     assemble_chunks,
     chunk_shell,
     echo_usage,
@@ -26,6 +25,7 @@ from proxy.dialects.paths import (
     text_slot,
     tree_slots,
 )
+from proxy.dialects.protocols import StreamDelta
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
@@ -40,7 +40,7 @@ BINARY_PARTS = frozenset({"image_url", "input_audio", "file"})
 PART_WORDS = frozenset({"type", "url", "data", "file_data", "file_id", "format", "detail"})
 
 
-class OpenAIChat(OpenAISurface):
+class OpenAIChat(OpenAIStreams):
     name = "openai-chat"
     path = "/v1/chat/completions"
     upstream_path = "/chat/completions"

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from proxy.dialects import StreamDelta
 from proxy.dialects.openai_shapes import (
     DONE,
-    OpenAISurface,
+    OpenAIStreams,
     assemble_chunks,
     chunk_shell,
     echo_usage,
@@ -20,12 +19,13 @@ from proxy.dialects.openai_shapes import (
     text_or_texts,
 )
 from proxy.dialects.paths import other_slots, text_slot
+from proxy.dialects.protocols import StreamDelta
 from proxy.dialects.sse import SSEEvent
 from proxy.exchange import Slot
 from proxy.export.conversation import Conversation, Message, Unreadable
 
 
-class OpenAICompletions(OpenAISurface):
+class OpenAICompletions(OpenAIStreams):
     name = "openai-completions"
     path = "/v1/completions"
     upstream_path = "/completions"

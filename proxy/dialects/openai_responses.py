@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from proxy.dialects import StreamDelta
-from proxy.dialects.openai_shapes import OpenAISurface, envelope
+from proxy.dialects.openai_shapes import OpenAIStreams, envelope
 from proxy.dialects.paths import (
     carries_text,
     json_string_slots,
@@ -21,6 +20,7 @@ from proxy.dialects.paths import (
     text_slot,
     tree_slots,
 )
+from proxy.dialects.protocols import StreamDelta
 from proxy.dialects.sse import SSEEvent
 from proxy.errors import BadRequest
 from proxy.exchange import JSONPath, Slot
@@ -36,7 +36,7 @@ HANDLED = frozenset({"model", "instructions", "input", "tools", "text", *VENDOR_
 FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
-class OpenAIResponses(OpenAISurface):
+class OpenAIResponses(OpenAIStreams):
     name = "openai-responses"
     path = "/v1/responses"
     upstream_path = "/responses"

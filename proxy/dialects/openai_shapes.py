@@ -59,7 +59,7 @@ def echo_usage(text: str) -> dict[str, int]:
 
 
 class OpenAISurface:
-    """What every OpenAI surface does alike; a surface module overrides what differs."""
+    """What every OpenAI surface does alike (the `Dialect` side); a surface module overrides what differs."""
 
     restores = True
     #: upstream kinds that serve this surface (echo serves every surface)
@@ -68,11 +68,21 @@ class OpenAISurface:
     def model(self, body: dict[str, Any]) -> str:
         return require_model(body)
 
-    def is_stream(self, body: dict[str, Any]) -> bool:
-        return body.get("stream") is True
-
     def unscannable_parts(self, body: dict[str, Any]) -> list[JSONPath]:
         return []
+
+    def usage(self, body: dict[str, Any]) -> Usage:
+        return openai_usage(body)
+
+    def error_body(self, error: ProxyError) -> dict[str, Any]:
+        return openai_error(error)
+
+
+class OpenAIStreams(OpenAISurface):
+    """What every OpenAI surface that streams does alike: data-only events ending in `[DONE]`."""
+
+    def is_stream(self, body: dict[str, Any]) -> bool:
+        return body.get("stream") is True
 
     def stream_whole_slots(self, event: dict[str, Any]) -> list[Slot]:
         return []
@@ -82,12 +92,6 @@ class OpenAISurface:
 
     def stream_is_end(self, sse: SSEEvent) -> bool:
         return sse.data.strip() == DONE
-
-    def usage(self, body: dict[str, Any]) -> Usage:
-        return openai_usage(body)
-
-    def error_body(self, error: ProxyError) -> dict[str, Any]:
-        return openai_error(error)
 
 
 def chunk_shell(template: dict[str, Any]) -> dict[str, Any]:

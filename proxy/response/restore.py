@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from proxy.dialects import Dialect
+from proxy.dialects import Answers
 from proxy.placeholders import Forms, count_unrestored
 from proxy.response.process import Piece
 
@@ -39,7 +39,7 @@ def restore_text(text: str, originals: dict[str, str]) -> str:
     return Forms(originals).restore(text)
 
 
-def unknown_placeholders(dialect: Dialect, returned: dict[str, Any]) -> int:
+def unknown_placeholders(dialect: Answers, returned: dict[str, Any]) -> int:
     """Placeholder-shaped tokens still in the answer the client got (made up or mangled by the
     model, or the client's own text repeated back)."""
     return sum(count_unrestored(slot.text) for slot in dialect.response_slots(returned))
