@@ -28,6 +28,11 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("mailing address ends Halifax, NS B3H 4R2", [("POSTCODE", "B3H 4R2")]),
         ("Surry Hills NSW 2010", [("POSTCODE", "2010")]),
         ("Springfield, IL 62704-1234", [("POSTCODE", "62704-1234")]),
+        ("gedaagde P. van Dam, wonende te Zwolle, wordt", [("RESIDENCE", "Zwolle")]),
+        ("Gewinner: Anna Kowal aus Jena, Fritz Meier aus Bamberg.", [("RESIDENCE", "Bamberg"), ("RESIDENCE", "Jena")]),
+        ("c'est Kévin Dubois, de Roubaix, qui a gagné", [("RESIDENCE", "Roubaix")]),
+        ("Piotr Nowak z Radomia zgłosił szkodę", [("RESIDENCE", "Radomia")]),
+        ("Wohnort: Bamberg", [("RESIDENCE", "Bamberg")]),
     ],
 )
 def test_a_home_town_or_postcode_is_found(text: str, expected: list[tuple[str, str]]) -> None:
@@ -42,6 +47,9 @@ def test_a_home_town_or_postcode_is_found(text: str, expected: list[tuple[str, s
         "We sold 12000 Units last quarter",
         "our team is based in the cloud",
         "Python 3.12 was released in October",
+        "Die Lieferung aus Berlin kam spät",
+        "Der Wein aus Spanien ist teuer",
+        "Juan Carlos de Borbón visitó el museo",
     ],
 )
 def test_places_in_general_questions_and_numbers_are_not_findings(text: str) -> None:

@@ -249,6 +249,21 @@ POSITIVES = [
         "curl -u deploy:Tr3e-h0use https://ci.internal/job", [("HTTP_CREDENTIALS", "Tr3e-h0use")], id="curl-u"
     ),
     pytest.param(
+        'curl -H "X-Api-Key: live_8Hq3LmV0xR5tZ9wB4nK7cJ2y" https://api.partner.example/v1',
+        [("HTTP_CREDENTIALS", "live_8Hq3LmV0xR5tZ9wB4nK7cJ2y")],
+        id="api-key-header",
+    ),
+    pytest.param(
+        "curl -H 'X-Auth-Token: 7f3a9c2e1b8d4f60a5e2' -H 'Accept: */*' https://ci.example/api",
+        [("HTTP_CREDENTIALS", "7f3a9c2e1b8d4f60a5e2")],
+        id="auth-token-header",
+    ),
+    pytest.param(
+        "requests.get(url, headers={'Authorization': 'Token 9d8c7b6a5f4e3d2c1b0a'})",
+        [("HTTP_CREDENTIALS", "9d8c7b6a5f4e3d2c1b0a")],
+        id="token-authorization",
+    ),
+    pytest.param(
         "MAILER_API_KEY=Mq7zR2vX9pL4kT8wN3cB6yH1",
         [("GENERIC_SECRET", "Mq7zR2vX9pL4kT8wN3cB6yH1")],
         id="unknown-vendor-key",

@@ -12,10 +12,11 @@ ZIP, an Australian state and code, five digits before a town.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from proxy.detection.found import Found, SpanRecognizer
-from proxy.detection.names import is_common
+from proxy.detection.names import is_common, name_lists
 
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Žİ"
 _WORD = rf"[{_UPPER}][\w'’-]*"
@@ -33,12 +34,22 @@ _CUES = (
     r"[ \t]+(?:en|a)",
     r"(?:abita|abito|vive|vivo|risiede|risiedo|residente|domiciliat[oa]|trasferit[oa])"
     r"(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:a|ad|in)",
-    r"(?:woont|woon|woonachtig|wonend|verhuisd)(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:in|te|naar)",
-    r"(?:mora|moro|moramos|residente)(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:em|no|na)",
+    r"(?:woont|woon|woonachtig|wonende?|verhuisd)(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:in|te|naar)",
+    r"(?:mora|moro|moramos|residente|reside|vive)(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:em|no|na)",
     r"(?:bor|bodde)[ \t]+i",
-    r"(?:mieszka|mieszkam)[ \t]+w",
+    r"(?:mieszka|mieszkam|zamieszka[łl][aey]?|zamieszkał[ay])[ \t]+w",
+    # a labelled place of residence: "Wohnort: Bamberg", "woonplaats Zwolle", "lieu de résidence : Metz"
+    r"(?:wohnort|woonplaats|place[ \t]+of[ \t]+residence|lieu[ \t]+de[ \t]+r[ée]sidence|domicilio[ \t]+en"
+    r"|luogo[ \t]+di[ \t]+residenza|miejsce[ \t]+zamieszkania|local[ \t]+de[ \t]+resid[êe]ncia)[ \t]*:?",
 )
 _RESIDENCE = re.compile(rf"(?<![\w-])(?i:{'|'.join(_CUES)})[ \t]+{PLACE}")
+# Where a named person is from: "Anna Kowal aus Jena", "Jan Smit uit Zwolle", "Ana Ruiz, de Lugo",
+# "Piotr Nowak z Radomia". The first word must be a listed given name; "de" and "di" (also parts of
+# surnames: "Juan de la Cruz") only after a comma.
+_ORIGIN = re.compile(
+    rf"(?<![\w-])(?P<given>{_WORD})[ \t]+{_WORD}(?:[ \t]+{_WORD})?(?:,?[ \t]+(?:aus|uit|z|ze)|,[ \t]+(?:de|di|from))"
+    rf"[ \t]+{PLACE}"
+)
 
 _LABEL = (
     r"(?i:post[ -]?code|postal[ -]code|zip(?:[ -]?code)?|plz|postleitzahl|code[ -]postal|c\.?p\.|"
@@ -81,11 +92,22 @@ def residences(text: str) -> Iterator[Found]:
     """Every postcode and place of residence in `text`."""
     for match in _RESIDENCE.finditer(text):
         yield from _place(match, RESIDENCE_SCORE, "after a residence cue")
+    for match in _ORIGIN.finditer(text):
+        if _given_name(match["given"]):
+            yield from _place(match, RESIDENCE_SCORE, "after a person's name")
     for name, pattern, score in _POSTCODES:
         for match in pattern.finditer(text):
             yield Found("POSTCODE", match.start("code"), match.end("code"), score, name)
             if match.groupdict().get("place"):
                 yield from _place(match, score, "after a postcode")
+
+
+def _given_name(word: str) -> bool:
+    """Whether `word` is a listed given name, also without its accents ("Kévin")."""
+    given = name_lists()[0]
+    folded = word.casefold()
+    plain = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
+    return folded in given or plain in given
 
 
 def _place(match: re.Match[str], score: float, why: str) -> Iterator[Found]:

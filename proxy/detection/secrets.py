@@ -526,8 +526,9 @@ def plausible_password(value: str) -> bool:
 
 
 class HttpCredentialsRecognizer(SecretRecognizer):
-    """`Authorization: Basic|Bearer|Token ...` headers (and `Proxy-Authorization`) and `curl -u
-    user:password`: reports the credential only."""
+    """`Authorization: Basic|Bearer|Token ...` headers (and `Proxy-Authorization`), API-key headers
+    (`X-Api-Key:`, `Api-Key:`, `X-Auth-Token:`, `Private-Token:`) and `curl -u user:password`: reports
+    the credential only."""
 
     ENTITY = "HTTP_CREDENTIALS"
     PATTERNS = (
@@ -538,9 +539,17 @@ class HttpCredentialsRecognizer(SecretRecognizer):
             0.85,
         ),
         Pattern("curl user", r"(?<![\w-])(?:-u|--user)[ \t]+[\"']?[^\s:\"']{1,64}:\K[^\s\"']{1,256}+", 0.8),
+        # the headers API gateways and vendors read a key from (detect-secrets' keyword plugin names the
+        # same words): the header's name says the value is a credential, whatever its shape
+        Pattern(
+            "API key header",
+            r"(?<![\w-])(?i:(?:x-)?api-?key|x-(?:auth|access|api)-token|private-token|ocp-apim-subscription-key"
+            r"|x-goog-api-key|x-functions-key)[\"']?[ \t]{0,16}:[ \t]{0,16}[\"']?\K[A-Za-z0-9+/=._~-]{8,4096}+",
+            0.85,
+        ),
     )
-    CONTEXT = ("authorization", "basic", "bearer", "curl")
-    KEYWORDS = ("authorization", "-u ", "--user")
+    CONTEXT = ("authorization", "basic", "bearer", "curl", "header")
+    KEYWORDS = ("authorization", "-u ", "--user", "api-key", "apikey", "-token", "subscription-key", "functions-key")
 
 
 _SECRET_KEY = (
