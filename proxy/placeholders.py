@@ -36,13 +36,41 @@ ISSUED = re.compile(r"<([A-Z][A-Z0-9_]*)_(\d+)>")
 #: every token the proxy writes in place of a value: `<PERSON_1>` (pseudonymize),
 #: `<IP_ADDRESS#3f9a1c2b7d4e>` (hash), `<US_SSN>` (redact)
 WRITTEN = re.compile(r"<([A-Z][A-Z0-9_]*?)(_\d+|#[0-9a-f]+)?>")
-_OPEN = r"&lt;|\\u003c|\\<|<|\["
 _OPENS = ("&lt;", "\\u003c", "\\<", "<", "[")
 _CLOSE = r"&gt;|\\u003e|\\>|>|\]"
-_ANY_TYPE = r"[A-Z][A-Z0-9_]*?"
+_MARKS = r"<\[&\\"  # the first characters of the opening marks, for a character class
 _LONGEST_OPEN = len("\\u003c")
 _DIGITS = 9  # a number longer than this is not one the proxy issued
 _REMEMBERED = 256  # written forms whose value one request keeps (a made-up answer cannot grow it without end)
+
+# Every pattern below begins with a character class of where a form can begin (an opening
+# mark's first character, an issued type's initial) and goes on from after that character.
+# `re` then skips in C to such a character (its "charset prefix") instead of trying every
+# branch at every position, and words are read as trees (`_tree`), not as alternations of
+# every prefix: these searches run on every delta of a stream that may hold a placeholder.
+_NEVER = "(?!)"
+
+
+def _tree(words: Iterable[str], after_word: str = "", unfinished: str = _NEVER, read: str = "") -> str:
+    """`words` read one character at a time, each shared beginning once (`P(?:E(?:R...`),
+    from after `read`: a complete word goes on with `after_word`, and a word's beginning may
+    end with `unfinished` (by default it may not)."""
+    words = set(words)
+    nexts = sorted({word[len(read)] for word in words if len(word) > len(read) and word.startswith(read)})
+    branches = [re.escape(c) + _tree(words, after_word, unfinished, read + c) for c in nexts]
+    return "(?:" + "|".join([*branches, after_word if read in words else unfinished]) + ")"
+
+
+def _after_first(words: Iterable[str], after_word: str = "", unfinished: str = _NEVER) -> str:
+    """`_tree` of `words` once their first character has been read: `(?<=P)(?:E(?:R...`."""
+    words = set(words)
+    initials = sorted({word[0] for word in words})
+    return "|".join(rf"(?<={re.escape(c)}){_tree(words, after_word, unfinished, c)}" for c in initials)
+
+
+def _initials(types: tuple[str, ...] | None) -> str:
+    """The first characters of `types` (None: any type), for a character class."""
+    return "A-Z" if types is None else re.escape("".join(sorted({t[0] for t in types})))
 
 
 @lru_cache(maxsize=256)
@@ -50,24 +78,20 @@ def _forms(types: tuple[str, ...] | None) -> re.Pattern[str]:
     """Every written form of a placeholder of `types` (None: of any type).
 
     A bracketed form needs a closing bracket; a bare one must stand as a word of its own, so
-    `SUPERPERSON_12` is not `PERSON_1`."""
-    name = "|".join(re.escape(t) for t in types) if types else _ANY_TYPE
-    bracketed = rf"(?P<open>{_OPEN})[ ]?(?P<type>{name})\\?_(?P<n>\d{{1,{_DIGITS}}})[ ]?(?:{_CLOSE})"
-    bare = rf"(?<![\w<\[\\;&])(?P<bare>{name})\\?_(?P<bn>\d{{1,{_DIGITS}}})(?![\w>\]])"
-    return re.compile(rf"(?i:{bracketed})|{bare}")  # a bare token only in capitals, as issued
+    `SUPERPERSON_12` is not `PERSON_1`. A bare token is matched only in capitals, as issued."""
+    name = "|".join(re.escape(t) for t in types) if types else r"[A-Z][A-Z0-9_]*?"
+    rest = _after_first(types) if types else r"[A-Z0-9_]*?"
+    opened = rf"(?:{_after_first(_OPENS)})[ ]?(?P<type>{name})\\?_(?P<n>\d{{1,{_DIGITS}}})[ ]?(?:{_CLOSE})"
+    bare = rf"(?<=[{_initials(types)}])(?<![\w<\[\\;&].)(?:{rest})\\?_(?P<bn>\d{{1,{_DIGITS}}})(?![\w>\]])"
+    return re.compile(rf"[{_MARKS}{_initials(types)}](?:(?<=[{_MARKS}])(?i:{opened})|{bare})")
 
 
 def _parts(match: re.Match[str]) -> tuple[str, int]:
     """The entity type and the number a match names, however it was written."""
-    if match.group("open") is not None:
+    if match.group("type") is not None:
         return match.group("type").upper(), int(match.group("n"))
-    return match.group("bare").upper(), int(match.group("bn"))
-
-
-def _prefixes(words: Iterable[str]) -> str:
-    """An alternation of every proper, non-empty prefix of `words`."""
-    prefixes = {word[:i] for word in words for i in range(1, len(word))}
-    return "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True)) or "(?!)"
+    name = match.group(0)[: match.start("bn") - match.start() - 1]  # without `_` and the number
+    return name.removesuffix("\\").upper(), int(match.group("bn"))
 
 
 @lru_cache(maxsize=256)
@@ -80,28 +104,23 @@ def _names(types: tuple[str, ...]) -> Callable[[str], object]:
 def _unfinished(types: tuple[str, ...]) -> re.Pattern[str]:
     """A text, from where it matches to its end, that more text could still make into a form
     of `types` (or grow: a bare `PERSON_1` may yet become `PERSON_12`)."""
-    name = "|".join(re.escape(t) for t in types)
-    closes = ["&gt;", "\\u003e", "\\>"]
-    rest = rf"(?:{_prefixes(types)}|(?:{name})(?:\\|\\?_\d{{0,{_DIGITS}}}[ ]?(?:{_prefixes(closes)})?)?)"
-    bare = rf"(?:{_prefixes(types)}|(?:{name})(?:\\|\\?_\d{{0,{_DIGITS}}})?)"
-    opened = rf"(?:{_prefixes(_OPENS)}|(?:{_OPEN})[ ]?{rest}?)"
-    return re.compile(rf"(?:(?i:{opened})|(?<![\w<\[\\;&]){bare})\Z")
+    number = rf"\\?_\d{{0,{_DIGITS}}}"
+    closing = _tree(["&gt;", "\\u003e", "\\>"], _NEVER, "")  # the beginning of a closing mark, or nothing
+    name = _tree(types, rf"(?:\\|{number}[ ]?{closing})?", "")  # a name's beginning, or nothing
+    opened = _after_first(_OPENS, rf"[ ]?{name}", "")  # a mark or its beginning, then the above
+    bare = _after_first(types, rf"(?:\\|{number})?", "")
+    return re.compile(rf"[{_MARKS}{_initials(types)}](?:(?<=[{_MARKS}])(?i:{opened})|(?<![\w<\[\\;&].)(?:{bare}))\Z")
 
 
 @lru_cache(maxsize=256)
 def _notable(types: tuple[str, ...]) -> re.Pattern[str]:
     """Text worth a closer look: an opening mark followed by an issued type's name (or, at the
     end, by its beginning or nothing), the beginning of an opening mark at the end, or a word
-    that is a type's name or, at the end, its beginning. Each branch starts with a fixed
-    character (the lookbehind comes after it), which keeps the search fast on every delta."""
-    names = "|".join(re.escape(t) for t in types)
-    opened = rf"(?:{_OPEN})[ ]?(?:{names}|(?:{_prefixes(types)})?\Z)|(?:{_prefixes(_OPENS)})\Z"
-    words = []
-    for initial in sorted({t[0] for t in types}):
-        rests = [t[1:] for t in types if t[0] == initial]
-        tails = "|".join(re.escape(r) for r in rests)
-        words.append(rf"{re.escape(initial)}(?<!\w\w)(?:{tails}|(?:{_prefixes(rests)})?\Z)")
-    return re.compile(rf"(?i:{opened})|{'|'.join(words)}")
+    that is a type's name or, at the end, its beginning."""
+    at_end = r"\Z"
+    opened = _after_first(_OPENS, rf"[ ]?{_tree(types, '', at_end)}", at_end)
+    word = rf"(?<!\w\w)(?:{_after_first(types, '', at_end)})"
+    return re.compile(rf"[{_MARKS}{_initials(types)}](?:(?<=[{_MARKS}])(?i:{opened})|{word})")
 
 
 def _token(match: re.Match[str]) -> str:
@@ -210,10 +229,10 @@ class Forms:
         original = self.originals.get(_token(match))
         if original is None:
             return match.group(0)  # not issued by this request: the client's or the model's own
-        opener = (match.group("open") or "").lower()
-        if opener == "&lt;":
+        opener = match.group(0)[:_LONGEST_OPEN].lower()
+        if opener.startswith("&lt;"):
             original = _html_escape(original)
-        if in_json or opener == "\\u003c":
+        if in_json or opener.startswith("\\u003c"):
             original = json_escape(original)
         return original
 

@@ -11,6 +11,7 @@ closing event when the dialect allows, or in an event of its own just before it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -81,6 +82,9 @@ class StreamProcessor(AnswerProcessor):
         self._passed: dict[StreamKey, str] = {}
         self._kinds: dict[StreamKey, Piece] = {}  # per stream key, what kind of text it carries
         self._template: dict[str, Any] = {}
+        #: whether every filter passes a delta as it is: with one filter (the usual case), its own
+        #: test, called directly (this runs on every delta)
+        self._all_pass: Callable[[str, Piece], bool] = filters[0].passes if len(filters) == 1 else self._every_pass
 
     async def event(self, sse: SSEEvent) -> list[SSEEvent]:
         """What to send the client for one upstream event (held text may go out before it)."""
@@ -157,7 +161,7 @@ class StreamProcessor(AnswerProcessor):
             text = (await step.apply([ready]))[0] if cut else ""
         return text
 
-    def _all_pass(self, text: str, kind: Piece) -> bool:
+    def _every_pass(self, text: str, kind: Piece) -> bool:
         for step in self.filters:  # a loop, not all(): this runs on every delta
             if not step.passes(text, kind):
                 return False
