@@ -240,6 +240,8 @@ POSITIVES = [
     ),
     pytest.param("mein Kennwort lautet Birke7Wald und geht nicht", [("PASSWORD", "Birke7Wald")], id="german-password"),
     pytest.param("wifi pw: orchard-22 for guests", [("PASSWORD", "orchard-22")], id="short-password-label"),
+    pytest.param("for the guests: the door code is 8213#, wifi on the fridge", [("PASSWORD", "8213#")], id="door-code"),
+    pytest.param("der Türcode lautet 5190B, bitte nicht weitergeben", [("PASSWORD", "5190B")], id="german-door-code"),
     pytest.param(
         "curl -H 'Authorization: Basic " + b64url(b"mila:Ferns-and-9-owls") + "' https://api.internal/v2",
         [("HTTP_CREDENTIALS", b64url(b"mila:Ferns-and-9-owls"))],
@@ -366,6 +368,7 @@ LOOK_ALIKES = [
     pytest.param("publishable key pk_live_" + fake(24), id="stripe-publishable-key"),
     pytest.param("Your password is incorrect. The password must be at least 8 characters.", id="password-rules"),
     pytest.param("the token is expired and the api key was rotated yesterday", id="secret-words-without-values"),
+    pytest.param("the access code is printed on the card; your PIN is private", id="code-words-without-values"),
     pytest.param("max_tokens=1024, session_timeout=3600, cookie_domain=shop.example", id="secret-like-settings"),
     pytest.param(
         "Dec  4 sshd[2187]: Accepted publickey for jdoe from 10.0.0.4; home /home/jdoe, PWD=/home/jdoe",

@@ -461,13 +461,20 @@ _SENTENCE_PUNCTUATION = ".,;:)"
 
 class PasswordInProseRecognizer(SecretRecognizer):
     """Passwords told in words: "the root password on the build box is Gr4nite!Harbor", "my
-    password is tulip2003#", "pw: hunter22", "Passwort lautet ...", "mot de passe : ...". A value
+    password is tulip2003#", "pw: hunter22", "Passwort lautet ...", "mot de passe : ...", and codes
+    told the same way ("the door code is 4471#", "PIN: 9051", "digicode 4B27"). A value
     that is a common word ("password is incorrect") or a path (`PWD=/home/jdoe`) is not one."""
 
     ENTITY = "PASSWORD"
     _LABEL = (
         r"(?i:password|passwort|passwd|passphrase|passcode|pass ?word|pw|pwd|kennwort|mot de passe|mdp"
         r"|contraseña|contrasena|clave|wachtwoord|senha|hasło|haslo)"
+    )
+    # codes that open a door, an alarm or a phone, told like a password ("the door code is 4471#")
+    _CODE = (
+        r"(?i:(?:door|gate|alarm|access|entry|keypad|lock|safe)[ -]?code|pin(?:[ -]?code)?|t[üu]rcode|zugangscode"
+        r"|digicode|code d['’]acc[èe]s|c[óo]digo de (?:acceso|la puerta|entrada)|codice d['’]accesso|deurcode"
+        r"|toegangscode|kod (?:do drzwi|dost[ęe]pu)|c[óo]digo da porta)"
     )
     PATTERNS = (
         Pattern(
@@ -484,6 +491,12 @@ class PasswordInProseRecognizer(SecretRecognizer):
             0.7,
         ),
         Pattern(
+            "code told in prose",
+            rf"(?<![\w-]){_CODE}(?![\w-])[ \t]*(?:(?i:is|was|ist|lautet|est|es|è|=|is now|will be)[ \t]*)?:?[ \t]+"
+            r"[\"'`“]?\K(?=[^\s\"'`”]*\d)" + _TOLD_VALUE,
+            0.7,
+        ),
+        Pattern(
             "short or foreign password label",
             r"(?<![\w-])(?i:pw|pwd|pass|kennwort|passwort|mot de passe|mdp|contraseña|wachtwoord|senha)"
             r"[ \t]*[:=][ \t]*[\"'`]?\K" + _TOLD_VALUE,
@@ -491,7 +504,20 @@ class PasswordInProseRecognizer(SecretRecognizer):
         ),
     )
     CONTEXT = ("password", "login", "credential")
-    KEYWORDS = ("pass", "pw", "kennwort", "mdp", "contrase", "clave", "wachtwoord", "senha", "has")
+    KEYWORDS = (
+        "pass",
+        "pw",
+        "kennwort",
+        "mdp",
+        "contrase",
+        "clave",
+        "wachtwoord",
+        "senha",
+        "has",
+        "code",
+        "pin",
+        "kod",
+    )
 
     def secret_value(self, matched: str) -> str:
         return matched.rstrip(".,;:!?)")
