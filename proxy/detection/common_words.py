@@ -18,7 +18,7 @@ OFFICE = (
     "convert parse clean validate explain summarise summarize write translate compare rank fix "
     "grace hope joy faith honor honour summer autumn winter spring dawn sky star sterling major "
     "info sales billing noreply contact jobs careers press marketing legal hr it ops dev mail web "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed weds thu thur thurs fri sat sun "
     "recipient discloser landlord tenant buyer seller lessor lessee witness plaintiff defendant applicant "
     "candidate employer attorney beneficiary herr herrn frau "
     "moon sun earth mars mercury venus river mountain ocean island "

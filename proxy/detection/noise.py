@@ -15,10 +15,17 @@ Each filter is named and has a reason; a finding dropped here is not personal da
   English words that no name list holds ("Billing Admin", "Formula"); in a German, French, Spanish,
   Italian, Dutch, Portuguese or Polish text, no listed name that is not a function word of that
   language ("Die Lieferung") and no word that is rare in that language and in English.
+- `street-name`: a name before "Street", "Road", "Avenue", ... ("Baker Street") names a street.
+- `in-identifier`: a word joined to others by an underscore ("Jasmine_Index").
 - `lone-common-word`: a lone capitalised word the name lists hold that is a common word of the
   text's language ("Dag", "Ville", "Pace") or a very common English one ("English", "Master").
 - `model-slip`: one word the model calls a person in lower case ("mum") or as a short
   abbreviation ("DB"); `eponym`: a name inside a term ("Hodgkin lymphoma", "Broca's area").
+- `public-figure`: a famous person, a character of fiction or a brand named after a person
+  ("Einstein's relativity", "Sherlock Holmes", "Tommy Hilfiger"; `public_figures.py`) in a text
+  that holds no other personal data (an e-mail, a phone number, an id: then a "Peter Parker" is a
+  customer), unless a personal cue comes right before it ("my colleague Mary Berry") or a call or
+  message of theirs after it ("Peter Parker called").
 - `case-name`: parties of a cited case ("Marbury v. Madison", "Roe vs Wade") are public record.
 - `placeholder`: the stock street addresses of forms and docs ("123 Main Street", "123 Fake St").
 - `reference-number`: digits after `#` or an order, invoice, ticket or tracking label are that
@@ -38,6 +45,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from proxy.detection.language import language_of, stop_words
 from proxy.detection.lexicon import is_common_in, zipf
 from proxy.detection.names import LONE_NAME_SCORE, PARTICLES, RECOGNIZER, TITLE, TITLES, WORD, is_common, name_lists
+from proxy.detection.public_figures import is_public_figure
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
 
@@ -69,9 +77,31 @@ VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
 EXAMPLE_CUE = re.compile(r"\b(?:examples?|docs?|documentation|rfc|placeholder|sample|tutorial|e\.g\.)", re.I)
 
 
+#: a name before one of these is a street's ("Baker Street", "Abbey Road")
+STREET_AFTER = re.compile(
+    r"[ \t]+(?:street|st\.|road|rd\.|avenue|ave\.|lane|drive|close|crescent|boulevard|blvd|square|terrace)\b", re.I
+)
+#: a famous name is a person's in a text that also holds personal data of these kinds
+PERSONAL_CONTEXT = frozenset(
+    "EMAIL_ADDRESS PHONE_NUMBER CREDIT_CARD IBAN_CODE US_SSN NATIONAL_ID DATE_OF_BIRTH STREET_ADDRESS POSTCODE "
+    "MEDICAL_RECORD_NUMBER INSURANCE_ID CASE_NUMBER ACCOUNT_NUMBER TAX_ID PASSPORT_NUMBER DRIVER_LICENSE "
+    "EMPLOYEE_ID PERSONAL_URL".split()
+)
+PERSONAL_AFTER = re.compile(r"[ \t]+(?:called|emailed|phoned|rang|texted|replied|complained|confirmed|booked)\b", re.I)
+PERSONAL_CUE = re.compile(
+    r"\b(?:my|our|your|his|her|their|colleague|co-?worker|customer|client|patient|employee|tenant|neighbou?r|friend"
+    r"|boss|manager|mr|mrs|ms|miss|named|called)\.?[ \t]+(?:[^\W\d_]+[ \t]+)?$",
+    re.I,
+)
 CASE_LAW_BEFORE = re.compile(r"\b(?:v|vs)\.?[ \t]+$", re.I)
 CASE_LAW_AFTER = re.compile(r"[ \t]+(?:v|vs)\.?[ \t]+[A-Z]")
-PLACEHOLDER_STREET = re.compile(r"(?:123|1234)\s+(?:main|fake|any)\s+(?:st|street|ave|avenue|road|rd)\.?", re.I)
+PLACEHOLDER_STREET = re.compile(
+    r"(?:123|1234)\s+(?:main|fake|any)\s+(?:st|street|ave|avenue|road|rd)\.?"
+    # the famous addresses of fiction and state: Sherlock Holmes's, the Simpsons', Harry Potter's, ...
+    r"|221b\s+baker\s+street|742\s+evergreen\s+terrace|4\s+privet\s+drive|12\s+grimmauld\s+place"
+    r"|1600\s+pennsylvania\s+avenue(?:\s+nw)?|10\s+downing\s+street|124\s+conch\s+street|31\s+spooner\s+street",
+    re.I,
+)
 REFERENCE_BEFORE = re.compile(
     r"(?:#|\b(?:order|invoice|ticket|tracking|ref(?:erence)?|po|sku|item|shipment|bestell|rechnung|commande)"
     r"(?:[ \t]*(?:no\.?|nr\.?|number|id|n°))?[ \t]*[:#]?)[ \t]*$",
@@ -83,6 +113,8 @@ def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
     specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
     kept = [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
+    if not any(f.entity_type in PERSONAL_CONTEXT and f.score >= 0.5 for f in kept):
+        kept = [f for f in kept if not _public_figure(f, text)]
     if any(f.entity_type == "PERSON" and f.recognizer in (SPACY, RECOGNIZER) for f in kept):
         language = language_of(text)
         kept = [p for f in kept if (p := _supported(f, text, language)) is not None]
@@ -95,8 +127,9 @@ def _supported(finding: Finding, text: str, language: str) -> Finding | None:
     if finding.entity_type != "PERSON" or TITLE.search(text[max(0, finding.start - 12) : finding.start]):
         return finding  # "Frau Weißmüller", "Dr. Max": a title makes the next word a name
     if finding.recognizer == RECOGNIZER:
-        lone = finding.score <= LONE_NAME_SCORE and _lone_common_word(text[finding.start : finding.end], language)
-        return None if lone else finding
+        value = text[finding.start : finding.end]
+        lone = finding.score <= LONE_NAME_SCORE and _lone_common_word(value, language)
+        return None if lone or _lower_case_prose(value, language) else finding
     if finding.recognizer != SPACY:
         return finding
     words = _without_function_words(list(WORD.finditer(text, finding.start, finding.end)), language)
@@ -131,6 +164,11 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
     return not [w for w in listed if w.casefold() not in stop_words()[language]]
 
 
+def _lower_case_prose(value: str, language: str) -> bool:
+    """Lower-case words of another language, one of them common in it ("mio amico romano")."""
+    return language != "en" and value.islower() and any(is_common_in(w, language) for w in WORD.findall(value))
+
+
 def _lone_common_word(word: str, language: str) -> bool:
     """See `lone-common-word` above."""
     return zipf(word, "en") >= VERY_COMMON_ZIPF or (language != "en" and is_common_in(word, language))
@@ -139,6 +177,27 @@ def _lone_common_word(word: str, language: str) -> bool:
 def _eponym(finding: Finding, text: str) -> bool:
     """A name that is part of a term: Hodgkin lymphoma, Broca's area, Bayes' theorem."""
     return bool(EPONYM_AFTER.match(text, finding.end))
+
+
+def _in_identifier(finding: Finding, text: str) -> bool:
+    """A word joined to an identifier by an underscore ("Jasmine_Index", "get_Kowalski")."""
+    return text[finding.end : finding.end + 1] == "_" or text[max(finding.start - 1, 0) : finding.start] == "_"
+
+
+def _public_figure(finding: Finding, text: str) -> bool:
+    """A famous person, a character of fiction or a brand (`public_figures.py`), with no personal cue
+    right before it ("my colleague Mary Berry" stays) and no call or message of theirs after it."""
+    if finding.entity_type != "PERSON" or PERSONAL_CUE.search(text[max(finding.start - 30, 0) : finding.start]):
+        return False
+    if PERSONAL_AFTER.match(text, finding.end):
+        return False  # "Peter Parker called": someone in the conversation, whatever their name
+    words = text[finding.start : finding.end].split()
+    family = name_lists()[1]
+    while words and not is_public_figure(" ".join(words), text, family):
+        if len(words) == 1 or not is_common_in(words[0], "en"):
+            return False
+        words = words[1:]  # "Explain Einstein's": the model took the verb into the name
+    return bool(words)
 
 
 def _case_party(finding: Finding, text: str) -> bool:
@@ -167,9 +226,11 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             or _eponym(finding, text)
             or _case_party(finding, text)
             or (finding.recognizer == SPACY and _model_slip(value))
+            or _in_identifier(finding, text)
+            or bool(STREET_AFTER.match(text, finding.end))
         )
     if finding.entity_type == "STREET_ADDRESS":
-        return bool(PLACEHOLDER_STREET.fullmatch(value.strip()))
+        return bool(PLACEHOLDER_STREET.match(value.strip()))
     if finding.entity_type == "PHONE_NUMBER":
         return (
             sum(c.isdigit() for c in value) < 7

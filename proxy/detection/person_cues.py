@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.found import Found, SpanRecognizer
+from proxy.detection.lexicon import is_common_in
 from proxy.detection.names import is_common, name_lists, rare_word
 
 SCORE = 0.6
@@ -88,6 +89,8 @@ def _counts(word: str, strong: bool) -> bool:
     """Whether a word next to a cue may be (part of) a name."""
     if len(word) < 2 or word.lower() in _NOT_NAMES or word.lower() in STOP_WORDS:
         return False
+    if word.islower() and not _listed(word) and is_common_in(word, "en"):
+        return False  # "the oven says", "disease (dx 2019)": an English word, not a name in lower case
     return not is_common(word) or (strong and word[0].isupper() and word.casefold() in name_lists()[0])
 
 
