@@ -67,6 +67,9 @@ def test_json_xml_and_key_value_lines_report_the_value_of_a_named_key() -> None:
         "| City | Population |\n|---|---|\n| Lagos | 15 million |",
         '{"dob": null, "email": "", "phone": "n/a"}',
         "PWD=/home/build\nOLDPWD=/tmp\npassword=${DB_PASSWORD}",
+        "INSERT INTO sites (label, address, postcode) VALUES ('Depot', '1 Quay Road, Portree', 'IV51 9DB');",
+        "NAME                      READY   STATUS    RESTARTS   AGE\npayments-7d9f8b-xk2lp     1/1     Running   0   3d",
+        "Proto Recv-Q Send-Q Local Address      Foreign Address    State\ntcp   0   0 0.0.0.0:22    0.0.0.0:*   LISTEN",
     ],
 )
 def test_generic_keys_alone_empty_values_and_placeholders_are_not_findings(text: str) -> None:
@@ -77,3 +80,106 @@ def test_the_analyzer_reports_keyed_values(detector: DetectionEngine) -> None:
     text = 'payload = {"passport_no": "P22871930", "nationality": "GH"}'
     results = detector.analyzer.analyze(text=text, language="en", entities=["PASSPORT_NUMBER"])
     assert [(r.entity_type, text[r.start : r.end]) for r in results] == [("PASSPORT_NUMBER", "P22871930")]
+
+
+def test_a_quoted_csv_cell_may_hold_the_delimiter() -> None:
+    text = 'ref,name,mail\nS-301,"Lindqvist, Maja",m.l@ex.org\nS-302,"Adeyemi, ""Tunde""",t.a@ex.org'
+    found = _found(text)
+    assert ("PERSON", "Lindqvist, Maja") in found and ("EMAIL_ADDRESS", "t.a@ex.org") in found
+    assert [entity for entity, _ in found] == ["PERSON", "EMAIL_ADDRESS"] * 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "policy_ref   | insured_name     | zip   | birth_date\n"
+        "-------------+------------------+-------+-----------\n"
+        "PX-2231009   | Halvard Rønning  | 90210 | 1961-04-17\n(1 row)",
+        "+------------+------------------+-------+------------+\n"
+        "| policy_ref | insured_name     | zip   | birth_date |\n"
+        "+------------+------------------+-------+------------+\n"
+        "| PX-2231009 | Halvard Rønning  | 90210 | 1961-04-17 |\n"
+        "+------------+------------------+-------+------------+\n1 row in set (0.00 sec)",
+        "MRN         Insured Name      Zip    Birth Date\n"
+        "----------  ----------------  -----  ----------\n"
+        "PX-2231009  Halvard Rønning   90210  1961-04-17\n\nTotal  one  row",
+    ],
+    ids=["psql", "mysql", "fixed-width"],
+)
+def test_query_results_and_fixed_width_tables_are_read_under_their_headers(text: str) -> None:
+    values = [value for _, value in _found(text)]
+    assert values == ["PX-2231009", "Halvard Rønning", "90210", "1961-04-17"]
+
+
+def test_a_fixed_width_row_whose_text_crosses_a_column_start_ends_the_table() -> None:
+    text = "Name          Email\nIlse Vermeulen ilse@ex.org\nWout Claes    wout@ex.org"
+    assert _found(text) == []
+
+
+def test_sql_insert_values_are_mapped_to_their_columns_by_position() -> None:
+    text = (
+        "INSERT INTO `clients` (`id`, `nombre_cliente`, fecha_nac, notes) VALUES\n"
+        "(7, 'Ó''Súilleabháin, Áine', '1970-02-03', NULL),\n"
+        "(8, 'Tane Wiremu', DATE('1988-08-08'), 'call, later')\n"  # a missing comma does not end it
+        "(9, 'Zofia Nowak', '1999-09-09');"
+    )
+    assert _found(text) == [
+        ("PERSON", "Ó''Súilleabháin, Áine"),
+        ("DATE_OF_BIRTH", "1970-02-03"),
+        ("PERSON", "Tane Wiremu"),
+        ("DATE_OF_BIRTH", "DATE('1988-08-08')"),
+    ]
+    assert _found("UPDATE users SET email = 'jo@ex.org' WHERE ssn = '123-45-6789'") == [
+        ("EMAIL_ADDRESS", "jo@ex.org"),
+        ("US_SSN", "123-45-6789"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "entity"),
+    [
+        ("holder_name", "PERSON"), ("policyholderName", "PERSON"), ("primary_driver_name", "PERSON"),
+        ("Kundenname", "PERSON"), ("nom_client", "PERSON"), ("nombre_paciente", "PERSON"), ("naam_klant", "PERSON"),
+        ("Nominativo", "PERSON"), ("cc_number", "CREDIT_CARD"), ("card", "CREDIT_CARD"), ("PAN", "CREDIT_CARD"),
+        ("loyalty_id", "ACCOUNT_NUMBER"), ("Mitgliedsnummer", "ACCOUNT_NUMBER"), ("DNI/NIE", "NATIONAL_ID"),
+        ("Phone/Mobile", "PHONE_NUMBER"), ("Expediente", "CASE_NUMBER"), ("N° dossier", "CASE_NUMBER"),
+        ("Schadennummer", "CASE_NUMBER"), ("Zaaknummer", "CASE_NUMBER"), ("numero_sinistro", "CASE_NUMBER"),
+        ("claim", "CASE_NUMBER"), ("Fecha nac.", "DATE_OF_BIRTH"), ("Codice postale", "POSTCODE"),
+    ],
+)  # fmt: skip
+def test_headers_for_roles_cards_memberships_and_case_files_in_six_languages(key: str, entity: str) -> None:
+    assert field_type(key) == (entity, False)
+
+
+@pytest.mark.parametrize("key", ["Cliente", "Kunde", "Klant", "Paziente", "Mitarbeiter", "Patient"])
+def test_a_bare_role_header_names_a_person_only_beside_a_sure_column(key: str) -> None:
+    assert field_type(key) == ("PERSON", True)
+    assert _found(f"{key};Stadt\nJonas Weber;Kiel") != []  # two kinds of column
+    assert _found(f"{key};Status\nJonas Weber;open") == []
+
+
+@pytest.mark.parametrize(
+    "key", ["package_name", "file_name", "host_name", "parent_name", "Local Address", "caller_name", "node_name"]
+)
+def test_names_of_things_stay_generic_or_nothing(key: str) -> None:
+    assert field_type(key) is None
+
+
+def test_json_records_in_an_array_across_lines_are_read_key_by_key() -> None:
+    text = (
+        "tidy this up:\n[\n"
+        '  {"name": "Oskar Jansen", "city": "Tromsø", "card": "4111 1111 1111 1111", "membership_no": "M-2291"},\n'
+        '  {"name": "Lea Fink", "city": "Graz"}\n]'
+    )
+    assert _found(text) == [
+        ("PERSON", "Oskar Jansen"),
+        ("RESIDENCE", "Tromsø"),
+        ("CREDIT_CARD", "4111 1111 1111 1111"),
+        ("ACCOUNT_NUMBER", "M-2291"),
+        ("PERSON", "Lea Fink"),
+        ("RESIDENCE", "Graz"),
+    ]
+
+
+def test_a_staff_location_is_a_site_not_a_residence() -> None:
+    assert _found("emp_no,location,start\nE-17,Rotterdam,2024-01-02") == [("EMPLOYEE_ID", "E-17")]

@@ -7,40 +7,56 @@ end in a listed one (`patient_dob`, `billing_postcode`, `contactEmail`).
 
 Some keys name personal data only in a record about a person: `name` is a product's name in a
 package manifest, `city` a data centre's in a deployment file. Those are `GENERIC`: they count
-only beside a key that names personal data for sure (see `structure.py`).
+only beside a key that names personal data for sure (see `structure.py`). `location` is not one
+of them: in a staff roster or an asset list it is a site, not where someone lives.
+
+A person's role joined to a word for name names a person (`holder_name`, `insured_name`,
+`Kundenname`, `nombre_cliente`); a header joining two kinds (`DNI/NIE`) names either.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _FIELDS: dict[str, str] = {
     "PERSON": (
         "fullname firstname lastname givenname familyname surname forename middlename patientname customername "
         "clientname employeename contactname accountholder cardholder beneficiary nom prenom nomcomplet vorname "
         "nachname familienname nombre apellido apellidos nombrecompleto cognome nomecompleto voornaam achternaam "
-        "naam imie nazwisko username"
+        "naam imie nazwisko username nominativo intestatario policyholder insuredperson nextofkin "
+        "emergencycontact spouse maidenname birthname geburtsname"
     ),
     "DATE_OF_BIRTH": (
         "dob dateofbirth birthdate birthday birthdt geburtsdatum gebdatum geboren datenaissance datedenaissance "
         "fechanacimiento fechadenacimiento datadinascita datanascita datadenascimento geboortedatum "
-        "dataurodzenia fodelsedatum"
+        "dataurodzenia fodelsedatum fechanac fnac nacimiento datanasc nascita naissance gebdat birthyear"
     ),
     "MEDICAL_RECORD_NUMBER": (
         "mrn patientid patientnumber patientno medicalrecordnumber medicalrecord chartnumber chartno "
-        "patientennummer patientenid ipp nhc numerohistoria"
+        "patientennummer patientenid ipp nhc numerohistoria historiaclinica nhi hospitalnumber hospitalno "
+        "patientnr patientnummer cartellaclinica numerocartella"
     ),
     "INSURANCE_ID": (
         "memberid membernumber memberno policynumber policyno policyid insuranceid insurancenumber insuranceno "
         "subscriberid versichertennummer versicherungsnummer polizza numeropolizza poliza numeropoliza "
-        "polisnummer"
+        "polisnummer policyref policyreference versichertennr numeroassure numeroadherent tarjetasanitaria "
+        "healthinsurancenumber"
     ),
-    "CASE_NUMBER": "claimid claimno claimnumber caseid caseno casenumber docket docketno aktenzeichen",
+    "CASE_NUMBER": (
+        "claim claimid claimno claimnumber claimref claimreference caseid caseno casenumber caseref casereference "
+        "docket docketno aktenzeichen fallnummer vorgangsnummer geschaftszeichen schadennummer schadennr "
+        "dossier numerodossier dossiernummer sinistre numerosinistre expediente numeroexpediente siniestro "
+        "numerosiniestro pratica numeropratica sinistro numerosinistro zaaknummer zaaknr"
+    ),
     "ACCOUNT_NUMBER": (
         "accountno accountnumber accountnr acctno acctnumber customerid customerno customernumber clientid "
         "clientno kundennummer kundennr kontonummer kontonr sortcode routingnumber numerocompte numeroclient "
-        "numerocuenta rekeningnummer klantnummer"
+        "numerocuenta rekeningnummer klantnummer klantnr kundenid loyaltyid loyaltyno loyaltynumber loyaltycard "
+        "membershipid membershipno membershipnumber rewardsid rewardsnumber frequentflyer frequentflyernumber "
+        "mitgliedsnummer kundenkarte cartefidelite numerofidelite numerosocio codigocliente codicecliente "
+        "numerotessera lidnummer lidmaatschapsnummer"
     ),
     "TAX_ID": (
         "taxid taxnumber tin ein vat vatid vatnumber steuerid steuernummer nif cif cpf cnpj codicefiscale "
@@ -49,7 +65,9 @@ _FIELDS: dict[str, str] = {
     "US_SSN": "ssn socialsecuritynumber",
     "NATIONAL_ID": (
         "nationalid nino ninumber bsn dni nie personnummer pesel aadhaar idnumber idcard nationalidnumber "
-        "personalausweis ausweisnummer nir numerosecu"
+        "personalausweis ausweisnummer nir numerosecu cedula curp rut numerodocumento documentoidentidad "
+        "carteidentite cni sozialversicherungsnummer svnr ahv ahvnummer nss numeroseguridadsocial "
+        "numerosecuritesociale ppsn sofinummer burgerservicenummer"
     ),
     "PASSPORT_NUMBER": "passport passportno passportnumber reisepass passnummer passeport pasaporte",
     "DRIVER_LICENSE": "driverlicense driverslicense driverlicence driverslicence dlnumber fuhrerschein",
@@ -60,13 +78,21 @@ _FIELDS: dict[str, str] = {
     "EMAIL_ADDRESS": "email emailaddress mail courriel correo correoelectronico posta",
     "PHONE_NUMBER": (
         "phone phonenumber phoneno tel telephone telefon telefoon telefono mobile mobil cell cellphone handy "
-        "whatsapp fax portable movil celular cellulare"
+        "whatsapp fax portable movil celular cellulare telefonnummer handynummer gsm mobiel mobilenumber mobileno "
+        "contactnumber"
     ),
-    "POSTCODE": "zip zipcode postcode postalcode plz cp codepostal cap codigopostal postcode postleitzahl eircode",
-    "RESIDENCE": "hometown residence wohnort domicile domicilio woonplaats",
+    "POSTCODE": (
+        "zip zipcode postcode postalcode plz cp codepostal cap codigopostal postleitzahl eircode codicepostale "
+        "postnummer postnr"
+    ),
+    "RESIDENCE": "hometown residence wohnort domicile domicilio woonplaats residenza residencia homecity",
     "STREET_ADDRESS": (
         "street streetaddress address addressline addressline1 addressline2 adresse anschrift strasse direccion "
         "indirizzo adres morada homeaddress"
+    ),
+    "CREDIT_CARD": (
+        "card cardnumber cardno cardnum cc ccnumber ccnum pan creditcard debitcard kartennummer numerocarte "
+        "numerotarjeta tarjeta numerocarta kaartnummer"
     ),
     "IP_ADDRESS": "ip ipaddress clientip remoteip remoteaddr sourceip srcip",
     "IBAN_CODE": "iban",
@@ -76,10 +102,20 @@ _FIELDS: dict[str, str] = {
         "sessionid sessiontoken sessionkey cookie sid bearer credentials"
     ),
 }
-# Keys that name personal data only in a record about a person.
+# Keys that name personal data only in a record about a person (the bare role words too: `Kunde`,
+# `Cliente`, `Klant` head a column of names, or of customer numbers).
 _GENERIC: dict[str, str] = {
-    "PERSON": "name given family user login author owner contact customer patient employee tenant guest",
-    "RESIDENCE": "city town ville stadt ort ciudad cidade citta plaats location basedin region",
+    "PERSON": (
+        "name given family user login author owner contact customer patient employee tenant guest member holder "
+        "insured passenger student applicant kunde kundin klant client cliente paciente paziente patiente "
+        "mitarbeiter mitarbeiterin medewerker werknemer empleado empleada dipendente salarie employe mieter "
+        "inquilino locataire huurder titular titolare titulaire inhaber assure asegurado assicurato verzekerde "
+        "versicherter"
+    ),
+    "RESIDENCE": (
+        "city town ville stadt ort ciudad cidade citta plaats basedin region village localidad comune "
+        "gemeente municipio"
+    ),
 }
 
 FIELD_TYPES: dict[str, str] = {key: entity for entity, keys in _FIELDS.items() for key in keys.split()}
@@ -89,7 +125,29 @@ ENTITIES: tuple[str, ...] = tuple(sorted(set(FIELD_TYPES.values()) | set(GENERIC
 # would match inside unrelated words ("protein" ends in "ein", "hotel" in "tel").
 _SHORT_SUFFIXES = {"dob", "ssn", "zip", "mrn", "iban", "email", "phone", "token"}
 _SUFFIXES = sorted((k for k in FIELD_TYPES if len(k) >= 6 or k in _SHORT_SUFFIXES), key=len, reverse=True)
-NOT_PERSONAL = frozenset({"macaddress", "emailtemplate", "phonemodel", "tokenizer", "tokens", "maxtokens"})
+NOT_PERSONAL = frozenset(
+    {
+        "macaddress", "emailtemplate", "phonemodel", "tokenizer", "tokens", "maxtokens", "localaddress",
+        "foreignaddress", "peeraddress", "bindaddress", "listenaddress", "memoryaddress", "baseaddress",
+    }
+)  # fmt: skip
+_NOT_PERSONAL_ENDINGS = tuple(NOT_PERSONAL)
+# Words for a person's role: a key that joins one to a word for name (`holder_name`,
+# `insured_name`, `Kundenname`, `nombre_cliente`) names a person.
+_ROLES = frozenset(
+    """holder policyholder cardholder accountholder insured driver passenger member patient customer client
+    employee contact tenant guest student applicant candidate recipient sender beneficiary debtor borrower
+    guarantor claimant mother father guardian person traveller traveler visitor
+    resident witness victim defendant plaintiff suspect doctor physician nurse pupil participant
+    attendee kunde kunden patienten mitarbeiter versicherten mieter schuldner antragsteller inhaber
+    fahrer teilnehmer bewerber client titulaire assure locataire souscripteur beneficiaire demandeur
+    conducteur adherent salarie employe cliente paciente empleado asegurado titular inquilino deudor
+    solicitante conductor socio afiliado trabajador beneficiario tomador paziente dipendente assicurato
+    intestatario titolare debitore richiedente conducente contraente klant medewerker werknemer
+    verzekerde rekeninghouder huurder debiteur aanvrager bestuurder deelnemer""".split()
+)
+_NAME_SUFFIXES = ("name", "naam")
+_NAME_PREFIXES = ("nombre", "nome", "nom", "naam")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -100,10 +158,19 @@ def normalise(key: str) -> str:
     return re.sub(r"[^a-z0-9]", "", plain.lower())
 
 
+@lru_cache(maxsize=4096)
 def field_type(key: str) -> tuple[str, bool] | None:
-    """(entity type, generic?) for a key or header, or None when it names nothing personal."""
-    plain = normalise(key)
-    if not plain or len(plain) > 40 or plain in NOT_PERSONAL:
+    """(entity type, generic?) for a key or header, or None when it names nothing personal; a
+    header joining two kinds (`DNI/NIE`, `Phone/Mobile`) names the kind of either part."""
+    found = _plain_type(normalise(key))
+    if found is None and "/" in key:
+        for part in key.split("/"):
+            found = found or _plain_type(normalise(part))
+    return found
+
+
+def _plain_type(plain: str) -> tuple[str, bool] | None:
+    if not plain or len(plain) > 40 or plain.endswith(_NOT_PERSONAL_ENDINGS):
         return None
     if plain in FIELD_TYPES:
         return FIELD_TYPES[plain], False
@@ -112,4 +179,17 @@ def field_type(key: str) -> tuple[str, bool] | None:
     for suffix in _SUFFIXES:
         if plain.endswith(suffix):
             return FIELD_TYPES[suffix], False
-    return None
+    return ("PERSON", False) if _role_name(plain) else None
+
+
+def _role_name(plain: str) -> bool:
+    """`holdername`, `kundenname`, `nomclient`: a person's role joined to a word for name."""
+    for suffix in _NAME_SUFFIXES:
+        if plain.endswith(suffix) and _ends_in_role(plain[: -len(suffix)]):
+            return True
+    return any(plain.startswith(prefix) and plain[len(prefix) :] in _ROLES for prefix in _NAME_PREFIXES)
+
+
+def _ends_in_role(head: str) -> bool:
+    """`policyholder`, `insured`, `primary_driver`: the head of a key ends in a role word."""
+    return any(head.endswith(role) for role in _ROLES if len(role) <= len(head))
