@@ -59,7 +59,8 @@ UNIT = (
     r"interno|scala|bus|Whg\.|Wohnung|Puerta|Portal|Escalera|Esc\.|Depto\.?|Dpto\.?)[ \t]*\w{1,5}"
     r"|[ \t]+(?:hs|huis|bis|ter)\b"
     rf"|,[ \t]*(?:Col\.|Colonia|Bairro|Barrio)[ \t]+{NAME}(?:[ \t]+{NAME}){{0,3}}"
-    r"|,[ \t]*\d{1,2}\.?[º°ª](?:[ \t]?[A-Z](?!\w))?(?:[ \t]+(?i:izq(?:da|uierda)?|dcha|dch|der(?:echa)?|centro|esq|dto|drt)\.?)?)?"
+    r"|,[ \t]*\d{1,2}\.?[º°ª](?:[ \t]?[A-Z](?!\w))?"
+    r"(?:[ \t]+(?i:izq(?:da|uierda)?|dcha|dch|der(?:echa)?|centro|esq|dto|drt)\.?)?)?"
 )
 POSTCODE = (
     r"(?:\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}|\d{8}|\d{4}"
