@@ -11,7 +11,7 @@ read under their column list (`sql_values.py`). `field_names.field_type` says wh
 
 A generic key (`name`, `city`, `user`) counts only in a record that also has a key naming
 personal data for sure (`email`, `dob`, `iban`, ...): a `name:` in a Kubernetes manifest or a
-package.json stays.
+package.json stays, and so does `user="reporting"` beside a password.
 """
 
 from __future__ import annotations
@@ -36,16 +36,19 @@ _KEYED = re.compile(
     r"|(?P<ab>[^\s\"'<>,;&|]{1,300}))"
     r"|(?<![\w.$-])(?P<sk>[A-Za-z_][\w.]{0,40})[ \t]+=[ \t]+'(?P<sv>[^'\n]{1,300})'"
     r"|(?:^|(?<=[|;]))[ \t]*(?:-[ \t]+)?(?P<ck>[^\W\d][\w .'’/-]{0,30}?)[ \t]*:[ \t]+"
-    r"(?P<cv>[^\n|;,]{1,200}?)[ \t]*(?=[|;,]|$)",
+    r"(?:\"(?P<cq>[^\"\n]{1,200})\"|(?P<cv>[^\n|;,]{1,200}?))[ \t]*(?=[|;,]|$)",
     re.MULTILINE,
 )
 _KEY_GROUPS = (
     ("jk", "jv"), ("jk", "jn"), ("pk", "pv"), ("xk", "xv"), ("ak", "av"), ("ak", "aq"), ("ak", "ab"), ("sk", "sv"),
+    ("ck", "cq"),
 )  # fmt: skip
 _DELIMITERS = ("\t", "|", ";", ",")
 # A rule line under a header: Markdown `|:---|---|`, psql `-----+-----`, MySQL `+----+----+`,
 # fixed-width `-----  ------` or `=====  ======`.
 _RULE = re.compile(r"[-=+|: \t]+")
+# Keys of a login, not of a person: beside a password alone `user` or `name` is a service account.
+_ACCOUNT_KEYS = frozenset({"PASSWORD", "GENERIC_SECRET"})
 _PLACES = frozenset({"STREET_ADDRESS", "POSTCODE", "RESIDENCE"})
 _PAD = " \t\"'"
 _EMPTY = frozenset({"", "-", "--", "—", "n/a", "na", "null", "none", "nil", "true", "false", "unknown", "?"})
@@ -67,8 +70,8 @@ class KeyedValue:
 def structured_values(text: str) -> list[KeyedValue]:
     """Every value whose key or column names personal data, generic keys only beside a sure one."""
     keyed = list(_keyed_values(text))
-    if not any(not value.generic for value in keyed):
-        keyed = []
+    if not any(not value.generic and value.entity not in _ACCOUNT_KEYS for value in keyed):
+        keyed = [value for value in keyed if not value.generic]
     return keyed + list(_table_values(text)) + list(_sql_values(text))
 
 
@@ -80,9 +83,21 @@ def _keyed_values(text: str) -> Iterator[KeyedValue]:
         kind = field_type(match[key_group])
         if kind is None:
             continue
-        found = _value(text, match.start(value_group), match.end(value_group), kind[0], match[key_group], kind[1])
+        end = match.end(value_group)
+        if value_group == "cv" and kind[0] == "STREET_ADDRESS":
+            end = _address_end(text, end)
+        found = _value(text, match.start(value_group), end, kind[0], match[key_group], kind[1])
         if found is not None:
             yield found
+
+
+def _address_end(text: str, end: int) -> int:
+    """An address in a `Key: value` line runs past its commas to the line's end, unless another
+    key follows on the line (`Street: 4 Elm Row, Town: Leith`)."""
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[end:line_end]
+    return end if any(mark in rest for mark in ":|;") else len(rest.rstrip()) + end
 
 
 def _groups(match: re.Match[str]) -> tuple[str, str]:
