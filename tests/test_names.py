@@ -8,6 +8,7 @@ import pytest
 
 from proxy.detection import DetectionEngine
 from proxy.detection.names import LONE_NAME_SCORE, NameListRecognizer
+from proxy.detection.script_names import script_names
 from proxy.exchange import Slot
 
 
@@ -84,3 +85,22 @@ def test_a_family_name_no_list_holds_still_completes_a_name(text: str, name: str
 def test_a_rare_word_before_a_common_word_family_name_is_no_name() -> None:
     text = "Our Scrum Master runs the retro on Fridays."
     assert NameListRecognizer().analyze(text, ["PERSON"], None) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("best man speech draft: the groom is 최민준, keep it short", ["최민준"]),
+        ("cc 刘洋 and 佐藤 美咲 on the thread", ["佐藤 美咲", "刘洋"]),
+        ("invoice for Игорь Соколов, paid in full", ["Игорь Соколов"]),
+        ("translate 谢谢 and 你好 into English", []),
+        ("what does 사랑해 mean in this song?", []),
+        ("东京 and 大阪 are both big cities", []),
+    ],
+)
+def test_a_name_in_another_script_than_the_prompt_is_a_person(text: str, expected: list[str]) -> None:
+    assert sorted(text[f.start : f.end] for f in script_names(text)) == sorted(expected)
+
+
+def test_a_prompt_written_in_that_script_is_left_to_the_other_recognizers() -> None:
+    assert list(script_names("王先生今天去北京开会，李女士明天回来。")) == []

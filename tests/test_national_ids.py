@@ -82,6 +82,10 @@ def test_mastercard_2_series_and_national_phone_formats_are_found(detector: Dete
         ("nacida en Cádiz el 5 de mayo de 1988", "5 de mayo de 1988"),
         ("geboren in Zwolle op 3 mei 1991", "3 mei 1991"),
         ("nascido em Braga a 9 de junho de 1970", "9 de junho de 1970"),
+        ("DOB 14-Feb-1962, allergic to penicillin", "14-Feb-1962"),
+        ("data urodzenia: 1985.04.23, adres", "1985.04.23"),
+        ("Geb.-Datum: 03.04.1961", "03.04.1961"),
+        ("fødselsdato 1979-3-7", "1979-3-7"),
     ],
 )
 def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, text: str, expected: str) -> None:

@@ -25,7 +25,8 @@ NAME = rf"[{_UPPER}][\w'’-]*"
 PARTICLE = r"(?:de|del|della|delle|dei|di|da|das|do|dos|du|des|la|le|les|van|von|der|den|am|an|im|e|y|of|the)"
 STREET_NAME = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)*{NAME}){{0,4}}"
 PARTICLES = rf"(?:{PARTICLE}[ \t]+)*"
-NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
+# 12, 12a, 88-2, 14/3, and a Dutch floor in Roman numerals or "hs" (ground floor): 412-III, 7-hs
+NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/](?:\d{1,4}[A-Za-z]?|[IVX]{1,4}\b|hs\b|huis\b))?"
 
 
 def _words(words: Iterable[object]) -> str:
@@ -55,21 +56,23 @@ _COMPOUND_SUFFIXES = (
 # "bus 3" (Belgian), or a Spanish floor and door ("3º izq", "5ºA", "2.º dcha").
 UNIT = (
     r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Appartamento|Piano|Piso|Apto\.?|Bloco|Casa|m\.|lok\.|int\.|"
-    r"interno|scala|bus|Whg\.|Wohnung)[ \t]*\w{1,5}"
+    r"interno|scala|bus|Whg\.|Wohnung|Puerta|Portal|Escalera|Esc\.|Depto\.?|Dpto\.?)[ \t]*\w{1,5}"
+    rf"|,[ \t]*(?:Col\.|Colonia|Bairro|Barrio)[ \t]+{NAME}(?:[ \t]+{NAME}){{0,3}}"
     r"|,[ \t]*\d{1,2}\.?[º°ª](?:[ \t]?[A-Z](?!\w))?(?:[ \t]+(?i:izq(?:da|uierda)?|dcha|dch|der(?:echa)?|centro)\.?)?)?"
 )
 POSTCODE = (
-    r"(?:\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}|\d{8}|\d{4}"
+    r"(?:\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}|\d{8}|\d{4}"
     r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2})"
 )
 TOWN = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)?{NAME}){{0,3}}(?:[ \t]+\([A-Z]{{2}}\))?"
 TAIL = (
-    rf"(?:,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN},?[ \t]+{POSTCODE}"
+    rf"(?:[ \t]?,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN},?[ \t]+{POSTCODE}"
     rf"|{TOWN}(?=[ \t]*[.;)\n]|$)))?"
 )
 STREET_LINES = {
     # 221B Baker Street / 391 Johnson Burg Apt. 636
-    "number, name, street type": rf"\b{NUMBER}[ \t]+{STREET_NAME}[ \t]+(?:{_EN_SUFFIXES})\b\.?",
+    "number, name, street type": rf"(?:\b(?:Flat|Apartment|Apt\.?|Unit|Suite)[ \t]+\w{{1,5}},[ \t]+)?"
+    rf"\b{NUMBER}[ \t]+{STREET_NAME}[ \t]+(?:{_EN_SUFFIXES})\b\.?",
     # Calle de Ema Abril 44 / Via Roma, 5 / ul. Pocztowa 867 / Rua das Flores, 12
     "street type, name, number": rf"(?<!\w)(?:{_ROMANCE_PREFIXES})[ \t]+{PARTICLES}{STREET_NAME},?[ \t]+{NUMBER}\b",
     # rue Pascal, 22673 Diaz: a French street without a number needs its postcode

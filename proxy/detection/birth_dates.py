@@ -32,7 +32,8 @@ _MONTHS = (
 # A day of the month, with an ordinal ending: "3rd", "1er", "1º", "3." ("3rd of March", "le 1er mars")
 _DAY = r"\d{1,2}(?:st|nd|rd|th|er|re|e|º|°|ª)?"
 DATE = (
-    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{4}}年\d{{1,2}}月\d{{1,2}}日"
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{4}}\.\d{{1,2}}\.\d{{1,2}}|\d{{4}}年\d{{1,2}}月\d{{1,2}}日"
+    rf"|\d{{1,2}}-(?:{_MONTHS})-\d{{2,4}}"
     rf"|(?:{_MONTHS})\.?[ \t]+{_DAY},?[ \t]+\d{{4}}"
     rf"|{_DAY}\.?[ \t]+(?:(?:de|of)[ \t]+)?(?:{_MONTHS})\.?,?[ \t]+(?:de[ \t]+)?\d{{4}})"
 )
@@ -44,6 +45,7 @@ LEAD = (
     r"|\bgeburtsdatum|\bnée?" + _PLACE + r"\s+le|\bdate\s+de\s+naissance|\bfecha\s+de\s+nacimiento"
     r"|\bnacid[oa]" + _PLACE + r"\s+el|\bf\.\s?nac\.?|\bnat[oa]" + _PLACE + r"\s+il|\bdata\s+di\s+nascita"
     r"|\bdata\s+de\s+nascimento|\bnascid[oa]" + _PLACE + r"\s+(?:em|a|no\s+dia)|\bgeboortedatum"
+    r"|\bgeb\.?-?datum|\bdata\s+nascita|\bnascimento|\bf[øö]dselsdato|\bf[öø]delsedatum|\bsyntym[äa]aika"
     r"|\bur\.|\burodzon[ya]" + _PLACE + r"(?:\s+dnia)?|\bdata\s+urodzenia|生年月日|出生日期)"
 )
 

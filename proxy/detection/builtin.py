@@ -19,6 +19,7 @@ from proxy.detection.national_ids import national_id_recognizers
 from proxy.detection.person_cues import PersonCueRecognizer
 from proxy.detection.personal_urls import PersonalUrlRecognizer
 from proxy.detection.residence import ResidenceRecognizer
+from proxy.detection.script_names import ScriptNameRecognizer
 from proxy.detection.structure import StructureRecognizer
 
 # Presidio's phone recognizer parses numbers for US, GB, DE, FR, IL, IN, CA and BR; national
@@ -114,6 +115,7 @@ def builtin_recognizers(language: str) -> list[EntityRecognizer]:
         StructureRecognizer(language),
         ResidenceRecognizer(language),
         PersonCueRecognizer(language),
+        ScriptNameRecognizer(language),
         PersonalUrlRecognizer(language),
         GatedPhoneRecognizer(supported_language=language, supported_regions=PHONE_REGIONS, name="PhoneRecognizer"),
         CreditCardRecognizer(supported_language=language, patterns=[MASTERCARD_2_SERIES], name="CreditCard2Series"),

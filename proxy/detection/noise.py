@@ -161,7 +161,11 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
     listed = [w for w in core if w.casefold() in given or w.casefold() in family]
     if language == "en":
         return not listed and all(is_common_in(w, "en") for w in core)
-    return not [w for w in listed if w.casefold() not in stop_words()[language]]
+    if [w for w in listed if w.casefold() not in stop_words()[language]]:
+        return False
+    # no listed name: two or more capitalised words that neither language uses ("Jarosław Dąbrowski"),
+    # not one ("Nierenkomplikationen": German compounds are rare words too)
+    return len(core) < 2 or any(not w[:1].isupper() or is_common_in(w, language, "en") for w in core)
 
 
 def _lower_case_prose(value: str, language: str) -> bool:
