@@ -206,3 +206,18 @@ def test_a_recipient_and_a_ship_to_in_a_tool_result_are_read() -> None:
         ("PHONE_NUMBER", "021 481 0000"),
         ("PERSON", "Aoife Ní Bhriain"),
     ]
+
+
+def test_html_table_cells_are_read_under_their_th_headers() -> None:
+    text = (
+        "<table><tr><th>Patient</th><th>Geburtsdatum</th><th>Station</th></tr>\n"
+        "<tr><td>Henrike Mäkinen</td><td>02.11.1957</td><td>4B</td></tr>\n"
+        "<tr><td>Aziz Rahmani</td><td>19.06.1983</td><td>2A</td></tr></table>"
+    )
+    assert _found(text) == [
+        ("PERSON", "Henrike Mäkinen"),
+        ("DATE_OF_BIRTH", "02.11.1957"),
+        ("PERSON", "Aziz Rahmani"),
+        ("DATE_OF_BIRTH", "19.06.1983"),
+    ]
+    assert _found("<tr><th>Product</th><th>Owner team</th></tr><tr><td>Kafka</td><td>Data</td></tr>") == []
