@@ -7,7 +7,7 @@ import json
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, select, update
 
-from proxy.export.conversation import Conversation, Message
+from proxy.export.conversation import Conversation, Message, Tool, ToolCall
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import ExportOptions, resume_after, run
 from proxy.export.source import Filters
@@ -124,6 +124,22 @@ def test_residual_check_compares_the_fakes_span_not_the_wider_finding(detector: 
     assert check.found(conversation, {fake}) == []
     leaked = Conversation([Message("user", f"Dear {fake}, Peter Parker called."), Message("assistant", "ok")])
     assert check.found(leaked, {fake}) == ["PERSON"]
+
+
+def test_a_conversations_digest_is_its_last_prefix_digest() -> None:
+    """Folding finds an earlier turn by its digest among a later turn's prefix digests, and the
+    digest is computed apart (faster): they must agree, tools, tool calls and all."""
+    tools = [Tool("send_mail", "Sends mail", {"type": "object"})]
+    call = ToolCall("call_1", "send_mail", '{"to": "a@b.c",  "body": "hi"}')
+    messages = [Message("user", "Mail a@b.c"), Message("assistant", "", (call,)), Message("tool", "sent", (), "call_1")]
+    conversation = Conversation(messages, tools)
+    prefixes = conversation.prefix_digests()
+    assert len(set(prefixes)) == 3 and conversation.digest() == prefixes[-1]
+    assert Conversation(messages[:2], tools).digest() == prefixes[1]
+    respaced = replace(call, arguments='{"body":"hi","to":"a@b.c"}')  # the same JSON, other spacing and order
+    assert Conversation([messages[0], Message("assistant", "", (respaced,))], tools).digest() == prefixes[1]
+    assert Conversation(messages).digest() != conversation.digest()  # the tools count
+    assert Conversation([]).digest() == b""
 
 
 def test_identical_prompts_stay_in_one_split_and_near_copies_are_dropped(store: Store, tmp_path: Path) -> None:

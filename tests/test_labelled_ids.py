@@ -48,6 +48,13 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("beneficiary's A-number A 098 765 432", ("NATIONAL_ID", "A 098 765 432")),
         ("número de contribuinte 245771903 na fatura", ("TAX_ID", "245771903")),
         ("nr dowodu ABX551204 zgubiony", ("NATIONAL_ID", "ABX551204")),
+        ("her NHS no. is 485 777 3456", ("NATIONAL_ID", "485 777 3456")),
+        ("n° de sécurité sociale 2 91 05 13 055 208 31", ("NATIONAL_ID", "2 91 05 13 055 208 31")),
+        ("RG n° 26/01187 du tribunal judiciaire", ("CASE_NUMBER", "26/01187")),
+        ("numero di protocollo 2031/0005512", ("CASE_NUMBER", "2031/0005512")),
+        ("sygn. akt II K 4411/25 w sądzie", ("CASE_NUMBER", "II K 4411/25")),
+        ("case no. 2:25-cv-01187 in the district court", ("CASE_NUMBER", "2:25-cv-01187")),
+        ("Versicherungsnr. 7719-330-118 der Kasse", ("INSURANCE_ID", "7719-330-118")),
     ],
 )
 def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(

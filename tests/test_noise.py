@@ -30,6 +30,7 @@ def _found(detector: DetectionEngine, text: str) -> list[tuple[str, str]]:
         ),
         ("public 81.2.69.160", [("IP_ADDRESS", "81.2.69.160")]),
         ("upgrade to v1.2.3.4 or version 10.0.0.1", []),
+        ("we still run Python 3.12.1.4 and pin lib==2.0.1.3", []),
     ],
 )
 def test_when_a_value_is_noise_then_it_is_not_a_finding(
@@ -127,3 +128,32 @@ def test_when_a_person_is_famous_fictional_a_brand_a_street_or_an_identifier_the
 def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: DetectionEngine, text: str, name: str) -> None:
     """After a personal cue, beside other personal data, or making a call: a customer, not a celebrity."""
     assert name in _people(detector, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("In the sandbox use the test card 4242 4242 4242 4242, any expiry.", []),
+        ("Charge my card 4111 1111 1111 1111 for the renewal.", ["4111 1111 1111 1111"]),
+    ],
+)
+def test_a_published_test_card_is_a_card_unless_the_line_speaks_of_tests(
+    detector: DetectionEngine, text: str, expected: list[str]
+) -> None:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"CREDIT_CARD"}, []))
+    assert [text[f.start : f.end] for f in findings] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("text me on +44 7700 900123 tonight", "+44 7700 900123"),
+        ("Rückruf bitte, Handy 0151 2345 0000", "0151 2345 0000"),
+    ],
+)
+def test_a_possible_number_written_like_a_phone_number_is_one(
+    detector: DetectionEngine, text: str, number: str
+) -> None:
+    """Not assigned (a drama range) or not valid, but with its country code or after a phone word."""
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
+    assert number in [text[f.start : f.end] for f in findings]

@@ -7,7 +7,7 @@ import bisect
 import re
 
 import phonenumbers
-from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, PhoneRecognizer
 
@@ -41,6 +41,14 @@ MASTERCARD_2_SERIES = Pattern(
 # checks the findings against Presidio's own recognizer, so an upgrade that changes it fails there.
 PHONE_CANDIDATE: re.Pattern[str] = phonenumbers.phonenumbermatcher._PATTERN
 WINDOW_PAD = 12
+POSSIBLE_SCORE = 0.6
+POSSIBLE_PHONE = "PossiblePhoneRecognizer"
+PHONE_SHAPE = re.compile(r"\+?\(?\d[\d \t().-]{6,22}\d")
+PHONE_CUE = re.compile(
+    r"\b(?:tel|tél|phone|mobile|mob|cell|call|ring|text|whatsapp|fax|telefon|telefoon|telefono|teléfono|handy|móvil"
+    r"|cellulare|portable|numéro|nummer|número|numero)\b[^\n\d]{0,16}$",
+    re.I,
+)
 PRESIDIO_LENIENCY = 1  # Presidio's default for `PhoneRecognizer`
 
 
@@ -76,6 +84,45 @@ class GatedPhoneRecognizer(PhoneRecognizer):
             result.start, result.end = result.start + offset, result.end + offset
             found.append(result)
         return found
+
+
+class PossiblePhoneRecognizer(EntityRecognizer):
+    """A number a reader takes for a phone number though no one has it yet (`+44 7700 900123`, a
+    range kept for drama) or that no numbering plan validates: possible by its length for its
+    country, written only with digits, spaces and phone punctuation, and with its country code or
+    after a phone word ("tel", "mobile", "call me on"). Scored below a valid number."""
+
+    def __init__(self, supported_language: str = "en", regions: tuple[str, ...] = PHONE_REGIONS) -> None:
+        super().__init__(["PHONE_NUMBER"], name=POSSIBLE_PHONE, supported_language=supported_language)
+        self.regions = regions
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        found = []
+        for _, _, candidates in phone_windows(text):
+            for first, last in candidates:
+                if (result := self._possible(text, first, last)) is not None:
+                    found.append(result)
+        return found
+
+    def _possible(self, text: str, first: int, last: int) -> RecognizerResult | None:
+        candidate = text[first:last].strip()
+        cued = bool(PHONE_CUE.search(text[max(0, first - 24) : first]))
+        if not (candidate.startswith("+") or cued) or not PHONE_SHAPE.fullmatch(candidate):
+            return None
+        for region in (None,) if candidate.startswith("+") else self.regions:
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(number):
+                why = AnalysisExplanation(POSSIBLE_PHONE, POSSIBLE_SCORE, textual_explanation="a possible phone number")
+                return RecognizerResult("PHONE_NUMBER", first, first + len(candidate), POSSIBLE_SCORE, why)
+        return None
 
 
 def phone_windows(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
@@ -118,6 +165,7 @@ def builtin_recognizers(language: str) -> list[EntityRecognizer]:
         ScriptNameRecognizer(language),
         PersonalUrlRecognizer(language),
         GatedPhoneRecognizer(supported_language=language, supported_regions=PHONE_REGIONS, name="PhoneRecognizer"),
+        PossiblePhoneRecognizer(language),
         CreditCardRecognizer(supported_language=language, patterns=[MASTERCARD_2_SERIES], name="CreditCard2Series"),
         *national_id_recognizers(language),
     ]

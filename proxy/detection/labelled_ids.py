@@ -107,6 +107,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"n[úu]mero (?:da|de) ap[óo]lice",
         r"n[úu]mero de benefici[áa]rio",
         r"cart[ãa]o de sa[úu]de",
+        r"versicherungs-?nr\.?",
     ),
     "CASE_NUMBER": (
         r"case",
@@ -169,6 +170,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"n[úu]mero do (?:processo|sinistro)",
         r"protocolo",
         r"refer[êe]ncia do mandato",
+        r"rg",
+        r"(?:num[ée]ro|n[°º]) (?:de )?r[ôo]le",
+        r"(?:numero di )?protocollo",
     ),
     "ACCOUNT_NUMBER": (
         r"contract(?:[ -]?(?:number|no))?",
@@ -292,6 +296,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"cart[ãa]o de cidad[ãa]o",
         r"bilhete de identidade",
         r"cpf",
+        r"nhs(?:[ -](?:number|no|nr|#))?",
+        r"(?:n[°º]|no) de s[ée]curit[ée] sociale",
+        r"s[ée]curit[ée] sociale",
+        r"nir",
     ),
     "IBAN_CODE": (r"iban",),
     "US_SSN": (r"ssn", r"social[ -]security(?:[ -]?(?:number|no|#))?", r"ss#"),
@@ -331,7 +339,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 WEAK_LABELS = frozenset(
     "account claim badge patente polizza expediente tin sin ein nie case ticket dossier licence license member "
     "membership versicherung contract contrat contrato vertrag employee staff insurance insurer pratica "
-    "protocolo kenmerk sinistre sinistro siniestro incidencia".split()
+    "protocolo protocollo kenmerk sinistre sinistro siniestro incidencia rg".split()
 )
 
 _LABEL = re.compile(
@@ -341,12 +349,14 @@ _LABEL = re.compile(
 # After the label, the first identifier-shaped value among the next few words of the same line
 # ("MRN 00482913", "policy no. 77-1190", "member ID on the back of the card: HMX-5528-1104"): a
 # letter or digit, then letters and digits joined by `-`, `/`, `.` or a space between two digit
-# groups; or an IBAN in groups of four, a German court file number ("12 O 345/21"), a Dutch one
+# groups; or an IBAN in groups of four, a German or Polish court file number ("12 O 345/21",
+# "I C 1234/25"), a US federal docket ("1:26-cv-04412"), a Dutch one
 # with its roll number ("C/15/3418 / HA ZA 26-51"), or a letter prefix before digit groups
 # ("ABCD 1234 5678 9012", a US alien number "A 123 456 789").
 _VALUE = re.compile(
     r"(?<![\w-])(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])"  # IBAN
-    r"|\d{1,3} [A-Z]{1,2}[a-z]{0,2} \d{1,6}/\d{2,4}\b"
+    r"|(?:\d{1,3}|[IVX]{1,4}) [A-Z]{1,3}[a-z]{0,2} \d{1,6}/\d{2,4}\b"
+    r"|\d:\d{2}-[a-z]{2}-\d{3,6}\b"  # US federal docket: 1:26-cv-04412
     r"|[A-Z]/\d{2}/\d{4,8} / [A-Z]{2} [A-Z]{2} \d{2}-\d{1,6}\b"
     r"|[A-Z]{1,6}(?: \d{3,4}){2,5}(?![\w-])"
     r"|[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])|(?<=\d) (?=\d{2}))*)"

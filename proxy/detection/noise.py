@@ -6,7 +6,10 @@ Each filter is named and has a reason; a finding dropped here is not personal da
 - `non-public-ip`: loopback, unspecified, multicast and link-local addresses name no one, nor does a
   documentation address (RFC 5737) in a sentence about examples or docs. A private (RFC 1918) or
   documentation address elsewhere is read as a reader reads it: the address of someone's machine.
-- `version-number`: "v1.2.3.4" and "version 10.0.0.1" are versions, not addresses.
+- `version-number`: "v1.2.3.4", "version 10.0.0.1", "Python 3.12.1.4" and "pkg==2.0.1.3" are
+  versions, not addresses.
+- `test-card`: a card number payment providers publish for testing (4242 4242 4242 4242) on a line
+  that speaks of tests, a sandbox, examples or docs.
 - `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
   (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
 - `not-a-phone`: fewer than seven digits (an order number), or an amount like "6473.66".
@@ -72,7 +75,27 @@ EPONYM_AFTER = re.compile(
     re.IGNORECASE,
 )
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
-VERSION_BEFORE = re.compile(r"\b(?:v|version\s*|release\s*)$", re.I)
+VERSION_BEFORE = re.compile(
+    r"(?:\b(?:v|version\s*|release\s*|build\s*)|==|>=|<=|~=|@|\b(?:python|node|nodejs|java|jdk|go|golang|ruby|php|perl"
+    r"|rust|gcc|clang|openssl|nginx|apache|postgres|postgresql|mysql|mariadb|redis|kafka|spark|django|flask|rails"
+    r"|kubernetes|k8s|kubectl|docker|helm|terraform|ansible|ubuntu|debian|centos|rhel|alpine|windows|macos|ios"
+    r"|android|chrome|firefox|safari|edge|npm|pip|numpy|pandas|pytorch|torch|tensorflow|react|angular|vue|spring"
+    r"|gradle|maven|jenkins|elasticsearch|mongodb|cuda|llvm|kernel|linux|bios|firmware)\s+)$",
+    re.I,
+)
+#: words that make a published test card number a test card rather than someone's
+TEST_CUE = re.compile(
+    r"\b(?:test(?:ing|s)?|sandbox|staging|dummy|fake|examples?|docs?|documentation|sample|stripe|braintree|adyen"
+    r"|paypal|luhn|checkout form|qa)\b",
+    re.I,
+)
+#: card numbers published for testing by payment providers (Stripe, Braintree, Adyen, PayPal docs)
+TEST_CARDS = frozenset(
+    "4111111111111111 4242424242424242 4012888888881881 4000056655665556 4000000000000002 4000000000009995 "
+    "5555555555554444 5105105105105100 5200828282828210 2223003122003222 378282246310005 371449635398431 "
+    "6011111111111117 6011000990139424 3056930009020004 36227206271667 3566002020360505 6200000000000005 "
+    "4917610000000000 4988438843884305 5454545454545454 4444333322221111 4000000000000077".split()
+)
 #: words that make a documentation address an example rather than someone's machine
 EXAMPLE_CUE = re.compile(r"\b(?:examples?|docs?|documentation|rfc|placeholder|sample|tutorial|e\.g\.)", re.I)
 
@@ -241,6 +264,9 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value))
             or bool(REFERENCE_BEFORE.search(text[max(finding.start - 24, 0) : finding.start]))
         )
+    if finding.entity_type == "CREDIT_CARD":
+        published = "".join(c for c in value if c.isdigit()) in TEST_CARDS
+        return published and bool(TEST_CUE.search(_sentence(text, finding)))
     if finding.entity_type == "US_DRIVER_LICENSE":
         return len(value) < 6
     if finding.entity_type == "IP_ADDRESS":

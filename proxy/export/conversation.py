@@ -81,23 +81,36 @@ class Conversation:
         return Conversation(messages, tools)
 
     def digest(self) -> bytes:
-        """Identifies the whole conversation, for exact de-duplication."""
-        prefixes = self.prefix_digests()
-        return prefixes[-1] if prefixes else b""
+        """Identifies the whole conversation, for exact de-duplication (the last of `prefix_digests`,
+        without a digest per message: every record pays for it)."""
+        if not self.messages:
+            return b""
+        running = self._hashing()
+        running.update(b"".join(map(_message_bytes, self.messages)))
+        return running.digest()
 
     def prefix_digests(self) -> list[bytes]:
         """Digest of messages[:1], [:2], ... [:n]: a later turn that resent this history has them all."""
-        digests, running = [], hashlib.blake2b(digest_size=16)
-        if self.tools:
-            running.update(_canonical([[t.name, t.description, t.parameters] for t in self.tools]))
+        digests, running = [], self._hashing()
         for message in self.messages:
-            # unit and record separators cannot be confused with text: a hot path, so no JSON here
-            fields = [message.role, message.content, message.tool_call_id or ""]
-            for call in message.tool_calls:
-                fields += [call.id, call.name, _canonical(_parsed(call.arguments)).decode()]
-            running.update("\x1f".join(fields).encode() + b"\x1e")
+            running.update(_message_bytes(message))
             digests.append(running.copy().digest())
         return digests
+
+    def _hashing(self) -> hashlib.blake2b:
+        running = hashlib.blake2b(digest_size=16)
+        if self.tools:
+            running.update(_canonical([[t.name, t.description, t.parameters] for t in self.tools]))
+        return running
+
+
+def _message_bytes(message: Message) -> bytes:
+    """One message as hashed: unit and record separators cannot be confused with text (a hot path,
+    so no JSON here)."""
+    fields = [message.role, message.content, message.tool_call_id or ""]
+    for call in message.tool_calls:
+        fields += [call.id, call.name, _canonical(_parsed(call.arguments)).decode()]
+    return "\x1f".join(fields).encode() + b"\x1e"
 
 
 def _parsed(document: str) -> Any:

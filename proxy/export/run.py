@@ -50,7 +50,7 @@ SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 Progress = Callable[[int], None]
 
 
-BATCH = 512
+BATCH = 2048
 T = TypeVar("T")
 
 

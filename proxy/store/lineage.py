@@ -28,10 +28,10 @@ def begin(engine: Engine, export_id: str, at: datetime, actor: str, format_: str
 
 def add_rows(engine: Engine, export_id: str, rows: list[tuple[str, str]]) -> None:
     """(request id, split) of records just written."""
-    if rows:  # one multi-row INSERT: an executemany would be a statement per row on some drivers
+    if rows:  # one cached statement, executemany: psycopg pipelines it, SQLAlchemy batches it into multi-row VALUES
         with engine.begin() as connection:
             connection.execute(
-                insert(export_rows).values([{"export_id": export_id, "request_id": r, "split": s} for r, s in rows])
+                insert(export_rows), [{"export_id": export_id, "request_id": r, "split": s} for r, s in rows]
             )
 
 
