@@ -41,6 +41,9 @@ def _addresses(detector: DetectionEngine, text: str) -> list[str]:
         "Calle de Lope 5 Puerta 3 , 28014 Madrid",
         "Av. Reforma Norte 210, Col. Guerrero Centro, 06300 CDMX",
         "Rua da Boavista 77, 1200-066 Lisboa",
+        "17 Kilmore Terrace, Dublin 8, D08 X2Y3",
+        "Rua Augusta 100, 2º Esq., 1100-053 Lisboa",
+        "Keizersgracht 12 hs, 1015 CS Amsterdam",
     ],
 )
 def test_when_a_street_address_is_written_then_the_whole_of_it_is_found(

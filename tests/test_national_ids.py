@@ -86,6 +86,8 @@ def test_mastercard_2_series_and_national_phone_formats_are_found(detector: Dete
         ("data urodzenia: 1985.04.23, adres", "1985.04.23"),
         ("Geb.-Datum: 03.04.1961", "03.04.1961"),
         ("fødselsdato 1979-3-7", "1979-3-7"),
+        ("my dob is 04/07/85, can you check", "04/07/85"),
+        ("she was born on the 3rd of May, 1979", "3rd of May, 1979"),
     ],
 )
 def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, text: str, expected: str) -> None:

@@ -21,6 +21,10 @@ def _urls(text: str) -> list[str]:
             ["https://github.com/okafor-n/lab-notes.git/"],
         ),
         (
+            "https://gitlab.com/anna.kowal/thesis is where @anna.kowal keeps it.",
+            ["https://gitlab.com/anna.kowal/thesis"],
+        ),
+        (
             "@lenaberg pushed to https://gitlab.com/lenaberg/dotfiles yesterday",
             ["https://gitlab.com/lenaberg/dotfiles"],
         ),

@@ -57,14 +57,17 @@ _COMPOUND_SUFFIXES = (
 UNIT = (
     r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Appartamento|Piano|Piso|Apto\.?|Bloco|Casa|m\.|lok\.|int\.|"
     r"interno|scala|bus|Whg\.|Wohnung|Puerta|Portal|Escalera|Esc\.|Depto\.?|Dpto\.?)[ \t]*\w{1,5}"
+    r"|[ \t]+(?:hs|huis|bis|ter)\b"
     rf"|,[ \t]*(?:Col\.|Colonia|Bairro|Barrio)[ \t]+{NAME}(?:[ \t]+{NAME}){{0,3}}"
-    r"|,[ \t]*\d{1,2}\.?[º°ª](?:[ \t]?[A-Z](?!\w))?(?:[ \t]+(?i:izq(?:da|uierda)?|dcha|dch|der(?:echa)?|centro)\.?)?)?"
+    r"|,[ \t]*\d{1,2}\.?[º°ª](?:[ \t]?[A-Z](?!\w))?"
+    r"(?:[ \t]+(?i:izq(?:da|uierda)?|dcha|dch|der(?:echa)?|centro|esq|dto|drt)\.?)?)?"
 )
 POSTCODE = (
     r"(?:\d{5}-\d{3}|\d{5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}|\d{8}|\d{4}"
-    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2})"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[AC-FHKNPRTV-Y]\d{2}[ \t]?[AC-FHKNPRTV-Y0-9]{4})"
 )
-TOWN = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)?{NAME}){{0,3}}(?:[ \t]+\([A-Z]{{2}}\))?"
+# a town, with a postal district ("Dublin 8") or a province ("(MI)")
+TOWN = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)?{NAME}){{0,3}}(?:[ \t]+\d{{1,2}}(?=,))?(?:[ \t]+\([A-Z]{{2}}\))?"
 TAIL = (
     rf"(?:[ \t]?,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN},?[ \t]+{POSTCODE}"
     rf"|{TOWN}(?=[ \t]*[.;)\n]|$)))?"

@@ -49,6 +49,9 @@ LEAD = (
     r"|\bur\.|\burodzon[ya]" + _PLACE + r"(?:\s+dnia)?|\bdata\s+urodzenia|生年月日|出生日期)"
 )
 
+# words between the cue and its date: "dob is 04/07/85", "born on the 3rd of May", "geboren am"
+_FILLER = r"(?:[ \t]+(?:is|was|on|the|ist|am|est|le|es|el|è|il|op|em|dnia)(?![\w.])){0,2}"
+
 
 class DateOfBirthRecognizer(PatternRecognizer):
     ENTITY = "DATE_OF_BIRTH"
@@ -58,6 +61,6 @@ class DateOfBirthRecognizer(PatternRecognizer):
             supported_entity=self.ENTITY,
             name="DateOfBirthRecognizer",
             supported_language=supported_language,
-            patterns=[Pattern("date after a birth word", rf"{LEAD}[ \t]*[:,：-]?[ \t]*\K{DATE}(?!\w)", 0.85)],
+            patterns=[Pattern("date after a birth word", rf"{LEAD}[ \t]*[:,：-]?{_FILLER}[ \t]*\K{DATE}(?!\w)", 0.85)],
             global_regex_flags=re.IGNORECASE | re.MULTILINE,
         )

@@ -33,12 +33,12 @@ PATTERNS = {
 }
 # A repository under an owner's name; personal when the owner is a login elsewhere in the text.
 _REPOSITORY = re.compile(
-    r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/(?P<owner>[\w-]{2,39})/[\w.-]{1,100}"
+    r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/(?P<owner>[\w.-]{2,39})/[\w.-]{1,100}"
     r"(?:/[^\s)\]>\"'<]{0,200}?)?/?" + _END,
     re.IGNORECASE,
 )
 _LOGINS = re.compile(
-    r"https?://(?P<user>[\w.-]{2,39})(?::[^\s@/]{0,256})?@|(?<![\w.])@(?P<mention>[\w-]{2,39})"
+    r"https?://(?P<user>[\w.-]{2,39})(?::[^\s@/]{0,256})?@|(?<![\w.])@(?P<mention>[\w-]+(?:\.[\w-]+)*)"
     r"|\b(?:denied to|user(?:name)?[:=]?|login[:=]?|signed in as|logged in as)[ \t]+(?P<named>[\w-]{2,39})",
     re.IGNORECASE,
 )
