@@ -3,6 +3,7 @@ recorded through the proxy by the official SDKs, then exported."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import stat
@@ -19,7 +20,7 @@ from sqlalchemy import Engine, select, update
 
 from proxy.export.conversation import Conversation, Message, Tool, ToolCall
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
-from proxy.export.run import ExportOptions, resume_after, run
+from proxy.export.run import ExportOptions, frozen_heap, resume_after, run
 from proxy.export.source import Filters
 from proxy.store.sealing import Sealer
 from proxy.store.tables import payloads, requests
@@ -140,6 +141,13 @@ def test_a_conversations_digest_is_its_last_prefix_digest() -> None:
     assert Conversation([messages[0], Message("assistant", "", (respaced,))], tools).digest() == prefixes[1]
     assert Conversation(messages).digest() != conversation.digest()  # the tools count
     assert Conversation([]).digest() == b""
+
+
+def test_an_export_exempts_the_objects_alive_before_it_from_collection_and_then_restores_them() -> None:
+    before = gc.get_freeze_count()
+    with frozen_heap():
+        assert gc.get_freeze_count() > before  # full collections skip them while the export runs
+    assert gc.get_freeze_count() == 0
 
 
 def test_identical_prompts_stay_in_one_split_and_near_copies_are_dropped(store: Store, tmp_path: Path) -> None:
