@@ -183,3 +183,41 @@ def test_json_records_in_an_array_across_lines_are_read_key_by_key() -> None:
 
 def test_a_staff_location_is_a_site_not_a_residence() -> None:
     assert _found("emp_no,location,start\nE-17,Rotterdam,2024-01-02") == [("EMPLOYEE_ID", "E-17")]
+
+
+def test_a_user_beside_a_password_alone_is_a_service_account() -> None:
+    text = 'db = connect(host="db.lan", user="etl_batch", password="K3ep!Out-2026")'
+    assert _found(text) == [("PASSWORD", "K3ep!Out-2026")]
+    assert ("PERSON", "Ines Duarte") in _found('{"name": "Ines Duarte", "password": "x9!Tq-7", "email": "i@d.pt"}')
+
+
+def test_an_address_under_its_key_keeps_its_commas() -> None:
+    yaml = 'client:\n  name: Saoirse Whelan\n  phone: 087 123 4567\n  address: "4 Elm Row, Leith, EH6 4BS"\n'
+    assert ("STREET_ADDRESS", "4 Elm Row, Leith, EH6 4BS") in _found(yaml)
+    plain = "Email: f.m@ex.ie\nAddress: 12 Quay Street, Galway H91 X2Y7\nNotes: none"
+    assert ("STREET_ADDRESS", "12 Quay Street, Galway H91 X2Y7") in _found(plain)
+    assert ("STREET_ADDRESS", "4 Elm Row") in _found("Email: a@b.ie | Street: 4 Elm Row, Town: Leith")
+
+
+def test_a_recipient_and_a_ship_to_in_a_tool_result_are_read() -> None:
+    text = '{"order": "Z-1", "ship_to": "9 Dock Lane, Cobh, P24 XK70", "phone": "021 481 0000", "recipient": "Aoife Ní Bhriain"}'
+    assert _found(text) == [
+        ("STREET_ADDRESS", "9 Dock Lane, Cobh, P24 XK70"),
+        ("PHONE_NUMBER", "021 481 0000"),
+        ("PERSON", "Aoife Ní Bhriain"),
+    ]
+
+
+def test_html_table_cells_are_read_under_their_th_headers() -> None:
+    text = (
+        "<table><tr><th>Patient</th><th>Geburtsdatum</th><th>Station</th></tr>\n"
+        "<tr><td>Henrike Mäkinen</td><td>02.11.1957</td><td>4B</td></tr>\n"
+        "<tr><td>Aziz Rahmani</td><td>19.06.1983</td><td>2A</td></tr></table>"
+    )
+    assert _found(text) == [
+        ("PERSON", "Henrike Mäkinen"),
+        ("DATE_OF_BIRTH", "02.11.1957"),
+        ("PERSON", "Aziz Rahmani"),
+        ("DATE_OF_BIRTH", "19.06.1983"),
+    ]
+    assert _found("<tr><th>Product</th><th>Owner team</th></tr><tr><td>Kafka</td><td>Data</td></tr>") == []

@@ -88,7 +88,7 @@ _FIELDS: dict[str, str] = {
     "RESIDENCE": "hometown residence wohnort domicile domicilio woonplaats residenza residencia homecity",
     "STREET_ADDRESS": (
         "street streetaddress address addressline addressline1 addressline2 adresse anschrift strasse direccion "
-        "indirizzo adres morada homeaddress"
+        "indirizzo adres morada homeaddress shipto billto deliverto lieferadresse"
     ),
     "CREDIT_CARD": (
         "card cardnumber cardno cardnum cc ccnumber ccnum pan creditcard debitcard kartennummer numerocarte "
@@ -107,6 +107,7 @@ _FIELDS: dict[str, str] = {
 _GENERIC: dict[str, str] = {
     "PERSON": (
         "name given family user login author owner contact customer patient employee tenant guest member holder "
+        "recipient addressee "
         "insured passenger student applicant kunde kundin klant client cliente paciente paziente patiente "
         "mitarbeiter mitarbeiterin medewerker werknemer empleado empleada dipendente salarie employe mieter "
         "inquilino locataire huurder titular titolare titulaire inhaber assure asegurado assicurato verzekerde "

@@ -7,11 +7,12 @@ every common format (JSON and Python dicts, XML elements, `key=value`, SQL `col 
 and `Key: value` lines); one pass over its lines finds tables under a header row: tab, pipe,
 semicolon or comma separated (a quoted cell may hold the delimiter), psql and MySQL query results
 (their `---+---` rules skipped), and fixed-width columns aligned by spaces; SQL `INSERT` rows are
-read under their column list (`sql_values.py`). `field_names.field_type` says what each key names.
+read under their column list (`sql_values.py`), HTML `<td>` cells under a row of `<th>`.
+`field_names.field_type` says what each key names.
 
 A generic key (`name`, `city`, `user`) counts only in a record that also has a key naming
 personal data for sure (`email`, `dob`, `iban`, ...): a `name:` in a Kubernetes manifest or a
-package.json stays.
+package.json stays, and so does `user="reporting"` beside a password.
 """
 
 from __future__ import annotations
@@ -36,16 +37,22 @@ _KEYED = re.compile(
     r"|(?P<ab>[^\s\"'<>,;&|]{1,300}))"
     r"|(?<![\w.$-])(?P<sk>[A-Za-z_][\w.]{0,40})[ \t]+=[ \t]+'(?P<sv>[^'\n]{1,300})'"
     r"|(?:^|(?<=[|;]))[ \t]*(?:-[ \t]+)?(?P<ck>[^\W\d][\w .'’/-]{0,30}?)[ \t]*:[ \t]+"
-    r"(?P<cv>[^\n|;,]{1,200}?)[ \t]*(?=[|;,]|$)",
+    r"(?:\"(?P<cq>[^\"\n]{1,200})\"|(?P<cv>[^\n|;,]{1,200}?))[ \t]*(?=[|;,]|$)",
     re.MULTILINE,
 )
 _KEY_GROUPS = (
     ("jk", "jv"), ("jk", "jn"), ("pk", "pv"), ("xk", "xv"), ("ak", "av"), ("ak", "aq"), ("ak", "ab"), ("sk", "sv"),
+    ("ck", "cq"),
 )  # fmt: skip
 _DELIMITERS = ("\t", "|", ";", ",")
 # A rule line under a header: Markdown `|:---|---|`, psql `-----+-----`, MySQL `+----+----+`,
 # fixed-width `-----  ------` or `=====  ======`.
 _RULE = re.compile(r"[-=+|: \t]+")
+# Keys of a login, not of a person: beside a password alone `user` or `name` is a service account.
+_ACCOUNT_KEYS = frozenset({"PASSWORD", "GENERIC_SECRET"})
+_HTML_ROW = re.compile(r"<tr\b[^>]{0,200}>", re.IGNORECASE)
+_HTML_ROW_END = re.compile(r"</tr\s*>", re.IGNORECASE)
+_HTML_CELL = re.compile(r"<t([hd])\b[^>]{0,200}>([^<]{0,300})</t\1>", re.IGNORECASE)
 _PLACES = frozenset({"STREET_ADDRESS", "POSTCODE", "RESIDENCE"})
 _PAD = " \t\"'"
 _EMPTY = frozenset({"", "-", "--", "—", "n/a", "na", "null", "none", "nil", "true", "false", "unknown", "?"})
@@ -67,9 +74,9 @@ class KeyedValue:
 def structured_values(text: str) -> list[KeyedValue]:
     """Every value whose key or column names personal data, generic keys only beside a sure one."""
     keyed = list(_keyed_values(text))
-    if not any(not value.generic for value in keyed):
-        keyed = []
-    return keyed + list(_table_values(text)) + list(_sql_values(text))
+    if not any(not value.generic and value.entity not in _ACCOUNT_KEYS for value in keyed):
+        keyed = [value for value in keyed if not value.generic]
+    return keyed + list(_table_values(text)) + list(_sql_values(text)) + list(_html_values(text))
 
 
 def _keyed_values(text: str) -> Iterator[KeyedValue]:
@@ -80,9 +87,21 @@ def _keyed_values(text: str) -> Iterator[KeyedValue]:
         kind = field_type(match[key_group])
         if kind is None:
             continue
-        found = _value(text, match.start(value_group), match.end(value_group), kind[0], match[key_group], kind[1])
+        end = match.end(value_group)
+        if value_group == "cv" and kind[0] == "STREET_ADDRESS":
+            end = _address_end(text, end)
+        found = _value(text, match.start(value_group), end, kind[0], match[key_group], kind[1])
         if found is not None:
             yield found
+
+
+def _address_end(text: str, end: int) -> int:
+    """An address in a `Key: value` line runs past its commas to the line's end, unless another
+    key follows on the line (`Street: 4 Elm Row, Town: Leith`)."""
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[end:line_end]
+    return end if any(mark in rest for mark in ":|;") else len(rest.rstrip()) + end
 
 
 def _groups(match: re.Match[str]) -> tuple[str, str]:
@@ -120,6 +139,24 @@ def _sql_values(text: str) -> Iterator[KeyedValue]:
         columns = _columns(names)
         if columns is not None:
             yield from _row_values(text, 0, [(start, end) for _, start, end in row], columns)
+
+
+def _html_values(text: str) -> Iterator[KeyedValue]:
+    """Cells of HTML table rows under a row of `<th>` headers that name personal data."""
+    if "<tr" not in text and "<TR" not in text:
+        return
+    columns: list[tuple[str, str] | None] | None = None
+    position = 0
+    while (opening := _HTML_ROW.search(text, position)) is not None:
+        closing = _HTML_ROW_END.search(text, opening.end())
+        if closing is None:
+            return
+        position = closing.end()
+        cells = list(_HTML_CELL.finditer(text, opening.end(), closing.start()))
+        if cells and all(cell[1].lower() == "h" for cell in cells):
+            columns = _columns([cell[2] for cell in cells])
+        elif columns is not None and len(cells) == len(columns):
+            yield from _row_values(text, 0, [(cell.start(2), cell.end(2)) for cell in cells], columns)
 
 
 def _row_values(
