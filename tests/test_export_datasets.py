@@ -372,3 +372,29 @@ def test_tool_call_arguments_as_objects_for_chat_templates(store: Store, tmp_pat
         == as_object["function"]["arguments"]
         == {"to": "<EMAIL_ADDRESS_1>"}
     )
+
+
+def test_parquet_types_tools_and_arguments_as_json_for_chat_templates(store: Store, tmp_path: Path) -> None:
+    """Parquet's JSON logical type (Arrow's `arrow.json`): Hugging Face `datasets` reads these columns
+    as objects, so a chat template no longer encodes `tools` and `arguments` a second time."""
+    tool = {"name": "send_mail", "description": "Sends mail", "parameters": {"type": "object"}}
+    store.vendor.script.tool_calls = [{"name": "send_mail", "arguments": json.dumps({"to": "<EMAIL_ADDRESS_1>"})}]
+    try:
+        store.running.client().chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Mail lena@x.de the invoice"}],
+            tools=[{"type": "function", "function": tool}],  # type: ignore[list-item]
+            extra_headers={"X-Proxy-Tags": "parquet-json,datasets"},
+        )
+    finally:
+        store.vendor.script.tool_calls = None
+    store.export(tmp_path / "p", format="parquet", filters=_tagged("parquet-json"))
+    (shard,) = (tmp_path / "p" / "data").iterdir()
+    logical = {column.path: column.logical_type.type for column in pq.ParquetFile(shard).schema}
+    assert logical["tools"] == logical["messages.list.element.tool_calls.list.element.function.arguments"] == "JSON"
+    table = pq.read_table(shard)
+    assert str(table.schema.field("tools").type) == "extension<arrow.json>"
+    (row,) = table.to_pylist()
+    assert json.loads(row["tools"]) == [{"type": "function", "function": tool}]
+    (call,) = row["messages"][-1]["tool_calls"]
+    assert json.loads(call["function"]["arguments"]) == {"to": "<EMAIL_ADDRESS_1>"}

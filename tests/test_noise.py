@@ -157,3 +157,22 @@ def test_a_possible_number_written_like_a_phone_number_is_one(
     """Not assigned (a drama range) or not valid, but with its country code or after a phone word."""
     findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
     assert number in [text[f.start : f.end] for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "word"),
+    [
+        (
+            "Patient heißt Lars Ebbinghaus, geb. 02.03.1988, Kardiologie. Versicherung: DAK, Nr. X123456789.",
+            "Lars Ebbinghaus",
+            "Versicherung",
+        ),
+        ("Skierowanie: Rozpoznanie: nadciśnienie, pacjent Marek Zawada.", "Marek Zawada", "Rozpoznanie"),
+    ],
+)
+def test_one_word_the_model_calls_a_person_that_is_a_common_word_of_another_language_is_none(
+    detector: DetectionEngine, text: str, name: str, word: str
+) -> None:
+    """A short message reads as English (too few function words): "Versicherung" is a word, not a name."""
+    people = _people(detector, text)
+    assert name in people and word not in people

@@ -45,7 +45,7 @@ from dataclasses import replace
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from proxy.detection.language import language_of, stop_words
+from proxy.detection.language import LANGUAGES, language_of, stop_words
 from proxy.detection.lexicon import is_common_in, zipf
 from proxy.detection.names import LONE_NAME_SCORE, PARTICLES, RECOGNIZER, TITLE, TITLES, WORD, is_common, name_lists
 from proxy.detection.public_figures import is_public_figure
@@ -183,6 +183,8 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
         return True  # "la cuota", "su hijo", "devo dire": the model reading lower-case prose
     listed = [w for w in core if w.casefold() in given or w.casefold() in family]
     if language == "en":
+        if not listed and len(core) == 1 and is_common_in(core[0], *LANGUAGES):
+            return True  # "Versicherung", "Rozpoznanie": a word of a short message in another language
         return not listed and all(is_common_in(w, "en") for w in core)
     if [w for w in listed if w.casefold() not in stop_words()[language]]:
         return False

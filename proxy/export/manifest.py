@@ -139,8 +139,9 @@ FEATURES = {
     "sharegpt": "`conversations`: list of `{from: human | gpt | function_call | observation, value}`; `system`; "
     "`tools` (a JSON string). `<split>.ids`: the record id of each line.",
     "parquet": "`id` (record id), `model`, `created_at`, `messages` (list of `{role, content, tool_calls, "
-    "tool_call_id}`), `tools` (JSON string), `metadata` (endpoint, upstream, team, decision, conversation, tags, "
-    "policies, residual_pii).",
+    "tool_call_id}`), `tools`, `metadata` (endpoint, upstream, team, decision, conversation, tags, "
+    "policies, residual_pii). `tools` and tool-call `arguments` are JSON-typed columns: `datasets` loads them as "
+    "objects.",
     "dpo-jsonl": "`prompt`, `chosen`, `rejected`: lists of chat messages (TRL's conversational preference "
     "format); `train.ids`: the chosen and the rejected record id of each line.",
 }

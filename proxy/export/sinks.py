@@ -84,16 +84,27 @@ class JsonlSink:
         return [Path(f"{split}.{kind}") for split in sorted(self._files) for kind in ("jsonl", "ids")]
 
 
-_CALL = pa.struct(
-    [
-        ("id", pa.string()),
-        ("type", pa.string()),
-        ("function", pa.struct([("name", pa.string()), ("arguments", pa.string())])),
-    ]
-)
-_MESSAGE = pa.struct(
-    [("role", pa.string()), ("content", pa.string()), ("tool_calls", pa.list_(_CALL)), ("tool_call_id", pa.string())]
-)
+def _call(json_type: pa.DataType) -> pa.DataType:
+    return pa.struct(
+        [
+            ("id", pa.string()),
+            ("type", pa.string()),
+            ("function", pa.struct([("name", pa.string()), ("arguments", json_type)])),
+        ]
+    )
+
+
+def _message(json_type: pa.DataType) -> pa.DataType:
+    return pa.struct(
+        [
+            ("role", pa.string()),
+            ("content", pa.string()),
+            ("tool_calls", pa.list_(_call(json_type))),
+            ("tool_call_id", pa.string()),
+        ]
+    )
+
+
 _METADATA = pa.struct(
     [
         ("endpoint", pa.string()),
@@ -106,17 +117,30 @@ _METADATA = pa.struct(
         ("residual_pii", pa.list_(pa.string())),
     ]
 )
-SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("model", pa.string()),
-        ("created_at", pa.timestamp("us", tz="UTC")),
-        ("messages", pa.list_(_MESSAGE)),
-        ("tools", pa.string()),  # JSON: parameter schemas differ per tool, so no one column type fits
-        ("metadata", _METADATA),
-        ("num_tokens", pa.int32()),  # with --tokenizer, else null
-    ]
-)
+
+
+def _schema(json_type: pa.DataType) -> pa.Schema:
+    """Tool-call `arguments` and `tools` differ in shape from row to row, so no column type fits
+    them; they are JSON text, typed `json_type`."""
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("model", pa.string()),
+            ("created_at", pa.timestamp("us", tz="UTC")),
+            ("messages", pa.list_(_message(json_type))),
+            ("tools", json_type),
+            ("metadata", _METADATA),
+            ("num_tokens", pa.int32()),  # with --tokenizer, else null
+        ]
+    )
+
+
+# Written with Arrow's JSON extension type, which Parquet stores as its JSON logical type: Hugging
+# Face `datasets` reads such columns as objects (its `Json` feature), so chat templates get `tools`
+# and `arguments` as data, not strings they would encode a second time. Rows are built as plain
+# strings (`_TEXT`; pyarrow builds no extension type from Python objects) and cast.
+SCHEMA = _schema(pa.json_(pa.string()))
+_TEXT = _schema(pa.string())
 
 
 class ParquetSink:
@@ -148,7 +172,7 @@ class ParquetSink:
         while rows:
             writer, written = self._writer(split)
             room = self.rows_per_shard - written
-            writer.write_table(pa.Table.from_pylist(rows[:room], schema=SCHEMA))
+            writer.write_table(pa.Table.from_pylist(rows[:room], schema=_TEXT).cast(SCHEMA))
             self._writers[split] = (writer, written + len(rows[:room]))
             rows = rows[room:]
 
