@@ -73,6 +73,7 @@ def test_a_lone_known_name_mid_sentence_counts_unless_spacy_calls_it_a_place(
         ("Forward it to Ciara Ní Fhlannagáin today.", "Ciara Ní Fhlannagáin", 0.85),
         ("Ring Ryota Yamaguchi at noon", "Ryota Yamaguchi", 0.6),
         ("Ring Oluwadamilare Adeyemi at noon", "Oluwadamilare Adeyemi", 0.6),
+        ("CLIENT: NWACHUKWU-BELL, Chidera. Hearing next week.", "NWACHUKWU-BELL, Chidera", 0.6),
     ],
 )
 def test_a_family_name_no_list_holds_still_completes_a_name(text: str, name: str, score: float) -> None:

@@ -134,6 +134,9 @@ class NameListRecognizer(EntityRecognizer):
             # These two do not ask spaCy: it calls many foreign names an organisation or a place.
             elif i + 1 < len(words) and _unknown_last_first(text, words[i], words[i + 1], given):
                 yield start, words[i + 1][1], 0.6, "a capitalised word, a comma and a given name"
+            elif i + 1 < len(words) and _caps_last_first(text, words[i], words[i + 1], given):
+                stop = _title_run_end(words, i + 1, text)
+                yield start, words[stop][1], 0.6, "a family name in capitals, a comma and a given name"
             if run is None and i + 1 < len(words) and _given_then_unknown(text, words[i], words[i + 1], given):
                 yield start, words[i + 1][1], 0.6, "a given name followed by a capitalised word"
             elif run is None and i + 1 < len(words) and _unknown_then_family(text, words[i], words[i + 1], family):
@@ -223,6 +226,20 @@ def _unknown_last_first(
         and len(left[2]) > 2
         and not is_common(left[2])
         and not is_common(right[2])
+    )
+
+
+def _caps_last_first(text: str, left: tuple[int, int, str], right: tuple[int, int, str], given: frozenset[str]) -> bool:
+    """ "OKONKWO-REYES, Adaeze": the form convention of a family name in capitals, then the given
+    name capitalised, neither a common word (not "NOTE, Please")."""
+    return (
+        text[left[1] : right[0]] == ", "
+        and _style(left[2]) == "upper"
+        and _style(right[2]) == "title"
+        and len(left[2]) > 2
+        and not is_common(left[2])
+        and not is_common_in(left[2], "en")
+        and (right[2].casefold() in given or rare_word(right[2]))
     )
 
 
