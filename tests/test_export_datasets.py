@@ -144,10 +144,11 @@ def test_a_conversations_digest_is_its_last_prefix_digest() -> None:
 
 
 def test_an_export_exempts_the_objects_alive_before_it_from_collection_and_then_restores_them() -> None:
-    before = gc.get_freeze_count()
+    before, thresholds = gc.get_freeze_count(), gc.get_threshold()
     with frozen_heap():
         assert gc.get_freeze_count() > before  # full collections skip them while the export runs
-    assert gc.get_freeze_count() == 0
+        assert gc.get_threshold()[0] > thresholds[0]
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
 
 
 def test_identical_prompts_stay_in_one_split_and_near_copies_are_dropped(store: Store, tmp_path: Path) -> None:
