@@ -39,7 +39,16 @@ def test_when_a_value_is_noise_then_it_is_not_a_finding(
     assert _found(detector, text) == expected
 
 
-@pytest.mark.parametrize("text", ["order 139030 was late", "amount EUR 6473.66 paid", "total 1284.50 due"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 139030 was late",
+        "amount EUR 6473.66 paid",
+        "total 1284.50 due",
+        "fail2ban blocked 45.142.212.61 after five tries",
+        "the bank's routing number 021000021 is on the cheque",
+    ],
+)
 def test_when_digits_are_an_order_number_or_an_amount_then_they_are_not_a_phone(
     detector: DetectionEngine, text: str
 ) -> None:

@@ -145,6 +145,10 @@ def test_sql_insert_values_are_mapped_to_their_columns_by_position() -> None:
         ("Phone/Mobile", "PHONE_NUMBER"), ("Expediente", "CASE_NUMBER"), ("N° dossier", "CASE_NUMBER"),
         ("Schadennummer", "CASE_NUMBER"), ("Zaaknummer", "CASE_NUMBER"), ("numero_sinistro", "CASE_NUMBER"),
         ("claim", "CASE_NUMBER"), ("Fecha nac.", "DATE_OF_BIRTH"), ("Codice postale", "POSTCODE"),
+        ("Straße", "STREET_ADDRESS"), ("Kontoinhaber", "PERSON"), ("Titular de la cuenta", "PERSON"),
+        ("Cognome e nome", "PERSON"), ("N° de sécurité sociale", "NATIONAL_ID"), ("Carta d'identità", "NATIONAL_ID"),
+        ("Führerscheinnummer", "DRIVER_LICENSE"), ("Rijbewijsnummer", "DRIVER_LICENSE"),
+        ("Numero passaporto", "PASSPORT_NUMBER"), ("Personeelsnummer", "EMPLOYEE_ID"), ("N° client", "ACCOUNT_NUMBER"),
     ],
 )  # fmt: skip
 def test_headers_for_roles_cards_memberships_and_case_files_in_six_languages(key: str, entity: str) -> None:

@@ -26,7 +26,9 @@ _FIELDS: dict[str, str] = {
         "clientname employeename contactname accountholder cardholder beneficiary nom prenom nomcomplet vorname "
         "nachname familienname nombre apellido apellidos nombrecompleto cognome nomecompleto voornaam achternaam "
         "naam imie nazwisko username nominativo intestatario policyholder insuredperson nextofkin "
-        "emergencycontact spouse maidenname birthname geburtsname"
+        "emergencycontact spouse maidenname birthname geburtsname cognomeenome cognomenome naamenvoorletters "
+        "voorletters "
+        "kontoinhaber titulaireducompte intestatarioconto titulardelacuenta rekeninghouder"
     ),
     "DATE_OF_BIRTH": (
         "dob dateofbirth birthdate birthday birthdt geburtsdatum gebdatum geboren datenaissance datedenaissance "
@@ -36,13 +38,13 @@ _FIELDS: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": (
         "mrn patientid patientnumber patientno medicalrecordnumber medicalrecord chartnumber chartno "
         "patientennummer patientenid ipp nhc numerohistoria historiaclinica nhi hospitalnumber hospitalno "
-        "patientnr patientnummer cartellaclinica numerocartella"
+        "patientnr patientnummer cartellaclinica numerocartella dossierpatient"
     ),
     "INSURANCE_ID": (
         "memberid membernumber memberno policynumber policyno policyid insuranceid insurancenumber insuranceno "
         "subscriberid versichertennummer versicherungsnummer polizza numeropolizza poliza numeropoliza "
         "polisnummer policyref policyreference versichertennr numeroassure numeroadherent tarjetasanitaria "
-        "healthinsurancenumber"
+        "healthinsurancenumber numerodepolice"
     ),
     "CASE_NUMBER": (
         "claim claimid claimno claimnumber claimref claimreference caseid caseno casenumber caseref casereference "
@@ -56,7 +58,7 @@ _FIELDS: dict[str, str] = {
         "numerocuenta rekeningnummer klantnummer klantnr kundenid loyaltyid loyaltyno loyaltynumber loyaltycard "
         "membershipid membershipno membershipnumber rewardsid rewardsnumber frequentflyer frequentflyernumber "
         "mitgliedsnummer kundenkarte cartefidelite numerofidelite numerosocio codigocliente codicecliente "
-        "numerotessera lidnummer lidmaatschapsnummer"
+        "numerotessera lidnummer lidmaatschapsnummer nclient noclient numerodecliente numerodesocio numerodadherent"
     ),
     "TAX_ID": (
         "taxid taxnumber tin ein vat vatid vatnumber steuerid steuernummer nif cif cpf cnpj codicefiscale "
@@ -67,19 +69,26 @@ _FIELDS: dict[str, str] = {
         "nationalid nino ninumber bsn dni nie personnummer pesel aadhaar idnumber idcard nationalidnumber "
         "personalausweis ausweisnummer nir numerosecu cedula curp rut numerodocumento documentoidentidad "
         "carteidentite cni sozialversicherungsnummer svnr ahv ahvnummer nss numeroseguridadsocial "
-        "numerosecuritesociale ppsn sofinummer burgerservicenummer"
+        "numerosecuritesociale ppsn sofinummer burgerservicenummer securitesociale numeroinsee sozialversicherungsnr "
+        "cartedidentite cartadidentita identiteitskaart identiteitsbewijs"
     ),
-    "PASSPORT_NUMBER": "passport passportno passportnumber reisepass passnummer passeport pasaporte",
-    "DRIVER_LICENSE": "driverlicense driverslicense driverlicence driverslicence dlnumber fuhrerschein",
+    "PASSPORT_NUMBER": (
+        "passport passportno passportnumber reisepass passnummer passeport pasaporte passaporto "
+        "numeropassaporto paspoort paspoortnummer"
+    ),
+    "DRIVER_LICENSE": (
+        "driverlicense driverslicense driverlicence driverslicence dlnumber fuhrerschein fuhrerscheinnummer "
+        "permisdeconduire patente numeropatente carnetdeconducir rijbewijs rijbewijsnummer"
+    ),
     "EMPLOYEE_ID": (
         "employeeid employeeno employeenumber empid empno staffid staffno persnr personalnummer "
-        "personalnr mitarbeiternummer matricule matricola badgeid"
+        "personalnr mitarbeiternummer matricule matricola badgeid numeroempleado numerodeempleado personeelsnummer"
     ),
     "EMAIL_ADDRESS": "email emailaddress mail courriel correo correoelectronico posta",
     "PHONE_NUMBER": (
         "phone phonenumber phoneno tel telephone telefon telefoon telefono mobile mobil cell cellphone handy "
         "whatsapp fax portable movil celular cellulare telefonnummer handynummer gsm mobiel mobilenumber mobileno "
-        "contactnumber"
+        "contactnumber telefoonnummer"
     ),
     "POSTCODE": (
         "zip zipcode postcode postalcode plz cp codepostal cap codigopostal postleitzahl eircode codicepostale "
@@ -88,7 +97,7 @@ _FIELDS: dict[str, str] = {
     "RESIDENCE": "hometown residence wohnort domicile domicilio woonplaats residenza residencia homecity",
     "STREET_ADDRESS": (
         "street streetaddress address addressline addressline1 addressline2 adresse anschrift strasse direccion "
-        "indirizzo adres morada homeaddress shipto billto deliverto lieferadresse"
+        "indirizzo adres morada homeaddress shipto billto deliverto lieferadresse rue adressepostale hausnummer"
     ),
     "CREDIT_CARD": (
         "card cardnumber cardno cardnum cc ccnumber ccnum pan creditcard debitcard kartennummer numerocarte "
@@ -115,7 +124,7 @@ _GENERIC: dict[str, str] = {
     ),
     "RESIDENCE": (
         "city town ville stadt ort ciudad cidade citta plaats basedin region village localidad comune "
-        "gemeente municipio"
+        "gemeente municipio localite localita"
     ),
 }
 
@@ -154,7 +163,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 def normalise(key: str) -> str:
     """`birthDate`, `birth_date` and `Birth-Date` all become `birthdate`; accents are dropped."""
-    spaced = _CAMEL.sub(" ", key.strip())
+    spaced = _CAMEL.sub(" ", key.strip().replace("ß", "ss"))
     plain = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", plain.lower())
 

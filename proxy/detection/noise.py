@@ -12,7 +12,8 @@ Each filter is named and has a reason; a finding dropped here is not personal da
   that speaks of tests, a sandbox, examples or docs.
 - `not-a-name`: spaCy calls a lone common word ("Convert", "Salary", "Mar") or an identifier
   (`order_id`, `SLACK_BOT_TOKEN`, "git log:") a person; names have no underscores, digits or line breaks.
-- `not-a-phone`: fewer than seven digits (an order number), or an amount like "6473.66".
+- `not-a-phone`: fewer than seven digits (an order number), an amount like "6473.66", or a dotted
+  quad (an IP address); `routing-number`: digits after "routing number", "ABA", "BSB" name a bank.
 - `model-person-without-evidence`: a person the English model found that no word of supports: a
   lower-case word in it that is no particle ("la cuota", "pepe nero"), or, in English, only common
   English words that no name list holds ("Billing Admin", "Formula"); in a German, French, Spanish,
@@ -75,6 +76,10 @@ EPONYM_AFTER = re.compile(
     re.IGNORECASE,
 )
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
+DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+ROUTING_BEFORE = re.compile(
+    r"\b(?:(?:routing|aba|rtn|bsb)(?:[ \t]*(?:number|no\.?|nr\.?|code|#))?|sort[ \t-]*code)[ \t]*[:#]?[ \t]*$", re.I
+)
 VERSION_BEFORE = re.compile(
     r"(?:\b(?:v|version\s*|release\s*|build\s*)|==|>=|<=|~=|@|\b(?:python|node|nodejs|java|jdk|go|golang|ruby|php|perl"
     r"|rust|gcc|clang|openssl|nginx|apache|postgres|postgresql|mysql|mariadb|redis|kafka|spark|django|flask|rails"
@@ -260,10 +265,14 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
         )
     if finding.entity_type == "STREET_ADDRESS":
         return bool(PLACEHOLDER_STREET.match(value.strip()))
+    if finding.entity_type in ("PHONE_NUMBER", "US_BANK_NUMBER") and ROUTING_BEFORE.search(
+        text[max(finding.start - 24, 0) : finding.start]
+    ):
+        return True  # a bank's routing number is the bank's, public
     if finding.entity_type == "PHONE_NUMBER":
         return (
             sum(c.isdigit() for c in value) < 7
-            or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value))
+            or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value) or DOTTED_QUAD.fullmatch(value))
             or bool(REFERENCE_BEFORE.search(text[max(finding.start - 24, 0) : finding.start]))
         )
     if finding.entity_type == "CREDIT_CARD":
