@@ -26,7 +26,8 @@ Each filter is named and has a reason; a finding dropped here is not personal da
 - `model-slip`: one word the model calls a person in lower case ("mum") or as a short
   abbreviation ("DB"); `eponym`: a name inside a term ("Hodgkin lymphoma", "Broca's area").
 - `public-figure`: a famous person, a character of fiction or a brand named after a person
-  ("Einstein's relativity", "Sherlock Holmes", "Tommy Hilfiger"; `public_figures.py`) in a text
+  ("Einstein's relativity", "Sherlock Holmes", "Tommy Hilfiger"; `public_figures.py`), or a famous
+  address ("221B Baker Street", "10 Downing Street") in a text
   that holds no other personal data (an e-mail, a phone number, an id: then a "Peter Parker" is a
   customer), unless a personal cue comes right before it ("my colleague Mary Berry") or a call or
   message of theirs after it ("Peter Parker called").
@@ -123,10 +124,10 @@ PERSONAL_CUE = re.compile(
 )
 CASE_LAW_BEFORE = re.compile(r"\b(?:v|vs)\.?[ \t]+$", re.I)
 CASE_LAW_AFTER = re.compile(r"[ \t]+(?:v|vs)\.?[ \t]+[A-Z]")
-PLACEHOLDER_STREET = re.compile(
-    r"(?:123|1234)\s+(?:main|fake|any)\s+(?:st|street|ave|avenue|road|rd)\.?"
-    # the famous addresses of fiction and state: Sherlock Holmes's, the Simpsons', Harry Potter's, ...
-    r"|221b\s+baker\s+street|742\s+evergreen\s+terrace|4\s+privet\s+drive|12\s+grimmauld\s+place"
+PLACEHOLDER_STREET = re.compile(r"(?:123|1234)\s+(?:main|fake|any)\s+(?:st|street|ave|avenue|road|rd)\.?", re.I)
+#: the famous addresses of fiction and state: Sherlock Holmes's, the Simpsons', Harry Potter's, ...
+FAMOUS_STREET = re.compile(
+    r"221b\s+baker\s+street|742\s+evergreen\s+terrace|4\s+privet\s+drive|12\s+grimmauld\s+place"
     r"|1600\s+pennsylvania\s+avenue(?:\s+nw)?|10\s+downing\s+street|124\s+conch\s+street|31\s+spooner\s+street",
     re.I,
 )
@@ -141,8 +142,9 @@ def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
     specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
     kept = [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
-    if not any(f.entity_type in PERSONAL_CONTEXT and f.score >= 0.5 for f in kept):
-        kept = [f for f in kept if not _public_figure(f, text)]
+    famous = [f for f in kept if _public_figure(f, text) or _famous_street(f, text)]
+    if famous and not any(f.entity_type in PERSONAL_CONTEXT and f.score >= 0.5 and f not in famous for f in kept):
+        kept = [f for f in kept if f not in famous]
     if any(f.entity_type == "PERSON" and f.recognizer in (SPACY, RECOGNIZER) for f in kept):
         language = language_of(text)
         kept = [p for f in kept if (p := _supported(f, text, language)) is not None]
@@ -211,6 +213,11 @@ def _lone_common_word(word: str, language: str) -> bool:
 def _eponym(finding: Finding, text: str) -> bool:
     """A name that is part of a term: Hodgkin lymphoma, Broca's area, Bayes' theorem."""
     return bool(EPONYM_AFTER.match(text, finding.end))
+
+
+def _famous_street(finding: Finding, text: str) -> bool:
+    """221B Baker Street, 10 Downing Street: an address everyone knows, whose it is."""
+    return finding.entity_type == "STREET_ADDRESS" and bool(FAMOUS_STREET.match(text[finding.start : finding.end]))
 
 
 def _in_identifier(finding: Finding, text: str) -> bool:

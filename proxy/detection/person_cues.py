@@ -116,7 +116,7 @@ def _name(words: list[str], cue_before: bool, strong: bool = False) -> list[str]
         and len(kept) == 1
         and not strong
         and not _listed(kept[0])
-        and not (cue_before and rare_word(kept[0]))
+        and not (cue_before and rare_word(kept[0]) and not kept[0].isupper())  # "patient MRN": an abbreviation
     ):
         return None  # "Manager Operations", "Postgres says": one capitalised word needs the name lists
     return kept if lower or capitalised else None
