@@ -185,3 +185,9 @@ def test_one_word_the_model_calls_a_person_that_is_a_common_word_of_another_lang
     """A short message reads as English (too few function words): "Versicherung" is a word, not a name."""
     people = _people(detector, text)
     assert name in people and word not in people
+
+
+def test_a_name_of_common_words_that_an_e_mail_address_is_made_of_is_a_name(detector: DetectionEngine) -> None:
+    """Without the address, "Ned" and "Leeds" are common English words no name list holds."""
+    text = "Please cc Ned Leeds at ned.leeds@example.net today."
+    assert _people(detector, text) == ["Ned Leeds"]

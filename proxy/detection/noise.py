@@ -77,6 +77,7 @@ EPONYM_AFTER = re.compile(
     re.IGNORECASE,
 )
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
+EMAIL_LOCAL = re.compile(r"[\w.+-]+(?=@[\w-]+\.)")
 DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 ROUTING_BEFORE = re.compile(
     r"\b(?:(?:routing|aba|rtn|bsb)(?:[ \t]*(?:number|no\.?|nr\.?|code|#))?|sort[ \t-]*code)[ \t]*[:#]?[ \t]*$", re.I
@@ -165,9 +166,24 @@ def _supported(finding: Finding, text: str, language: str) -> Finding | None:
     words = _without_function_words(list(WORD.finditer(text, finding.start, finding.end)), language)
     if len(words) > 1 and words[0][0].casefold() in TITLES:
         return finding  # the model's span starts with the title
-    if not words or _model_person_without_evidence([w[0] for w in words], language):
+    if not words:
         return None
+    if _model_person_without_evidence([w[0] for w in words], language):
+        words = _in_an_address(words, text)
+        if not words:
+            return None
     return replace(finding, start=words[0].start(), end=words[-1].end())
+
+
+def _in_an_address(words: list[re.Match[str]], text: str) -> list[re.Match[str]]:
+    """The span's last words that an e-mail address of the text is made of ("Copy Ned Leeds ...
+    ned.leeds@..." gives "Ned Leeds"): a name someone's address is made of is a name, common
+    words or not. Two words at least, or the span's only one."""
+    for local in (m.casefold() for m in EMAIL_LOCAL.findall(text)):
+        inside = [w for w in words if len(w[0]) > 1 and w[0].casefold() in local]
+        if inside and inside == words[len(words) - len(inside) :] and (len(inside) >= 2 or len(words) == 1):
+            return inside
+    return []
 
 
 def _without_function_words(words: list[re.Match[str]], language: str) -> list[re.Match[str]]:
