@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/restore.py, run as a script or not
 
-from restore import DENSE, ORIGINALS, SENTENCES, answer, chat_events, chunks, run_once  # noqa: E402
+from restore import run_once  # noqa: E402
+from stream_answers import DENSE, ORIGINALS, SENTENCES, answer, chat_events, chunks  # noqa: E402
 
 from proxy.response.process import Filter  # noqa: E402
 from proxy.response.restore import Restore  # noqa: E402

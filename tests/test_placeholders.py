@@ -137,11 +137,14 @@ def test_forms_beyond_the_remembered_ones_are_still_resolved() -> None:
     assert forms.restore(f"[person_12] {made_up}") == f'Bo "B" Li {made_up}'
 
 
-def test_a_re_encoded_event_keeps_what_the_fast_encoder_refuses() -> None:
-    """Changed events go out through orjson; one holding a value it cannot write (an integer
-    wider than 64 bits) goes out exactly all the same."""
+@pytest.mark.parametrize(
+    "odd", [{"created": 2**70}, {"system_fingerprint": "fp_\ud800"}], ids=["wide-int", "surrogate"]
+)
+def test_a_re_encoded_event_keeps_what_the_fast_codec_refuses(odd: dict[str, Any]) -> None:
+    """Events are read and changed ones written with orjson; one holding a value orjson refuses
+    (an integer wider than 64 bits, a lone surrogate) is read and goes out exactly all the same."""
     choice = {"index": 0, "delta": {"content": "Hi <PERSON_1>, ü"}, "finish_reason": None}
-    event = {"id": "chatcmpl-1", "created": 2**70, "choices": [choice]}
+    event = {"id": "chatcmpl-1", **odd, "choices": [choice]}
     [sent] = asyncio.run(StreamProcessor(OpenAIChat(), [Restore(ORIGINALS)]).event(SSEEvent(json.dumps(event))))
     restored = {**choice, "delta": {"content": "Hi Ada Lovelace, ü"}}
     assert json.loads(sent.data) == {**event, "choices": [restored]}

@@ -90,7 +90,7 @@ class StreamProcessor(AnswerProcessor):
         """What to send the client for one upstream event (held text may go out before it)."""
         tails = await self.end() if self.dialect.stream_is_end(sse) else []  # held text goes before the end
         try:
-            event = json.loads(sse.data)
+            event = decode(sse.data)
         except ValueError:
             return [*tails, sse]
         if not isinstance(event, dict):
@@ -182,6 +182,16 @@ class StreamProcessor(AnswerProcessor):
                 elif text:
                     before.append(self.dialect.text_event(event, key, text))
         return before, appended
+
+
+def decode(data: str) -> Any:
+    """An event's JSON: orjson, several times faster than `json.loads` (this runs on every event of
+    every stream); `json.loads` for what orjson refuses but the client's SDK would read (NaN, an
+    integer wider than 64 bits, a lone surrogate). Raises ValueError on what is no JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def encode(event: dict[str, Any]) -> str:
