@@ -191,3 +191,55 @@ def test_a_name_of_common_words_that_an_e_mail_address_is_made_of_is_a_name(dete
     """Without the address, "Ned" and "Leeds" are common English words no name list holds."""
     text = "Please cc Ned Leeds at ned.leeds@example.net today."
     assert _people(detector, text) == ["Ned Leeds"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My card 4539 1720 0386 4412 was charged twice.", ["4539 1720 0386 4412"]),  # check digit off
+        ("Carte n° 5290-1183-7746-0921, titulaire absent", ["5290-1183-7746-0921"]),
+        ("Amex 3791 204857 30016 expired", ["3791 204857 30016"]),
+        ("Tracking 4539 1720 0386 4412 left the depot.", []),  # no card word
+        ("card ending in 4412", []),
+    ],
+)
+def test_a_number_grouped_like_a_card_after_a_card_word_is_a_card_whatever_its_check_digit(
+    detector: DetectionEngine, text: str, expected: list[str]
+) -> None:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"CREDIT_CARD"}, []))
+    assert sorted({text[f.start : f.end] for f in findings}) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quels sont les signes de la maladie de Parkinson et du syndrome de Gilles de la Tourette ?",
+        "La tiroidite di Hashimoto e la sindrome di Sjögren sono malattie autoimmuni?",
+        "Wie wird Morbus Crohn behandelt?",
+        "DISCHARGE SUMMARY - Ward 7B, see the notes.",
+        "He had BCG and Hep B at birth.",
+    ],
+)
+def test_eponyms_in_other_languages_labels_and_a_terms_letter_are_no_person(
+    detector: DetectionEngine, text: str
+) -> None:
+    assert _people(detector, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Mandatsreferenz: QX-5521\nKontoinhaber: Lê Thị Bích Ngọc\nIBAN: DE44 5001 0517 5407 3249 31",
+            "Lê Thị Bích Ngọc",
+        ),
+        ("mi abuelo Anselmo tiene 91 años y vive en Soria", "Anselmo"),
+    ],
+)
+def test_a_model_span_that_runs_past_the_name_does_not_hide_the_name(
+    detector: DetectionEngine, text: str, name: str
+) -> None:
+    """The model's span ran on to the next line ("... Ngọc\\nIBAN") or took in lower-case words ("mi
+    abuelo"): cut to the line and to the words that support it before overlaps are resolved, the
+    name is found, by the model or by the key or cue inside its span."""
+    assert name in _people(detector, text)

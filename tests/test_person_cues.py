@@ -33,6 +33,14 @@ def _names(text: str) -> list[str]:
         ("Next of kin: son Kawika, same address.", ["Kawika"]),
         ("Summary: the claimant is Oyelowo Fashola and the hearing is set.", ["Oyelowo Fashola"]),
         ("Please fill it in for Tsholofelo Mabaso, she starts Monday", ["Tsholofelo Mabaso"]),
+        ("leave the croft to my niece Ailsa Mhairi Drummond and the boat", ["Ailsa Mhairi Drummond"]),
+        ("it's for my uncle tahir, he can't read small print", ["tahir"]),
+        ("mi abuela Eulalia vive sola", ["Eulalia"]),
+        ("Bins go out Friday. Sign it from Obiageli.", ["Obiageli"]),
+        ("Kind regards,\nMaelle Quéméneur-Riou\nAccounts team", ["Maelle Quéméneur-Riou"]),
+        ("my dad is confused, he's Venkataraman Subramaniam, born in 1941", ["Venkataraman Subramaniam"]),
+        ("she says Chidinma's mum will pick her up", ["Chidinma"]),
+        ("team lead, Faith from payroll says the form is wrong", ["Faith"]),
     ],
 )
 def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) -> None:
@@ -89,3 +97,19 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
     text = "Explain Hodgkin lymphoma to my mum; the DB is down."
     findings = [_person(text, "Hodgkin"), _person(text, "mum"), _person(text, "DB")]
     assert without_noise(findings, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Revenue from sales grew 4% this quarter.",
+        "Die Beklagte Versicherung verweigert die Zahlung aus der Police, und wir sind nicht einverstanden.",
+        "Die Kontrolle im Fuhrpark: bitte bis Freitag.",
+        "Das war nicht verfügbar, sagt sie.",
+        "he's Italian and she's tired",
+        "Best regards,\nThe Support Team",
+        "my friend said the cafe is closed",
+    ],
+)
+def test_a_cue_before_a_sentences_first_word_a_noun_or_common_words_finds_no_name(text: str) -> None:
+    assert _names(text) == []

@@ -36,6 +36,16 @@ def test_a_tsv_of_patients_makes_every_value_under_a_named_column_a_finding() ->
     ]
 
 
+def test_a_csv_with_first_and_last_name_columns_and_a_patient_id_column() -> None:
+    text = "pt_id,first,last,dob\nP-5530,Ihaia,Waititi-Moana,2/14/1979\nP-5531,Nkechi,Obi,7/1/1990"
+    assert _found(text) == [
+        ("MEDICAL_RECORD_NUMBER", "P-5530"), ("PERSON", "Ihaia"), ("PERSON", "Waititi-Moana"),
+        ("DATE_OF_BIRTH", "2/14/1979"), ("MEDICAL_RECORD_NUMBER", "P-5531"), ("PERSON", "Nkechi"),
+        ("PERSON", "Obi"), ("DATE_OF_BIRTH", "7/1/1990"),
+    ]  # fmt: skip
+    assert _found("first,last\nalpha,omega") == []  # generic columns alone: a list of anything
+
+
 def test_markdown_and_semicolon_tables_are_read_under_their_headers() -> None:
     markdown = "| Name | Wohnort | Rolle |\n|:---|---|---|\n| Ilka Brandhorst | Bielefeld | QA |"
     assert _found(markdown) == [("PERSON", "Ilka Brandhorst"), ("RESIDENCE", "Bielefeld")]

@@ -20,12 +20,13 @@ import tldextract
 import tldextract.tldextract
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 from proxy.config import DetectionConfig
 from proxy.detection.builtin import builtin_recognizers, phone_windows
 from proxy.detection.cache import AnalysisCache, scope_of
 from proxy.detection.custom import CustomRecognizerSpec
-from proxy.detection.noise import without_noise
+from proxy.detection.noise import SPACY, SupportedModelRecognizer, without_noise
 from proxy.detection.pool import DetectionPool, PoolStarting, detection_processes
 from proxy.detection.recognizers import custom_recognizers
 from proxy.detection.registry import RememberingRegistry
@@ -79,6 +80,13 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
     finally:
         presidio_log.setLevel(logging.WARNING)
     analyzer.registry.remove_recognizer("PhoneRecognizer")  # replaced by its gated twin below
+    [model] = [r for r in analyzer.registry.recognizers if isinstance(r, SpacyRecognizer)]
+    analyzer.registry.remove_recognizer(SPACY)  # replaced by the twin that narrows persons first
+    analyzer.registry.add_recognizer(
+        SupportedModelRecognizer(
+            supported_language=config.language, supported_entities=model.supported_entities, name=SPACY
+        )
+    )
     for recognizer in [
         *secret_recognizers(config.language),
         *builtin_recognizers(config.language),

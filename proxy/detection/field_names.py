@@ -38,7 +38,7 @@ _FIELDS: dict[str, str] = {
     "MEDICAL_RECORD_NUMBER": (
         "mrn patientid patientnumber patientno medicalrecordnumber medicalrecord chartnumber chartno "
         "patientennummer patientenid ipp nhc numerohistoria historiaclinica nhi hospitalnumber hospitalno "
-        "patientnr patientnummer cartellaclinica numerocartella dossierpatient"
+        "patientnr patientnummer cartellaclinica numerocartella dossierpatient ptid patid hospno uhid"
     ),
     "INSURANCE_ID": (
         "memberid membernumber memberno policynumber policyno policyid insuranceid insurancenumber insuranceno "
@@ -116,7 +116,7 @@ _FIELDS: dict[str, str] = {
 _GENERIC: dict[str, str] = {
     "PERSON": (
         "name given family user login author owner contact customer patient employee tenant guest member holder "
-        "recipient addressee "
+        "recipient addressee first last coapplicant cosigner guarantor "
         "insured passenger student applicant kunde kundin klant client cliente paciente paziente patiente "
         "mitarbeiter mitarbeiterin medewerker werknemer empleado empleada dipendente salarie employe mieter "
         "inquilino locataire huurder titular titolare titulaire inhaber assure asegurado assicurato verzekerde "

@@ -147,7 +147,7 @@ class NameListRecognizer(EntityRecognizer):
                 and (word.casefold() in given or word.casefold() in family)
                 and not is_common(word)
             ):
-                if not _sentence_start(text, start) and _spacy_sees_no_place(nlp_artifacts, start, end):
+                if not sentence_start(text, start) and _spacy_sees_no_place(nlp_artifacts, start, end):
                     yield start, end, LONE_NAME_SCORE, "a known given or family name, capitalised mid-sentence"
 
 
@@ -286,7 +286,7 @@ def _title_run_end(words: list[tuple[int, int, str]], i: int, text: str) -> int:
     return i
 
 
-def _sentence_start(text: str, start: int) -> bool:
+def sentence_start(text: str, start: int) -> bool:
     before = text[max(0, start - 8) : start].rstrip(" \t\"'(")  # a window: the whole prefix would be quadratic
     return (not before and start <= 8) or (bool(before) and before[-1] in ".!?\n")
 

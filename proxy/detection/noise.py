@@ -48,11 +48,15 @@ import re
 from dataclasses import replace
 from functools import cache
 
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.language import LANGUAGES, language_of, stop_words
 from proxy.detection.lexicon import is_common_in, zipf
 from proxy.detection.names import LONE_NAME_SCORE, PARTICLES, RECOGNIZER, TITLE, TITLES, WORD, is_common, name_lists
+from proxy.detection.person_cues import PersonCueRecognizer
 from proxy.detection.public_figures import is_public_figure
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
@@ -79,6 +83,19 @@ EPONYM_AFTER = re.compile(
     r"|sampler|sampling|estimator|kernel|tree|graph|model|hierarchy|pyramid|sphere|triangle)\b",
     re.IGNORECASE,
 )
+#: the same terms in the languages that put the name after them: "maladie de Parkinson",
+#: "tiroidite di Hashimoto", "síndrome de Down", "Morbus Crohn", "ziekte van Lyme", "Satz von Bayes"
+EPONYM_BEFORE = re.compile(
+    r"\b(?:maladie|syndrome|théorème|loi|principe|signe|lymphome|morbo|malattia|sindrome|tiroidite|teorema"
+    r"|legge|principio|segno|linfoma|enfermedad|síndrome|ley|signo|morbus|krankheit|syndrom|satz|gesetz"
+    r"|prinzip|zeichen|lymphom|ziekte|wet|stelling)"
+    r"[ \t]+(?:de[ \t]+la|de|d['’]|di|del|della|von|van|of)?[ \t]*$",
+    re.IGNORECASE,
+)
+#: a label's number after one word: "Ward 7B", "Bed 12", "Hosp No: ..." (a listed name that is a word)
+CODE_AFTER = re.compile(r" (?:\d+[A-Za-z]?\b|(?:no|nr|n°)\.?(?:[ \t]|:|$))", re.IGNORECASE)
+#: a term's letter after a word: "Hep B", "Vitamin D", "Plan B" (a name ends in a word or an initial's dot)
+LETTER_LAST = re.compile(r"\S [A-Z]$")
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
 EMAIL_LOCAL = re.compile(r"[\w.+-]+(?=@[\w-]+\.)")
 DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
@@ -166,16 +183,50 @@ def _supported(finding: Finding, text: str, language: str) -> Finding | None:
         return None if lone or _lower_case_prose(value, language) else finding
     if finding.recognizer != SPACY:
         return finding
-    words = _without_function_words(list(WORD.finditer(text, finding.start, finding.end)), language)
+    span = narrowed(text, finding.start, finding.end, language)
+    return None if span is None else replace(finding, start=span[0], end=span[1])
+
+
+def narrowed(text: str, start: int, end: int, language: str) -> tuple[int, int] | None:
+    """A model person's span cut to the words that support it, or None when none do."""
+    words = _without_function_words(list(WORD.finditer(text, start, end)), language)
     if len(words) > 1 and words[0][0].casefold() in TITLES:
-        return finding  # the model's span starts with the title
+        return start, end  # the model's span starts with the title
     if not words:
         return None
     if _model_person_without_evidence([w[0] for w in words], language):
         words = _in_an_address(words, text)
         if not words:
             return None
-    return replace(finding, start=words[0].start(), end=words[-1].end())
+    return words[0].start(), words[-1].end()
+
+
+class SupportedModelRecognizer(SpacyRecognizer):
+    """Presidio's spaCy recognizer, each PERSON narrowed (`narrowed`) before Presidio resolves
+    overlaps. Presidio keeps the higher-scored of two nested findings of one type: the model's
+    "mi abuelo Ramiro" hid the cue's "Ramiro" inside it, and was then dropped as lower-case
+    prose, so the name reached the vendor. Narrowed first, the model's span is the name or nothing."""
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)
+        if not any(result.entity_type == "PERSON" for result in results):
+            return results
+        language = language_of(text)
+        kept = []
+        for result in results:
+            if result.entity_type != "PERSON":
+                kept.append(result)
+                continue
+            if _not_a_name(text[result.start : result.end]):
+                continue  # "df.groupby(...)": code around the words says what they are, before narrowing
+            span = narrowed(text, result.start, result.end, language)
+            if span is None:
+                continue
+            result.start, result.end = span
+            kept.append(result)
+        return kept
 
 
 def _in_an_address(words: list[re.Match[str]], text: str) -> list[re.Match[str]]:
@@ -235,8 +286,10 @@ def _lone_common_word(word: str, language: str) -> bool:
 
 
 def _eponym(finding: Finding, text: str) -> bool:
-    """A name that is part of a term: Hodgkin lymphoma, Broca's area, Bayes' theorem."""
-    return bool(EPONYM_AFTER.match(text, finding.end))
+    """A name that is part of a term: Hodgkin lymphoma, Broca's area, Bayes' theorem, maladie de
+    Parkinson."""
+    before = EPONYM_BEFORE.search(text[max(finding.start - 24, 0) : finding.start])
+    return bool(before or EPONYM_AFTER.match(text, finding.end))
 
 
 def _famous_street(finding: Finding, text: str) -> bool:
@@ -287,12 +340,14 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
         return bool(RESERVED_DOMAIN.search(value))
     if finding.entity_type == "PERSON":
         return (
-            _not_a_name(value)
+            _not_a_name(value, cued=finding.recognizer == PersonCueRecognizer.NAME)
             or _eponym(finding, text)
             or _case_party(finding, text)
             or (finding.recognizer == SPACY and _model_slip(value))
             or _in_identifier(finding, text)
             or bool(STREET_AFTER.match(text, finding.end))
+            or (finding.recognizer == RECOGNIZER and finding.score <= LONE_NAME_SCORE and _labels_a_code(finding, text))
+            or (finding.recognizer == SPACY and bool(LETTER_LAST.search(value)))
         )
     if finding.entity_type == "STREET_ADDRESS":
         return bool(PLACEHOLDER_STREET.match(value.strip()))
@@ -318,11 +373,18 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
     return False
 
 
-def _not_a_name(value: str) -> bool:
+def _labels_a_code(finding: Finding, text: str) -> bool:
+    """One listed word before a number or "No": a label ("Ward 7B", "Hosp No"), not a person."""
+    return " " not in text[finding.start : finding.end] and bool(CODE_AFTER.match(text, finding.end))
+
+
+def _not_a_name(value: str, cued: bool = False) -> bool:
+    """Digits or code characters; or one common word, unless a cue named it ("Hope from accounts":
+    the cue recognizer weighs common words itself)."""
     if any(c.isdigit() or c in "_\n:/@=" for c in value):
         return True
     words = value.split()
-    return len(words) == 1 and is_common(words[0].strip(".,;'\""))
+    return len(words) == 1 and not cued and is_common(words[0].strip(".,;'\""))
 
 
 def _model_slip(value: str) -> bool:

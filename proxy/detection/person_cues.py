@@ -16,17 +16,20 @@ from collections.abc import Iterator
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.found import Found, SpanRecognizer
+from proxy.detection.language import LANGUAGES, language_of
 from proxy.detection.lexicon import is_common_in
-from proxy.detection.names import is_common, name_lists, rare_word
+from proxy.detection.names import is_common, name_lists, rare_word, sentence_start
 
 SCORE = 0.6
 _WORD = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
 _RUN = rf"(?<![\w'’]){_WORD}(?:[ \t]{_WORD}){{0,2}}"
 
 _BEFORE = (
-    r"(?:hi|hello|hey|dear|hallo|bonjour|hola|ciao|hej|cc|attn|ping|ask|asked|tell|told|email|call|text|message)"
+    r"(?:(?:hi|hello|hey)[ \t]*,?[ \t]*(?:its|it's|this is)|hi|hello|hey|dear|hallo|bonjour|hola|ciao|hej|cc|attn"
+    r"|ping|ask|asked|tell|told|email|call|text|message)"
     r"[ \t]*[,:]?",
-    r"(?:my name is|my name's|i am|i'm|im|this is|it's|je m'appelle|ich heiße|ich bin|me llamo|mi chiamo|ik ben"
+    r"(?:my name is|my name's|i am|i'm|im|this is|it's|he's|she's|his name is"
+    r"|her name is|je m'appelle|ich heiße|ich bin|me llamo|mi chiamo|ik ben"
     r"|je suis|mein name ist|sono|soy)",
     r"(?:name|nombre|nom|naam|nome|customer|client|patient|pt|tenant|landlord|beneficiary|payee|applicant|candidate"
     r"|employee|claimant|plaintiff|defendant|cardholder|account holder|passenger|guest|spouse|wife|husband"
@@ -38,7 +41,19 @@ _BEFORE = (
     r"|on behalf of|fill (?:it|this|them) (?:in|out) for|(?:signed|approved|requested|submitted|reported|prepared"
     r"|reviewed|referred|assigned to|escalated) by|c'est)"
     r"(?:[ \t]+(?:is|was|named|called))?[ \t]*:?",
+    # family and friends, in the languages the proxy reads ("my niece Eilidh", "mi abuelo Ramiro")
+    r"(?:niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
+    r"|grandma|grandpa|friend|roommate|flatmate|housemate|neighbou?r|boyfriend|girlfriend|my ex|stepson"
+    r"|stepdaughter|sohn|tochter|bruder|schwester|onkel|tante|oma|opa|neffe|nichte|freund(?:in)?|nachbar(?:in)?"
+    r"|kollegin|kollege|enkel(?:in)?|fils|fille|frère|s(?:œ|oe)ur|oncle|neveu|nièce|ami|amie|voisine?|collègue"
+    r"|grand-mère|grand-père|hij[oa]|herman[oa]|t[íi][oa]|abuel[oa]|sobrin[oa]|prim[oa]|amig[oa]|vecin[oa]"
+    r"|compañer[oa]|figli[oa]|fratello|sorella|zi[oa]|nonn[oa]|cugin[oa]|amic[oa]|vicin[oa]|collega|zoon"
+    r"|dochter|broer|zus|oom|neef|vriend(?:in)?|buurman|buurvrouw)"
+    r"[ \t]*,?",
+    # who signs a note ("Sign it from Tolu", "Firmato Rosaria")
+    r"(?:sign(?:ed)?(?: it)?(?: off)?(?: from| as| by)?|firmato|firmad[oa]|signé|gezeichnet|ondertekend)" r"[ \t]*,?",
 )
+_FAMILY = "b3"  # the group of a relative's or friend's cue
 _AFTER = (
     # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
     r"[ \t]+(?:from|in)[ \t]+(?:billing|support|sales|hr|legal|finance|accounts|payroll|it|ops|marketing"
@@ -57,6 +72,15 @@ _CUED_BEFORE = re.compile(
 # text for the cues instead of trying a run of words at every position.
 _AFTER_CUE = re.compile("|".join(rf"(?P<a{i}>{cue})" for i, cue in enumerate(_AFTER)))
 _RUN_BEFORE_CUE = re.compile(rf"{_RUN}$")
+#: a letter's closing line, then the name alone at the end of it or of the next line
+_SIGN_OFF = re.compile(
+    r"(?im)^[ \t]*(?:best(?:[ \t]+(?:regards|wishes))?|kind[ \t]+regards|regards|cheers|thanks|many[ \t]+thanks"
+    r"|thank[ \t]+you|sincerely|yours(?:[ \t]+(?:sincerely|truly|faithfully))?|warmly|love|cordiali[ \t]+saluti"
+    r"|un[ \t]+saluto|saluti|atentamente|saludos|un[ \t]+abrazo|cordialement|bien[ \t]+à[ \t]+vous|amitiés|bises"
+    r"|mit[ \t]+freundlichen[ \t]+grü(?:ß|ss)en|freundliche[ \t]+grü(?:ß|ss)e|viele[ \t]+grü(?:ß|ss)e"
+    r"|liebe[ \t]+grü(?:ß|ss)e|met[ \t]+vriendelijke[ \t]+groet(?:en)?|groetjes|groeten)"
+    rf"[ \t]*[,!.]?[ \t]*\n?[ \t]*(?P<name>{_RUN})[ \t]*$"
+)
 LOOK_BACK = 80  # characters before a cue in which its name is read
 _CJK = "\u4e00-\u9fff\u3040-\u30ff\u3005"
 _CJK_NAME = re.compile(
@@ -91,10 +115,10 @@ def _counts(word: str, strong: bool) -> bool:
         return False
     if word.islower() and not _listed(word) and is_common_in(word, "en"):
         return False  # "the oven says", "disease (dx 2019)": an English word, not a name in lower case
-    return not is_common(word) or (strong and word[0].isupper() and word.casefold() in name_lists()[0])
+    return not is_common(word) or (strong and word[0].isupper())
 
 
-def _name(words: list[str], cue_before: bool, strong: bool = False) -> list[str] | None:
+def _name(words: list[str], cue_before: bool, strong: bool = False, family: bool = False) -> list[str] | None:
     """The words of a cued run that make a name: the uncommon words next to the cue ("anjali" of
     "talked to anjali about it", "priya" of "says priya from billing"), all in one case style. A
     strong cue also takes a capitalised common word ("April from payroll")."""
@@ -109,17 +133,34 @@ def _name(words: list[str], cue_before: bool, strong: bool = False) -> list[str]
         return None
     lower = all(word.islower() for word in kept)
     capitalised = all(word[0].isupper() for word in kept)
-    if lower and cue_before and kept[0] not in name_lists()[0]:
+    if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _rare_everywhere(kept[0])):
         return None  # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
+        # (after a relative, "uncle farouk", a word English hardly uses is one)
     if (
         capitalised
         and len(kept) == 1
         and not strong
         and not _listed(kept[0])
-        and not (cue_before and rare_word(kept[0]) and not kept[0].isupper())  # "patient MRN": an abbreviation
+        and not ((cue_before or family) and rare_word(kept[0]) and not kept[0].isupper())  # "patient MRN"
     ):
         return None  # "Manager Operations", "Postgres says": one capitalised word needs the name lists
     return kept if lower or capitalised else None
+
+
+def _a_noun_of_the_text(kept: list[str], text: str) -> bool:
+    """A capitalised German or Dutch word in no name list: German capitalises every noun ("Beklagte
+    Versicherung"), Dutch its job titles ("een Teamleider Klantenservice (schaal 9"). Elsewhere a
+    capitalised word by a cue is a name even when the language uses it ("cliente Iñaki ...")."""
+    capitalised = [word for word in kept if word[0].isupper() and not _listed(word)]
+    if not capitalised or not text:
+        return False
+    language = language_of(text)
+    return language in ("de", "nl") and any(is_common_in(word, language) for word in capitalised)
+
+
+def _rare_everywhere(word: str) -> bool:
+    """A word no language the proxy reads uses: after a relative ("uncle farouk"), a name."""
+    return rare_word(word) and not is_common_in(word, *LANGUAGES)
 
 
 def _listed(word: str) -> bool:
@@ -127,10 +168,10 @@ def _listed(word: str) -> bool:
     return word.casefold() in given or word.casefold() in family
 
 
-def _cued(run: str, start: int, before: bool, strong: bool) -> Iterator[Found]:
+def _cued(run: str, start: int, before: bool, strong: bool, text: str = "", family: bool = False) -> Iterator[Found]:
     """The name in a run of words next to a cue, if any."""
     words = list(re.finditer(r"\S+", run))
-    kept = _name([word[0] for word in words], cue_before=before, strong=strong)
+    kept = _name([word[0] for word in words], cue_before=before, strong=strong, family=family)
     if kept is None:
         return
     if not before and len(words) > len(kept):
@@ -140,6 +181,10 @@ def _cued(run: str, start: int, before: bool, strong: bool) -> Iterator[Found]:
         if previous[0].isupper() and all(word.islower() for word in kept):
             return  # "Peter Parker lives here": the lower-case word is what the named person does
     first, last = (words[0], words[len(kept) - 1]) if before else (words[-len(kept)], words[-1])
+    if not strong and _a_noun_of_the_text(kept, text):
+        return
+    if strong and not _listed(kept[0]) and is_common_in(kept[0], "en") and sentence_start(text, start + first.start()):
+        return  # "Revenue from sales grew": a sentence's first word, capitalised for that reason alone
     yield Found("PERSON", start + first.start(), start + last.end(), SCORE, "after or before a person cue")
 
 
@@ -147,12 +192,19 @@ def cued_names(text: str) -> Iterator[Found]:
     """PERSON spans that a cue points at, in CJK script before an honorific, and user names."""
     for match in _CUED_BEFORE.finditer(text):
         group = next(name for name, value in match.groupdict().items() if value is not None)
-        yield from _cued(match[group], match.start(group), before=True, strong=False)
+        if match[0].rstrip().lower() == "im" and language_of(text) != "en":
+            continue  # German "im" (in the), not a chat's "im" (I'm)
+        yield from _cued(
+            match[group], match.start(group), before=True, strong=False, text=text, family=group == _FAMILY
+        )
     for cue in _AFTER_CUE.finditer(text):
         offset = max(0, cue.start() - LOOK_BACK)
         run = _RUN_BEFORE_CUE.search(text, offset, cue.start())
         if run is not None:
-            yield from _cued(run[0], run.start(), before=False, strong=cue.lastgroup == "a0")
+            strong, family = cue.lastgroup == "a0", cue.lastgroup == "a2"  # "Tendai's mum": a relative's cue
+            yield from _cued(run[0], run.start(), before=False, strong=strong, text=text, family=family)
+    for match in _SIGN_OFF.finditer(text):
+        yield from _cued(match["name"], match.start("name"), before=True, strong=True, text=text)
     for match in _CJK_NAME.finditer(text):
         group = "name" if match["name"] else "patient"
         yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
