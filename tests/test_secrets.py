@@ -234,6 +234,9 @@ POSITIVES = [
     ),
     pytest.param("My password: hunter2", [("PASSWORD_ASSIGNMENT", "hunter2")], id="password-at-end-of-line"),
     pytest.param(
+        "DB_PASSWORD=changeme", [("PASSWORD_ASSIGNMENT", "changeme")], id="changeme-is-a-deployed-default-password"
+    ),
+    pytest.param(
         "the admin password on the staging box is Qu4rtz!Lagoon, can you check the sshd config?",
         [("PASSWORD", "Qu4rtz!Lagoon")],
         id="password-told-in-prose",
@@ -300,7 +303,6 @@ PLACEHOLDERS = [
     ),
     pytest.param('password = "your-api-key"', id="your-api-key"),
     pytest.param("STRIPE_KEY=sk_live_YOUR_STRIPE_SECRET_KEY_HERE", id="your-stripe-key-here"),
-    pytest.param("DB_PASSWORD=changeme", id="changeme"),
     pytest.param('password: "********"', id="asterisks"),
     pytest.param("password=example", id="example"),
     pytest.param("password: dummy", id="dummy"),
@@ -394,7 +396,7 @@ def test_when_text_only_resembles_a_secret_then_nothing_is_reported(detector: De
         ("AKIAIOSFODNN7EXAMPLE", True),
         ("your-api-key", True),
         ("YOUR_OPENAI_API_KEY_HERE", True),
-        ("changeme", True),
+        ("changeme", False),
         ("********", True),
         ("example", True),
         ("dummy", True),
