@@ -624,6 +624,7 @@ def plausible_password(value: str) -> bool:
     (`PWD=/home/jdoe`), code (`os.environ["X"]`) or a common word ("password is incorrect")."""
     return not (
         value.lower() in _NOT_A_PASSWORD
+        or obviously_not_secret(value)
         or value.startswith(("/", "~", "./", "http"))
         or any(char in value for char in "([{")
         or (value.isalpha() and value.islower() and is_common_word(value))
@@ -711,18 +712,29 @@ class GenericSecretRecognizer(SecretRecognizer):
     )
     CONTEXT = ("secret", "token", "key", "session")
     KEYWORDS = ("key", "secret", "token", "session", "sid", "cookie", "signature", "credential", "auth", "pass", "pwd")
-    MIN_LENGTH = 6
-    MIN_ENTROPY = 2.5
 
     def invalidate_result(self, pattern_text: str) -> bool:
-        value = pattern_text.strip().strip("\"'")
-        return (
-            len(value) < self.MIN_LENGTH
-            or _shannon(value) < self.MIN_ENTROPY
-            or made_of_words(value)
-            or obviously_not_secret(value)
-            or looks_like_placeholder(value)
-        )
+        return not plausible_secret(pattern_text)
+
+
+_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_ENTROPY = 2.5
+_KEY_SHAPED_VALUE = regex.compile(_KEY_SHAPED + r"\S+")
+
+
+def plausible_secret(value: str, key_shaped: bool = False) -> bool:
+    """Whether a value under a key named like a secret could be one: not a placeholder, a setting
+    (`obviously_not_secret`) or words (`made_of_words`), some entropy, and shaped like a key when
+    the key's name says only "key", "cookie" or "session" (`key_shaped`)."""
+    value = value.strip().strip("\"'")
+    return not (
+        len(value) < _MIN_SECRET_LENGTH
+        or _shannon(value) < _MIN_SECRET_ENTROPY
+        or made_of_words(value)
+        or obviously_not_secret(value)
+        or looks_like_placeholder(value)
+        or (key_shaped and _KEY_SHAPED_VALUE.fullmatch(value) is None)
+    )
 
 
 _RECOGNIZERS: tuple[type[SecretRecognizer], ...] = (
