@@ -435,6 +435,9 @@ LOOK_ALIKES = [
     pytest.param('token_count = 42\nSMTP_HOST = "smtp.relay.example"\nauth: basic\n', id="secret-like-settings-2"),
     pytest.param('LED_PIN = 13\nbypass = "x1y2z3w4"\nmonkey = "k1n9k0n9"', id="pins-of-a-board-and-words-ending-in-one"),
     pytest.param('api_key = "v1_user_profile_cache_2024"', id="secret-key-holding-words"),
+    pytest.param(
+        "PAYRIX_PUBLISHABLE_KEY=pb_9fK2mQ7xL4vR8tZ3\nrsaPublicKey: Mx4Lq8Rz2Tv6Wp0Ky3Nj", id="public-keys-are-public"
+    ),
     pytest.param('fetch(url, {"credentials": "include"})', id="fetch-credentials-option"),
     pytest.param('cache_key = "user:{id}:profile"\nsession_store = "redis"', id="cache-key-template"),
     pytest.param(
@@ -540,6 +543,8 @@ PATHOLOGICAL = [
     pytest.param(("-----BEGIN RSA PRIVATE KEY-----\n" + "QUJD" * 16 + "\n") * 600, id="unterminated-pem-blocks"),
     pytest.param(("eyJ" + "a" * 30 + ".") * 1_800, id="jwt-fragments"),
     pytest.param("x://a:" + "b" * 60_000, id="url-without-host"),
+    pytest.param("a_" * 30_000 + "key=x", id="many-key-segments"),
+    pytest.param("password to " * 6_000 + "door code " * 6_000, id="many-labels-without-values"),
 ]
 
 

@@ -670,8 +670,10 @@ _SECRET_WORDS = (
 # (`SECRET_KEY_BASE`, `session_timeout`, `token_count`) needs a key-shaped value too.
 _KEY_WORDS = r"(?i:key|auth|cookie|session(?:[_-]?id)?|sid|signature)"
 _ANY_SECRET_WORD = rf"(?:{_SECRET_WORDS}|{_KEY_WORDS}|{_PASSWORD_WORDS}|{_PASSWORD_SEGMENTS})"
-_SECRET_KEY = _KEY_START + _SEGMENT + _SECRET_WORDS
-_KEY_NAMED_KEY = _KEY_START + _SEGMENT + rf"(?:{_KEY_WORDS}|{_ANY_SECRET_WORD}{_MORE_SEGMENTS})"
+# A public key is public: `STRIPE_PUBLISHABLE_KEY`, `public_key`, `pubKey`.
+_NOT_PUBLIC = r"(?![A-Za-z0-9_.-]{0,64}?(?i:public|publishable|pub)[_.-]?(?i:key))"
+_SECRET_KEY = _KEY_START + _NOT_PUBLIC + _SEGMENT + _SECRET_WORDS
+_KEY_NAMED_KEY = _KEY_START + _NOT_PUBLIC + _SEGMENT + rf"(?:{_KEY_WORDS}|{_ANY_SECRET_WORD}{_MORE_SEGMENTS})"
 # A segment of a value that is a word or a short code, not random: `created_at`, `prod-db-secret`, `v2`.
 _VALUE_SEGMENTS = re.compile(r"[^_\-.:/\s]+")
 
