@@ -433,7 +433,9 @@ LOOK_ALIKES = [
     ),
     pytest.param('primary_key = "id"\nsort_key = "created_at"\nkeyboard = "qwertz"', id="key-words-holding-names"),
     pytest.param('token_count = 42\nSMTP_HOST = "smtp.relay.example"\nauth: basic\n', id="secret-like-settings-2"),
-    pytest.param('LED_PIN = 13\nbypass = "x1y2z3w4"\nmonkey = "k1n9k0n9"', id="pins-of-a-board-and-words-ending-in-one"),
+    pytest.param(
+        'LED_PIN = 13\nbypass = "x1y2z3w4"\nmonkey = "k1n9k0n9"', id="pins-of-a-board-and-words-ending-in-one"
+    ),
     pytest.param('api_key = "v1_user_profile_cache_2024"', id="secret-key-holding-words"),
     pytest.param(
         "PAYRIX_PUBLISHABLE_KEY=pb_9fK2mQ7xL4vR8tZ3\nrsaPublicKey: Mx4Lq8Rz2Tv6Wp0Ky3Nj", id="public-keys-are-public"

@@ -448,7 +448,9 @@ class ConnectionStringPasswordRecognizer(SecretRecognizer):
 _PASSWORD_WORDS = r"(?i:password|passwd|passphrase|passwort|kennwort|wachtwoord|contrasena|motdepasse)"
 _PASSWORD_SEGMENTS = r"(?i:pass|pwd|mdp)"
 _PASSWORD_KEY = (
-    r"(?<![;?&][ \t]{0,16})" + _KEY_START + rf"(?:[A-Za-z0-9_.-]{{0,64}}?{_PASSWORD_WORDS}|{_SEGMENT}{_PASSWORD_SEGMENTS})"
+    r"(?<![;?&][ \t]{0,16})"
+    + _KEY_START
+    + rf"(?:[A-Za-z0-9_.-]{{0,64}}?{_PASSWORD_WORDS}|{_SEGMENT}{_PASSWORD_SEGMENTS})"
 )
 
 
@@ -707,8 +709,8 @@ class GenericSecretRecognizer(SecretRecognizer):
         Pattern(
             "secret told in prose",
             r"(?<![\w-])(?i:token|api key|secret|session id|session|cookie|key)(?![\w-])(?:[ \t]+[\w.-]{1,24}){0,3}?"
-            r"[ \t]+(?i:is|was|=|:)[ \t]+[\"'`]?\K(?=[A-Za-z0-9+/=._~-]{0,512}?\d)(?=[A-Za-z0-9+/=._~-]{0,512}?[A-Za-z])"
-            r"[A-Za-z0-9+/=._~-]{12,512}+",
+            r"[ \t]+(?i:is|was|=|:)[ \t]+[\"'`]?\K(?=[A-Za-z0-9+/=._~-]{0,512}?\d)"
+            r"(?=[A-Za-z0-9+/=._~-]{0,512}?[A-Za-z])[A-Za-z0-9+/=._~-]{12,512}+",
             0.6,
         ),
     )
