@@ -671,7 +671,7 @@ _SECRET_WORDS = (
 # = "id"`, `auth: basic`, `session: redis` are settings). Any of them before the key's last segment
 # (`SECRET_KEY_BASE`, `session_timeout`, `token_count`) needs a key-shaped value too.
 _KEY_WORDS = r"(?i:key|auth|cookie|session(?:[_-]?id)?|sid|signature)"
-_ANY_SECRET_WORD = rf"(?:{_SECRET_WORDS}|{_KEY_WORDS}|{_PASSWORD_WORDS}|{_PASSWORD_SEGMENTS})"
+_ANY_SECRET_WORD = rf"(?:{_SECRET_WORDS}|{_KEY_WORDS})"
 # A public key is public: `STRIPE_PUBLISHABLE_KEY`, `public_key`, `pubKey`.
 _NOT_PUBLIC = r"(?![A-Za-z0-9_.-]{0,64}?(?i:public|publishable|pub)[_.-]?(?i:key))"
 _SECRET_KEY = _KEY_START + _NOT_PUBLIC + _SEGMENT + _SECRET_WORDS
@@ -715,7 +715,7 @@ class GenericSecretRecognizer(SecretRecognizer):
         ),
     )
     CONTEXT = ("secret", "token", "key", "session")
-    KEYWORDS = ("key", "secret", "token", "session", "sid", "cookie", "signature", "credential", "auth", "pass", "pwd")
+    KEYWORDS = ("key", "secret", "token", "session", "sid", "cookie", "signature", "credential", "auth")
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return not plausible_secret(pattern_text)
