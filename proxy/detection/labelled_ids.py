@@ -377,7 +377,6 @@ WEAK_LABELS = frozenset(
 )
 
 
-
 def _wrappable(label: str) -> str:
     """`label` with its spaces also matching a line break: prose wraps between a label's words."""
     return label.replace("[ -]", r"[\s-]").replace(" ", r"\s+")
