@@ -59,7 +59,7 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("his UHID 1911-KA-33104 is on the card", ("MEDICAL_RECORD_NUMBER", "1911-KA-33104")),
         ("su CIP es MRTZ550312998 y toma", ("INSURANCE_ID", "MRTZ550312998")),
         ("il numero della tessera\nsanitaria è 80111222333344445555.", ("INSURANCE_ID", "80111222333344445555")),
-        ("Ihre AHV-Nummer; die angegebene 756.1234.5678.90 fehlt", ("NATIONAL_ID", "756.1234.5678.90")),
+        ("Ihre AHV-Nummer; die\nangegebene 756.1234.5678.90 fehlt", ("NATIONAL_ID", "756.1234.5678.90")),
         ("soy Juan, DNI 27.118.904, gracias", ("NATIONAL_ID", "27.118.904")),
         ("CBU 2850590940090418135201 de mi cuenta", ("ACCOUNT_NUMBER", "2850590940090418135201")),
         ("CLABE 002010077777777771", ("ACCOUNT_NUMBER", "002010077777777771")),

@@ -416,8 +416,9 @@ _AGE = re.compile(r"\d{1,3}(?:-[a-z]{2,})+")  # "67-year-old", "3-day": a number
 # identifier after a national-id label, though elsewhere it may be an amount.
 _THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3}){2,3}")
 GROUPED_ENTITIES = frozenset({"NATIONAL_ID"})
-# The rest of a label's line when the line was merely wrapped: a colon, a few words, no sentence end.
-_WRAPPED = re.compile(r"[^\S\n]*[:#]?(?:[^\S\n]+[\w'’]+){0,3}[^\S\n]*\n")
+# The rest of a label's line when the line was merely wrapped: a colon, comma or semicolon and a few
+# words, no sentence end.
+_WRAPPED = re.compile(r"[^\S\n]*[:#;,]?(?:[^\S\n]+[\w'’]+){0,3}[^\S\n]*\n")
 
 
 def identifier_shaped(value: str, grouped: bool = False) -> bool:
