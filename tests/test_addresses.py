@@ -44,6 +44,11 @@ def _addresses(detector: DetectionEngine, text: str) -> list[str]:
         "17 Kilmore Terrace, Dublin 8, D08 X2Y3",
         "Rua Augusta 100, 2º Esq., 1100-053 Lisboa",
         "Keizersgracht 12 hs, 1015 CS Amsterdam",
+        "appart 5B, 23 rue Oberkampf 75011 Paris",
+        "Wohnung 3, Lindenstraße 23, 10969 Berlin",
+        "Venloer Str. 241, 50823 Köln",
+        "Lange Straße 5, 26122 Oldenburg",
+        "Torino, Corso Francia 112, 10143",
     ],
 )
 def test_when_a_street_address_is_written_then_the_whole_of_it_is_found(
@@ -61,6 +66,9 @@ def test_when_a_street_address_is_written_then_the_whole_of_it_is_found(
         "version 2 of Street Fighter",
         "send it via email in 3 days",
         "in via di principio 3 casi",
+        "room 12B is on the second floor",
+        "Der Weg 12 ist lang",
+        "Jeder Platz 3 zählt",
     ],
 )
 def test_when_a_street_word_has_no_house_number_then_it_is_not_an_address(detector: DetectionEngine, text: str) -> None:

@@ -55,6 +55,22 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("sygn. akt II K 4411/25 w sądzie", ("CASE_NUMBER", "II K 4411/25")),
         ("case no. 2:25-cv-01187 in the district court", ("CASE_NUMBER", "2:25-cv-01187")),
         ("Versicherungsnr. 7719-330-118 der Kasse", ("INSURANCE_ID", "7719-330-118")),
+        ("Ward 4C   Hosp No: QKT5520917", ("MEDICAL_RECORD_NUMBER", "QKT5520917")),
+        ("his UHID 1911-KA-33104 is on the card", ("MEDICAL_RECORD_NUMBER", "1911-KA-33104")),
+        ("su CIP es MRTZ550312998 y toma", ("INSURANCE_ID", "MRTZ550312998")),
+        ("il numero della tessera\nsanitaria è 80111222333344445555.", ("INSURANCE_ID", "80111222333344445555")),
+        ("Ihre AHV-Nummer; die\nangegebene 756.1234.5678.90 fehlt", ("NATIONAL_ID", "756.1234.5678.90")),
+        ("soy Juan, DNI 27.118.904, gracias", ("NATIONAL_ID", "27.118.904")),
+        ("CBU 2850590940090418135201 de mi cuenta", ("ACCOUNT_NUMBER", "2850590940090418135201")),
+        ("CLABE 002010077777777771", ("ACCOUNT_NUMBER", "002010077777777771")),
+        ("his CURP\nPEGJ900512HDFRRN05, and", ("NATIONAL_ID", "PEGJ900512HDFRRN05")),
+        ("RFC PEGJ900512AB1 para la factura", ("TAX_ID", "PEGJ900512AB1")),
+        ("the ref for my membership was\nZQ-55120.", ("INSURANCE_ID", "ZQ-55120")),
+        ("Il numero della denuncia ai carabinieri è 1182/2031.", ("CASE_NUMBER", "1182/2031")),
+        ("BRP ZR1122334 on file", ("NATIONAL_ID", "ZR1122334")),
+        ("Rentenversicherungsnummer 65 170839 J 003 liegt vor", ("NATIONAL_ID", "65 170839 J 003")),
+        ("su carnet de\nconducir (n.º 55120874-K)", ("DRIVER_LICENSE", "55120874-K")),
+        ("Vertragskonto 4400112233 laut Rechnung", ("ACCOUNT_NUMBER", "4400112233")),
     ],
 )
 def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
@@ -73,6 +89,10 @@ def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
         "Customer asks whether the case fits the Pixel 8",
         "a teaching case of a fictional 67-year-old man with heart failure",
         "the insurance covers 3-day stays",
+        "Case closed.\nOrder 55120874 ships tomorrow",
+        "stuck in a rut since 2019",
+        "la denuncia di ieri",
+        "the contract is worth 1.500.000 pesos",
     ],
 )
 def test_labels_without_an_identifier_after_them_find_nothing(text: str) -> None:
@@ -82,6 +102,12 @@ def test_labels_without_an_identifier_after_them_find_nothing(text: str) -> None
 def test_shapes_that_are_dates_years_or_amounts_are_not_identifiers() -> None:
     assert not identifier_shaped("2019") and not identifier_shaped("12/03/2024") and not identifier_shaped("1.250,00")
     assert identifier_shaped("44120") and identifier_shaped("AB-4471") and not identifier_shaped("AB-4")
+
+
+def test_a_value_failing_its_check_digit_is_still_the_kind_its_label_names() -> None:
+    (valid,) = find_labelled_ids("AHV-Nr. 756.9217.0769.85")  # a well-formed Swiss AHV number
+    (mistyped,) = find_labelled_ids("AHV-Nr. 756.9217.0769.86")
+    assert valid.entity == mistyped.entity == "NATIONAL_ID" and valid.score == CHECKED_SCORE > mistyped.score
 
 
 def test_a_value_passing_its_standard_check_scores_higher() -> None:

@@ -26,6 +26,8 @@ def _found(detector: DetectionEngine, text: str, entities: set[str]) -> list[tup
         ("DNI 12345678Z del titular", "ES_NIF", "12345678Z"),
         ("Aadhaar 2345 6789 0124 on file", "IN_AADHAAR", "2345 6789 0124"),
         ("passport number TK1234567 expires soon", "PASSPORT_NUMBER", "TK1234567"),
+        ("Versichertennr. 756.1234.5678.97 laut Ausweis", "CH_AHV", "756.1234.5678.97"),
+        ("su clave PEGJ900512HDFRRN06 está en el acta", "MX_CURP", "PEGJ900512HDFRRN06"),
     ],
 )
 def test_when_a_national_id_has_valid_check_digits_then_it_is_found(
@@ -36,10 +38,16 @@ def test_when_a_national_id_has_valid_check_digits_then_it_is_found(
 
 @pytest.mark.parametrize(
     "text",
-    ["CPF 275.851.974-71 do cliente", "BSN 111222334 van de klant", "numéro de sécurité sociale 255081416802539"],
+    [
+        "CPF 275.851.974-71 do cliente",
+        "BSN 111222334 van de klant",
+        "numéro de sécurité sociale 255081416802539",
+        "Versichertennr. 756.1234.5678.98 laut Ausweis",
+        "su clave PEGJ900512HDFRRN07 está en el acta",
+    ],
 )
 def test_when_the_check_digit_is_wrong_then_it_is_not_an_id(detector: DetectionEngine, text: str) -> None:
-    assert _found(detector, text, {"BR_CPF", "NL_BSN", "FR_NIR"}) == []
+    assert _found(detector, text, {"BR_CPF", "NL_BSN", "FR_NIR", "CH_AHV", "MX_CURP"}) == []
 
 
 @pytest.mark.parametrize(

@@ -51,3 +51,33 @@ def test_a_named_users_repository_and_a_relative_link_with_an_e_mail_are_persona
 )
 def test_project_urls_and_relative_links_without_an_e_mail_are_not_personal(text: str) -> None:
     assert _urls(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "her real account is instagram.com/ana.dekker_ and the fake one instagram.com/ana.dekker.official.",
+            ["instagram.com/ana.dekker.official", "instagram.com/ana.dekker_"],
+        ),
+        ("mi usuario es el mismo que en twitch.tv/pablo_pixel", ["twitch.tv/pablo_pixel"]),
+        ("tiktok.com/@mia.rose and x.com/miarose", ["tiktok.com/@mia.rose", "x.com/miarose"]),
+        ("linkedin.com/in/jan-de-wit/ and github.com/jdewit", ["github.com/jdewit", "linkedin.com/in/jan-de-wit/"]),
+        ("www.instagram.com/ana.silva", ["www.instagram.com/ana.silva"]),
+    ],
+)
+def test_a_profile_written_without_its_scheme_is_personal(text: str, expected: list[str]) -> None:
+    assert _urls(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see github.com/python/cpython and github.com/org/repo/issues/12",
+        "how do I report a fake account to instagram.com or on x.com/explore?",
+        "write to ana@instagram.com/x",
+        "the docs at https://docs.github.com/en say so",
+    ],
+)
+def test_a_bare_site_its_own_pages_and_repositories_without_a_scheme_are_not_personal(text: str) -> None:
+    assert _urls(text) == []

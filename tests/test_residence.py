@@ -33,6 +33,23 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("c'est Kévin Dubois, de Roubaix, qui a gagné", [("RESIDENCE", "Roubaix")]),
         ("Piotr Nowak z Radomia zgłosił szkodę", [("RESIDENCE", "Radomia")]),
         ("Wohnort: Bamberg", [("RESIDENCE", "Bamberg")]),
+        ("he was born 4 May 1979\nin Tralee and still lives there", [("RESIDENCE", "Tralee")]),
+        ("my ex keeps texting. he lives in\nCarlow now. what is", [("RESIDENCE", "Carlow")]),
+        ("her brother Darius in Winnipeg needs it too", [("RESIDENCE", "Winnipeg")]),
+        ("mein Bruder Jonas in Hamburg hat angerufen", [("RESIDENCE", "Hamburg")]),
+        ("mon frère Luc à Grenoble", [("RESIDENCE", "Grenoble")]),
+        (
+            "We live in Kormangala, Bengaluru 560034.",
+            [("POSTCODE", "560034"), ("RESIDENCE", "Bengaluru"), ("RESIDENCE", "Kormangala")],
+        ),
+        ("sig. Omar Said, nato a Tripoli il 05/06/1979", [("RESIDENCE", "Tripoli")]),
+        ("née le 12/03/1990 à Quimper", [("RESIDENCE", "Quimper")]),
+        ("Wohnort laut Meldebescheinigung: Bietigheim-Bissingen.", [("RESIDENCE", "Bietigheim-Bissingen")]),
+        ("my Leeds-based cousin", [("RESIDENCE", "Leeds")]),
+        ("I'm Bristol-based these days", [("RESIDENCE", "Bristol")]),
+        ("Hoe is het in Utrecht, waar mijn zus nog steeds woont?", [("RESIDENCE", "Utrecht")]),
+        ("she lives in New York with two cats", [("RESIDENCE", "New York")]),
+        ("vive a Pescara da anni", [("RESIDENCE", "Pescara")]),
     ],
 )
 def test_a_home_town_or_postcode_is_found(text: str, expected: list[tuple[str, str]]) -> None:
@@ -50,6 +67,14 @@ def test_a_home_town_or_postcode_is_found(text: str, expected: list[tuple[str, s
         "Die Lieferung aus Berlin kam spät",
         "Der Wein aus Spanien ist teuer",
         "Juan Carlos de Borbón visitó el museo",
+        "the Paris agreement was signed in 2015",
+        "my daughter Mia in French class",
+        "my son Tom in Year 5",
+        "a Berlin-based startup is hiring",
+        "Mozart was born 27 January 1756 in Salzburg",
+        "Is the train from Lisbon to Porto worth it? my friend in Porto says yes",
+        "we are staying at Hotel Sacher, what should we see?",
+        "room 12B is on the second floor",
     ],
 )
 def test_places_in_general_questions_and_numbers_are_not_findings(text: str) -> None:

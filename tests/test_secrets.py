@@ -234,6 +234,9 @@ POSITIVES = [
     ),
     pytest.param("My password: hunter2", [("PASSWORD_ASSIGNMENT", "hunter2")], id="password-at-end-of-line"),
     pytest.param(
+        "DB_PASSWORD=changeme", [("PASSWORD_ASSIGNMENT", "changeme")], id="changeme-is-a-deployed-default-password"
+    ),
+    pytest.param(
         "the admin password on the staging box is Qu4rtz!Lagoon, can you check the sshd config?",
         [("PASSWORD", "Qu4rtz!Lagoon")],
         id="password-told-in-prose",
@@ -241,6 +244,37 @@ POSITIVES = [
     pytest.param("mein Kennwort lautet Birke7Wald und geht nicht", [("PASSWORD", "Birke7Wald")], id="german-password"),
     pytest.param("wifi pw: orchard-22 for guests", [("PASSWORD", "orchard-22")], id="short-password-label"),
     pytest.param("for the guests: the door code is 8213#, wifi on the fridge", [("PASSWORD", "8213#")], id="door-code"),
+    pytest.param(
+        "i changed the password to Mango_Tree_77 but my sister still uses it",
+        [("PASSWORD", "Mango_Tree_77")],
+        id="password-changed-to",
+    ),
+    pytest.param(
+        "La password del wifi è\nGirasole2031 e il codice del portone è 8842. Grazie",
+        [("PASSWORD", "8842"), ("PASSWORD", "Girasole2031")],
+        id="italian-password-across-a-line-break-and-gate-code",
+    ),
+    pytest.param(
+        "le mot de passe est Falaise!48 et le digicode 7C19.",
+        [("PASSWORD", "7C19"), ("PASSWORD", "Falaise!48")],
+        id="french-password-and-digicode",
+    ),
+    pytest.param(
+        "la contraseña es Pimiento88 y el código del portal es 3391",
+        [("PASSWORD", "3391"), ("PASSWORD", "Pimiento88")],
+        id="spanish-password-and-door-code",
+    ),
+    pytest.param("het wachtwoord is Tulpen!61, bel me", [("PASSWORD", "Tulpen!61")], id="dutch-password"),
+    pytest.param(
+        "user admin pw Lantern55 thanks, Türcode 2277 und PIN 0815",
+        [("PASSWORD", "0815"), ("PASSWORD", "2277"), ("PASSWORD", "Lantern55")],
+        id="bare-pw-label-door-code-and-pin",
+    ),
+    pytest.param(
+        "Key safe is round the back by the shed,\ncode 6203, and the alarm code is 1957 then press enter.",
+        [("PASSWORD", "1957"), ("PASSWORD", "6203")],
+        id="code-near-a-key-safe",
+    ),
     pytest.param("der Türcode lautet 5190B, bitte nicht weitergeben", [("PASSWORD", "5190B")], id="german-door-code"),
     pytest.param(
         "curl -H 'Authorization: Basic " + b64url(b"mila:Ferns-and-9-owls") + "' https://api.internal/v2",
@@ -264,6 +298,30 @@ POSITIVES = [
         "requests.get(url, headers={'Authorization': 'Token 9d8c7b6a5f4e3d2c1b0a'})",
         [("HTTP_CREDENTIALS", "9d8c7b6a5f4e3d2c1b0a")],
         id="token-authorization",
+    ),
+    pytest.param(
+        'SMTP_HOST = "smtp.relay.example"\nSMTP_USER = "mailer"\nSMTP_PASS = "Harbour_Lights_1999"\n',
+        [("PASSWORD_ASSIGNMENT", "Harbour_Lights_1999")],
+        id="short-password-word-as-the-last-segment",
+    ),
+    pytest.param("db:\n  dbPassword: Tr1cky-Fox\n", [("PASSWORD_ASSIGNMENT", "Tr1cky-Fox")], id="camel-case-key"),
+    pytest.param("mysql --pass=Qp7-Lm2x shop", [("PASSWORD_ASSIGNMENT", "Qp7-Lm2x")], id="pass-flag"),
+    pytest.param('SIM_PIN = "4821"', [("PASSWORD_ASSIGNMENT", "4821")], id="pin-assignment"),
+    pytest.param(
+        'TIDEWATCH_KEY = "9c2e7a1f03bd46e8a5c1f07b2d9e6a34"',
+        [("GENERIC_SECRET", "9c2e7a1f03bd46e8a5c1f07b2d9e6a34")],
+        id="key-shaped-value-under-a-plain-key",
+    ),
+    pytest.param(
+        '{"client_id": "web", "client_secret": "qWfjdkslaPqmzn"}',
+        [("GENERIC_SECRET", "qWfjdkslaPqmzn")],
+        id="client-secret-of-any-shape",
+    ),
+    pytest.param("export PAYRIX_TOKEN=tok9Xq2LmB7", [("GENERIC_SECRET", "tok9Xq2LmB7")], id="exported-token"),
+    pytest.param(
+        'SECRET_KEY_BASE = "a8f3c91d7e2b4056f1a9c3e7d2b8f4a6"',
+        [("GENERIC_SECRET", "a8f3c91d7e2b4056f1a9c3e7d2b8f4a6")],
+        id="secret-word-before-the-last-segment",
     ),
     pytest.param(
         "MAILER_API_KEY=Mq7zR2vX9pL4kT8wN3cB6yH1",
@@ -300,7 +358,6 @@ PLACEHOLDERS = [
     ),
     pytest.param('password = "your-api-key"', id="your-api-key"),
     pytest.param("STRIPE_KEY=sk_live_YOUR_STRIPE_SECRET_KEY_HERE", id="your-stripe-key-here"),
-    pytest.param("DB_PASSWORD=changeme", id="changeme"),
     pytest.param('password: "********"', id="asterisks"),
     pytest.param("password=example", id="example"),
     pytest.param("password: dummy", id="dummy"),
@@ -374,6 +431,26 @@ LOOK_ALIKES = [
         "Dec  4 sshd[2187]: Accepted publickey for jdoe from 10.0.0.4; home /home/jdoe, PWD=/home/jdoe",
         id="sshd-log-with-a-home-path",
     ),
+    pytest.param('primary_key = "id"\nsort_key = "created_at"\nkeyboard = "qwertz"', id="key-words-holding-names"),
+    pytest.param('token_count = 42\nSMTP_HOST = "smtp.relay.example"\nauth: basic\n', id="secret-like-settings-2"),
+    pytest.param(
+        'LED_PIN = 13\nbypass = "x1y2z3w4"\nmonkey = "k1n9k0n9"', id="pins-of-a-board-and-words-ending-in-one"
+    ),
+    pytest.param('api_key = "v1_user_profile_cache_2024"', id="secret-key-holding-words"),
+    pytest.param(
+        "PAYRIX_PUBLISHABLE_KEY=pb_9fK2mQ7xL4vR8tZ3\nrsaPublicKey: Mx4Lq8Rz2Tv6Wp0Ky3Nj", id="public-keys-are-public"
+    ),
+    pytest.param('fetch(url, {"credentials": "include"})', id="fetch-credentials-option"),
+    pytest.param('cache_key = "user:{id}:profile"\nsession_store = "redis"', id="cache-key-template"),
+    pytest.param(
+        "error code 4040 at the front door, area code 212, zip code 90210, postcode 1234, status code 5003",
+        id="codes-that-are-no-secrets",
+    ),
+    pytest.param("code review of the source code, see code 3 of the spec", id="code-as-a-word"),
+    pytest.param(
+        "I need the password to log in, I reset my password in 2023 with a password manager", id="password-talk"
+    ),
+    pytest.param("the password to the router is on the sticker", id="password-to-a-thing"),
 ]
 
 
@@ -394,7 +471,7 @@ def test_when_text_only_resembles_a_secret_then_nothing_is_reported(detector: De
         ("AKIAIOSFODNN7EXAMPLE", True),
         ("your-api-key", True),
         ("YOUR_OPENAI_API_KEY_HERE", True),
-        ("changeme", True),
+        ("changeme", False),
         ("********", True),
         ("example", True),
         ("dummy", True),
@@ -468,6 +545,8 @@ PATHOLOGICAL = [
     pytest.param(("-----BEGIN RSA PRIVATE KEY-----\n" + "QUJD" * 16 + "\n") * 600, id="unterminated-pem-blocks"),
     pytest.param(("eyJ" + "a" * 30 + ".") * 1_800, id="jwt-fragments"),
     pytest.param("x://a:" + "b" * 60_000, id="url-without-host"),
+    pytest.param("a_" * 30_000 + "key=x", id="many-key-segments"),
+    pytest.param("password to " * 6_000 + "door code " * 6_000, id="many-labels-without-values"),
 ]
 
 

@@ -235,3 +235,20 @@ def test_html_table_cells_are_read_under_their_th_headers() -> None:
         ("DATE_OF_BIRTH", "19.06.1983"),
     ]
     assert _found("<tr><th>Product</th><th>Owner team</th></tr><tr><td>Kafka</td><td>Data</td></tr>") == []
+
+
+def test_a_secret_key_holds_a_secret_unless_it_holds_words_or_a_setting() -> None:
+    text = '{"refresh_token": "rT8xk2LqPz", "sessionid": "k2j4h5g6f7d8s9a0q1w2", "secret": "prod-db-secret"}'
+    assert _found(text) == [("GENERIC_SECRET", "rT8xk2LqPz"), ("GENERIC_SECRET", "k2j4h5g6f7d8s9a0q1w2")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"cookie": "consent=yes", "token": "abcd", "session_id": "12", "credentials": "include"}',
+        "sid=main_sid token=prod-read-only cookie_name=session",
+        "<token>expiredtoken</token>",
+    ],
+)
+def test_a_key_like_secret_key_needs_a_key_shaped_value(text: str) -> None:
+    assert _found(text) == []

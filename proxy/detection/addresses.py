@@ -4,8 +4,10 @@ line plus a postcode pins a person to a door.
 One pattern per way countries write a street line, from the street-type words of each
 language (USPS suffixes for English, prefixes for Romance languages and Polish, compound
 suffixes for German and Dutch), each optionally followed by a flat or suite number and a
-"postcode town" or "town, ST zip" tail in the country's order. A street word alone is not
-enough: a house number must sit on the expected side, so "Avenue Q" or "the High Street" pass.
+"postcode town" or "town, ST zip" tail in the country's order. A flat or unit may come first
+("appart 5B, 23 rue ...", "Wohnung 3, ..."), a postcode and town may follow without a comma, and an
+Italian address may name its town first ("Milano, Viale Monza 44, 20127"). A street word alone is
+not enough: a house number must sit on the expected side, so "Avenue Q" or "the High Street" pass.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ _ROMANCE_PREFIXES = _words(
         "via", "viale", "piazza", "piazzale", "corso", "vicolo", "largo", "strada", "calle", "avda.", "paseo",
     ]
 )  # fmt: skip
+# A German street type written apart from its name, after an adjective of a place or a quality
+# ("Venloer Str.", "Lange Straße", "Alter Weg").
+_GERMAN_TYPES = r"(?:Straße|Strasse|Str\.|Gasse|Platz|Weg|Allee|Ring|Damm|Ufer|Chaussee|Steig|Pfad|Markt)"
+# ... but not an article or a pronoun ("Der Weg 12 ist lang", "Jeder Platz 3")
+_DETERMINERS = (
+    r"(?:Die|Das|Dies|Jen|Jed|Ein|Kein|Mein|Dein|Sein|Ihr|Unser|Euer|Ander|Nächst|Erst|Letzt|Viel|Welch)"
+    r"(?:e[rnms]?|es)?"
+)
 _FRENCH_TYPES = "rue|avenue|boulevard|bd|chemin|allée|place|impasse|route|quai|cours|square|passage|faubourg"
 _COMPOUND_SUFFIXES = (
     "straße|strasse|str\\.|gasse|platz|weg|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
@@ -69,13 +79,17 @@ POSTCODE = (
 # a town, with a postal district ("Dublin 8") or a province ("(MI)")
 TOWN = rf"{NAME}(?:[ \t]+(?:{PARTICLE}[ \t]+)?{NAME}){{0,3}}(?:[ \t]+\d{{1,2}}(?=,))?(?:[ \t]+\([A-Z]{{2}}\))?"
 TAIL = (
-    rf"(?:[ \t]?,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}|{TOWN},?[ \t]+{POSTCODE}"
-    rf"|{TOWN}(?=[ \t]*[.;)\n]|$)))?"
+    rf"(?:[ \t]+{POSTCODE}[ \t]+{TOWN}|[ \t]?,[ \t]*(?:{POSTCODE},?[ \t]+{TOWN}|{TOWN},[ \t]*[A-Z]{{2}}[ \t]+{POSTCODE}"
+    rf"|{TOWN},?[ \t]+{POSTCODE}|{TOWN}(?=[ \t]*[.;)\n]|$)))?"
+)
+# A flat or unit written before the street line: "Flat 2, ", "appart 5B, ", "Wohnung 3, ".
+FLAT_FIRST = (
+    r"(?:\b(?i:flat|apartment|apt\.?|unit|suite|appart(?:ement)?\.?|app\.|wohnung|whg\.|appartamento|interno|"
+    r"piso|apto\.?|depto\.?|dpto\.?)[ \t]+\w{1,5},[ \t]+)?"
 )
 STREET_LINES = {
     # 221B Baker Street / 391 Johnson Burg Apt. 636
-    "number, name, street type": rf"(?:\b(?:Flat|Apartment|Apt\.?|Unit|Suite)[ \t]+\w{{1,5}},[ \t]+)?"
-    rf"\b{NUMBER}[ \t]+{STREET_NAME}[ \t]+(?:{_EN_SUFFIXES})\b\.?",
+    "number, name, street type": rf"\b{NUMBER}[ \t]+{STREET_NAME}[ \t]+(?:{_EN_SUFFIXES})\b\.?",
     # Calle de Ema Abril 44 / Via Roma, 5 / ul. Pocztowa 867 / Rua das Flores, 12
     "street type, name, number": rf"(?<!\w)(?:{_ROMANCE_PREFIXES})[ \t]+{PARTICLES}{STREET_NAME},?[ \t]+{NUMBER}\b",
     # rue Pascal, 22673 Diaz: a French street without a number needs its postcode
@@ -87,11 +101,17 @@ STREET_LINES = {
     # Lindenstraße 23 / Evibaan 743 / Karl-Marx-Allee 7 / Van Eeghenstraat 88-2
     "compound street name, number": rf"\b(?:[{_UPPER}][\w'-]*[ \t]+)?[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)"
     rf"[ \t]+{NUMBER}\b",
+    # Venloer Str. 241 / Lange Straße 5
+    "adjective, German street type, number": rf"\b(?!{_DETERMINERS}\b)[{_UPPER}][\w'-]{{2,}}(?:er|e|en)[ \t]+"
+    rf"{_GERMAN_TYPES}(?!\w)[ \t]+{NUMBER}\b",
     # Am Markt 3 / An der Kirche 12a
     "German preposition street, number": rf"\b(?:Am|An der|Auf dem|Im|In der|Zum|Zur)[ \t]+{NAME}[ \t]+{NUMBER}\b",
     # Studio 7, Pearson Court / Flat 3, Wilson Alley
     "flat, street name, type": rf"\b(?:Flat|Studio|Apartment|Unit)[ \t]+\d{{1,4}}[A-Za-z]?,[ \t]+{STREET_NAME}[ \t]+"
     rf"(?:{_EN_SUFFIXES})\b\.?",
+    # Milano, Viale Monza 44, 20127: the town first, the postcode last
+    "town, street type, name, number, postcode": rf"\b{NAME},[ \t]+(?:{_ROMANCE_PREFIXES})[ \t]+{PARTICLES}"
+    rf"{STREET_NAME},?[ \t]+{NUMBER},[ \t]*\d{{5}}\b",
 }
 
 
@@ -102,7 +122,7 @@ class StreetAddressRecognizer(PatternRecognizer):
     CONTEXT = ["address", "street", "lives", "living", "resides", "residing", "ship", "deliver", "delivery", "home"]
 
     def __init__(self, supported_language: str = "en") -> None:
-        patterns = [Pattern(name, line + UNIT + TAIL, 0.6) for name, line in STREET_LINES.items()]
+        patterns = [Pattern(name, FLAT_FIRST + line + UNIT + TAIL, 0.6) for name, line in STREET_LINES.items()]
         super().__init__(
             supported_entity=self.ENTITY,
             name="StreetAddressRecognizer",

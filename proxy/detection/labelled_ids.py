@@ -6,8 +6,11 @@ and capitals could be one. What gives it away is the word before it, in whatever
 prompt is written. So one pass finds every label of a multilingual lexicon (EN, DE, FR, ES, NL,
 IT) and, right after each, an identifier-shaped value (digits, optionally with capitals and
 `-`, `/`, `.` or single spaces between digit groups, a few filler words such as "is" or "of the
-patient" allowed in between). The label decides the entity type; where a standard check digit
-exists (python-stdnum), a value that passes it scores higher.
+patient" allowed in between). A label may be broken over two lines, and its value may start on the
+next line when the label's line ends in a few words ("... his CURP\nGOMA..."): prose wraps anywhere.
+The label decides the entity type; where a standard check digit exists (python-stdnum), a value
+that passes it scores higher, and one that fails it is still reported: people mistype their own
+numbers, and the value is theirs all the same.
 
 Values that are plainly something else are not reported: dates, years, amounts, too few digits.
 """
@@ -16,9 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from stdnum import iban
+from stdnum.ar import cbu, cuit
+from stdnum.ch import ssn as ch_ssn
 from stdnum.eu import vat
+from stdnum.mx import curp, rfc
 from stdnum.us import ein, ssn
 
 from proxy.detection.found import Found, SpanRecognizer
@@ -55,7 +62,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"codice paziente",
         r"numero paziente",
         r"nosologico",
-        r"hospital[ -]?(?:number|no|nr|#|id)",
+        r"hosp(?:ital)?\.?[ -]?(?:number|no|nr|#|id)",
+        r"uhid",
+        r"n[úu]mero de historia",
         r"nhi(?:[ -]number)?",
         r"ziekenhuisnummer",
         r"(?:numer|nr\.?) pacjenta",
@@ -89,13 +98,17 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"n[úu]mero de p[óo]liza",
         r"p[óo]liza",
         r"n[úu]mero de afiliad[oa]",
-        r"tarjeta sanitaria",
+        r"tarjeta sanitaria(?: individual)?",
+        r"cip(?:[ -]?(?:auton[óo]mico|sns))?",
+        r"c[óo]digo (?:de )?identificaci[óo]n personal",
         r"polisnummer",
         r"verzekerings?nummer",
         r"lidnummer",
         r"numero di polizza",
         r"polizza",
-        r"tessera sanitaria",
+        r"(?:codice (?:della )?)?tessera sanitaria",
+        r"(?:elektronische )?(?:gesundheitskarte|versichertenkarte)",
+        r"ehic",
         r"insurance",
         r"insurer",
         r"health[ -]insurance[ -]?(?:id|number|no|card)",
@@ -173,6 +186,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"rg",
         r"(?:num[ée]ro|n[°º]) (?:de )?r[ôo]le",
         r"(?:numero di )?protocollo",
+        r"denuncia",
+        r"(?:police|crime)[ -](?:report|reference)(?:[ -]?(?:number|no|#))?",
+        r"(?:num[ée]ro de )?(?:d[ée]p[ôo]t de )?plainte",
+        r"strafanzeige",
     ),
     "ACCOUNT_NUMBER": (
         r"contract(?:[ -]?(?:number|no))?",
@@ -200,6 +217,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"rekeningnummer",
         r"klantnummer",
         r"numero di conto",
+        r"vertragskonto(?:nummer)?",
+        r"cbu",
+        r"cvu",
+        r"clabe(?: interbancaria)?",
         r"conto corrente",
         r"codice cliente",
         r"klantnr\.?",
@@ -239,6 +260,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"regon",
         r"(?:n[úu]mero de )?contribuinte",
         r"cnpj",
+        r"cuit",
+        r"cuil",
+        r"rut",
     ),
     "DRIVER_LICENSE": (
         r"licen[cs]e",
@@ -250,6 +274,8 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"permis de conduire",
         r"carn[ée]t? de conducir",
         r"permiso de conducir",
+        r"licencia de (?:conducir|manejo)",
+        r"f[üu]hrerschein-?nr\.?",
         r"rijbewijs(?:nummer)?",
         r"patente(?: di guida)?",
         r"prawo jazdy",
@@ -300,6 +326,14 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"(?:n[°º]|no) de s[ée]curit[ée] sociale",
         r"s[ée]curit[ée] sociale",
         r"nir",
+        r"ahv(?:-?(?:nummer|nr\.?))?",
+        r"(?:num[ée]ro )?avs",
+        r"brp",
+        r"(?:biometric )?residence[ -]permit(?:[ -]?(?:card|number|no))?",
+        r"aufenthalts(?:titel|erlaubnis)(?:nummer)?",
+        r"titre de s[ée]jour",
+        r"permesso di soggiorno",
+        r"verblijfs(?:vergunning|document)(?:nummer)?",
     ),
     "IBAN_CODE": (r"iban",),
     "US_SSN": (r"ssn", r"social[ -]security(?:[ -]?(?:number|no|#))?", r"ss#"),
@@ -339,11 +373,19 @@ LABELS: dict[str, tuple[str, ...]] = {
 WEAK_LABELS = frozenset(
     "account claim badge patente polizza expediente tin sin ein nie case ticket dossier licence license member "
     "membership versicherung contract contrat contrato vertrag employee staff insurance insurer pratica "
-    "protocolo protocollo kenmerk sinistre sinistro siniestro incidencia rg".split()
+    "protocolo protocollo kenmerk sinistre sinistro siniestro incidencia rg denuncia plainte rut".split()
 )
 
+
+def _wrappable(label: str) -> str:
+    """`label` with its spaces also matching a line break: prose wraps between a label's words."""
+    return label.replace("[ -]", r"[\s-]").replace(" ", r"\s+")
+
+
 _LABEL = re.compile(
-    "|".join(rf"(?P<{entity}>(?<![\w-])(?:{'|'.join(labels)})(?!\w))" for entity, labels in LABELS.items()),
+    "|".join(
+        rf"(?P<{entity}>(?<![\w-])(?:{'|'.join(map(_wrappable, labels))})(?!\w))" for entity, labels in LABELS.items()
+    ),
     re.IGNORECASE,
 )
 # After the label, the first identifier-shaped value among the next few words of the same line
@@ -351,7 +393,8 @@ _LABEL = re.compile(
 # letter or digit, then letters and digits joined by `-`, `/`, `.` or a space between two digit
 # groups; or an IBAN in groups of four, a German or Polish court file number ("12 O 345/21",
 # "I C 1234/25"), a US federal docket ("1:26-cv-04412"), a Dutch one
-# with its roll number ("C/15/3418 / HA ZA 26-51"), or a letter prefix before digit groups
+# with its roll number ("C/15/3418 / HA ZA 26-51"), a German pension insurance number with its
+# spaces ("12 345678 A 123"), or a letter prefix before digit groups
 # ("ABCD 1234 5678 9012", a US alien number "A 123 456 789").
 _VALUE = re.compile(
     r"(?<![\w-])(?:[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])"  # IBAN
@@ -359,6 +402,7 @@ _VALUE = re.compile(
     r"|\d:\d{2}-[a-z]{2}-\d{3,6}\b"  # US federal docket: 1:26-cv-04412
     r"|[A-Z]/\d{2}/\d{4,8} / [A-Z]{2} [A-Z]{2} \d{2}-\d{1,6}\b"
     r"|[A-Z]{1,6}(?: \d{3,4}){2,5}(?![\w-])"
+    r"|\d{2} \d{6} [A-Z] \d{3}\b"  # German pension insurance number: 12 345678 A 123
     r"|[A-Za-z0-9](?:[A-Za-z0-9]|[-/.](?=[A-Za-z0-9])|(?<=\d) (?=\d{2}))*)"
 )
 WINDOW = 48  # characters after a label in which its value may start
@@ -368,13 +412,23 @@ _AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})*[.,]\d{2}")
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 _DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){2,}")  # an IP address or a version, not an identifier
 _AGE = re.compile(r"\d{1,3}(?:-[a-z]{2,})+")  # "67-year-old", "3-day": a number and words, not an identifier
+# A number in thousands groups ("38.447.219"): how Latin America writes a DNI or a cédula, so an
+# identifier after a national-id label, though elsewhere it may be an amount.
+_THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3}){2,3}")
+GROUPED_ENTITIES = frozenset({"NATIONAL_ID"})
+# The rest of a label's line when the line was merely wrapped: a colon, comma or semicolon and a few
+# words, no sentence end.
+_WRAPPED = re.compile(r"[^\S\n]*[:#;,]?(?:[^\S\n]+[\w'’]+){0,3}[^\S\n]*\n")
 
 
-def identifier_shaped(value: str) -> bool:
+def identifier_shaped(value: str, grouped: bool = False) -> bool:
     """Whether `value` could be an identifier: five digits or more, or letters with two digits or
-    more in at least five characters; never a date, a year, an amount or an age ("67-year-old")."""
+    more in at least five characters; never a date, a year, an amount or an age ("67-year-old"),
+    and a number in thousands groups only when `grouped` (after a national-id label)."""
     compact = re.sub(r"[-/. ]", "", value)
     digits = sum(c.isdigit() for c in compact)
+    if grouped and _THOUSANDS.fullmatch(value):
+        return True
     if any(p.fullmatch(value) for p in (_DATE, _AMOUNT, _YEAR, _DOTTED, _AGE)) or len(compact) > 34:
         return False
     if compact.isdigit():
@@ -386,7 +440,7 @@ def find_labelled_ids(text: str) -> Iterator[Found]:
     """Every labelled identifier in `text`, with the entity type its label names."""
     for label in _LABEL.finditer(text):
         entity = label.lastgroup
-        value = _value_after(text, label.end())
+        value = _value_after(text, label.end(), entity in GROUPED_ENTITIES)
         if entity is None or value is None:
             continue
         found = text[value[0] : value[1]]
@@ -395,13 +449,17 @@ def find_labelled_ids(text: str) -> Iterator[Found]:
         yield Found(entity, value[0], value[1], score, f"after the label {label[0]!r}")
 
 
-def _value_after(text: str, position: int) -> tuple[int, int] | None:
-    """The span of the first identifier-shaped token within the window after a label."""
-    window = text[position : position + WINDOW].split("\n", 1)[0]
+def _value_after(text: str, position: int, grouped: bool = False) -> tuple[int, int] | None:
+    """The span of the first identifier-shaped token within the window after a label: on the
+    label's line, or on the next one when the label's line was only wrapped."""
+    window = text[position : position + WINDOW]
+    wrapped = _WRAPPED.match(window)
+    lines = window.split("\n", 2)
+    window = "\n".join(lines[:2]) if wrapped else lines[0]
     for words, token in enumerate(_VALUE.finditer(window)):
         if words > MAX_WORDS_BEFORE:
             break
-        if identifier_shaped(token[0]):
+        if identifier_shaped(token[0], grouped):
             return position + token.start(), position + token.end()
     return None
 
@@ -413,9 +471,10 @@ def _checks(entity: str, value: str) -> bool:
 
 
 CHECKS: dict[str, tuple[Callable[[str], bool], ...]] = {
-    "TAX_ID": (vat.is_valid, ein.is_valid),
+    "TAX_ID": (vat.is_valid, ein.is_valid, partial(rfc.is_valid, validate_check_digits=True), cuit.is_valid),
     "US_SSN": (ssn.is_valid,),
-    "ACCOUNT_NUMBER": (iban.is_valid,),
+    "ACCOUNT_NUMBER": (iban.is_valid, cbu.is_valid),
+    "NATIONAL_ID": (ch_ssn.is_valid, curp.is_valid),
 }
 
 

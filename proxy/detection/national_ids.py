@@ -3,8 +3,9 @@ not reported, so order numbers and amounts of the same length pass untouched.
 
 Presidio ships recognizers for several countries but registers them for their own language
 only ("es", "it", ...); prompts about those people are written in English, so they are built
-again here for the proxy's language. Presidio has none for France, the Netherlands and Brazil:
-those are below, in its own style (class-level patterns and context, `validate_result`).
+again here for the proxy's language. Presidio has none for France, the Netherlands, Brazil,
+Switzerland and Mexico: those are below, in its own style (class-level patterns and context,
+`validate_result`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from presidio_analyzer.predefined_recognizers import (
     PlPeselRecognizer,
     UkNinoRecognizer,
 )
+from stdnum.ch import ssn as ahv
+from stdnum.mx import curp
 
 
 def _digits(text: str) -> str:
@@ -96,6 +99,28 @@ class BrCpfRecognizer(_CheckedRecognizer):
         return True
 
 
+class ChAhvRecognizer(_CheckedRecognizer):
+    """Swiss social security number (AHV/AVS): 756, nine digits and an EAN-13 check digit."""
+
+    ENTITY = "CH_AHV"
+    PATTERNS = [Pattern("AHV", r"\b756\.\d{4}\.\d{4}\.\d{2}\b|\b756\d{10}\b", 0.6)]
+    CONTEXT = ["ahv", "avs", "sozialversicherungsnummer", "numéro avs", "social security"]
+
+    def checksum(self, digits: str) -> bool:
+        return bool(ahv.is_valid(digits))
+
+
+class MxCurpRecognizer(_CheckedRecognizer):
+    """Mexican population registry code (CURP): name letters, birth date, sex, state, a check digit."""
+
+    ENTITY = "MX_CURP"
+    PATTERNS = [Pattern("CURP", r"\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b", 0.6)]
+    CONTEXT = ["curp", "clave única de registro de población"]
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return bool(curp.is_valid(pattern_text))
+
+
 class PassportNumberRecognizer(PatternRecognizer):
     """Passport numbers of the common two-letters-seven-digits shape (Japan and others). The shape
     alone is weak evidence, so only "passport" nearby lifts it over a policy's threshold."""
@@ -116,7 +141,7 @@ PRESIDIO_COUNTRY_RECOGNIZERS = (
 )  # fmt: skip
 NATIONAL_ID_ENTITIES = (
     "UK_NINO", "DE_TAX_ID", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "IN_AADHAAR", "IN_PAN", "FR_NIR",
-    "NL_BSN", "BR_CPF", "PASSPORT_NUMBER",
+    "NL_BSN", "BR_CPF", "CH_AHV", "MX_CURP", "PASSPORT_NUMBER",
 )  # fmt: skip
 
 
@@ -125,6 +150,8 @@ def national_id_recognizers(language: str) -> list[EntityRecognizer]:
         FrNirRecognizer(language),
         NlBsnRecognizer(language),
         BrCpfRecognizer(language),
+        ChAhvRecognizer(language),
+        MxCurpRecognizer(language),
         PassportNumberRecognizer(language),
     ]
     return [*(cls(supported_language=language) for cls in PRESIDIO_COUNTRY_RECOGNIZERS), *ours]

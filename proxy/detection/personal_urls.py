@@ -1,6 +1,8 @@
 """URLs that point at one person: a social profile (`linkedin.com/in/...`, `github.com/<user>`,
 `x.com/<handle>`), a `mailto:` link, or a link carrying an e-mail address in its query
-(`...unsubscribe?email=ana%40mail.pt`). As PERSONAL_URL, whole: the handle is the person.
+(`...unsubscribe?email=ana%40mail.pt`). As PERSONAL_URL, whole: the handle is the person. People
+write profiles without the scheme (`instagram.com/ana.silva`, `twitch.tv/ana`): those count too,
+but not the bare site (`instagram.com`) nor one of its own pages (`x.com/explore`).
 
 A URL of a project or an organisation (`github.com/psf/requests`) names no one and stays, unless
 its owner is a login of the same text (the user of URL credentials `https://jdoe:...@`, an `@jdoe`
@@ -16,15 +18,20 @@ from collections.abc import Iterator
 from proxy.detection.found import Found, SpanRecognizer
 
 SCORE = 0.7
+# Where a profile URL starts: its scheme, or its host with nothing glued before it (not inside an
+# e-mail address, a longer host or a path).
+_START = r"(?:https?://|(?<![\w.@/-]))"
+# A handle: it may hold dots but does not end with one (the end of a sentence).
+_HANDLE = r"[\w.%@-]{1,99}[\w%@-]"
 _END = r"(?=[\s)\]>\"'<.,;:!?]*(?:\s|$))"
 _TAIL = r"[^\s)\]>\"'<]*?"
 PATTERNS = {
     "social profile": (
-        r"https?://(?:[\w-]+\.)?(?:linkedin\.com/in|xing\.com/profile|facebook\.com|instagram\.com|twitter\.com|x\.com"
-        r"|tiktok\.com/@|t\.me|youtube\.com/@|medium\.com/@|threads\.net/@|bsky\.app/profile)/?[\w.%@-]{2,100}"
-        rf"/?{_END}"
+        rf"{_START}(?:[\w-]+\.)?(?:linkedin\.com/in|xing\.com/profile|facebook\.com|instagram\.com|twitter\.com|x\.com"
+        r"|tiktok\.com/@|t\.me|youtube\.com/@|medium\.com/@|threads\.net/@|bsky\.app/profile|twitch\.tv"
+        rf"|reddit\.com/u(?:ser)?|snapchat\.com/add|pinterest\.com|soundcloud\.com)/?{_HANDLE}/?{_END}"
     ),
-    "code host user": r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/[\w-]{2,39}/?" + _END,
+    "code host user": rf"{_START}(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/[\w-]{{2,39}}/?" + _END,
     "fediverse handle": r"https?://[\w.-]+\.[a-z]{2,}/@[\w.-]{2,64}/?" + _END,
     "mailto link": r"mailto:[^\s)\]>\"'<?]{3,200}(?:\?[^\s)\]>\"'<]*)?",
     "e-mail in a query": rf"https?://[^\s)\]>\"'<?]{{1,200}}\?{_TAIL}(?:@|%40){_TAIL}" + _END,
@@ -33,7 +40,7 @@ PATTERNS = {
 }
 # A repository under an owner's name; personal when the owner is a login elsewhere in the text.
 _REPOSITORY = re.compile(
-    r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/(?P<owner>[\w.-]{2,39})/[\w.-]{1,100}"
+    rf"{_START}(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)/(?P<owner>[\w.-]{{2,39}})/[\w.-]{{1,100}}"
     r"(?:/[^\s)\]>\"'<]{0,200}?)?/?" + _END,
     re.IGNORECASE,
 )
@@ -45,7 +52,10 @@ _LOGINS = re.compile(
 _PATTERNS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in PATTERNS.items()]
 # Pages of the networks themselves, not of a person.
 _SITE_PAGES = re.compile(
-    r"/(?:about|help|legal|privacy|terms|login|signup|settings|features|pricing|explore|search)/?$"
+    r"/(?:about|help|legal|privacy|terms|login|signup|settings|features|pricing|explore|search|home|i|hashtag|watch"
+    r"|directory|groups|events|pages|marketplace|reels?|stories|share|sharer|intent|messages|notifications|download"
+    r"|jobs|trending|topics|business|developers|docs|blog|careers|status|contact|support|sponsors|orgs|enterprise"
+    r"|security|issues|pulls|new|organizations|apps|collections|codespaces|copilot)/?$"
 )
 
 

@@ -50,10 +50,10 @@ _REFERENCE = re.compile(
 # Masked or elided values: sk-...abcd, ********, hunter…
 _MASK = re.compile(r"\*{3,}|\.{3,}|…|•")
 # Markers that never occur in a real random key by chance (AKIAIOSFODNN7EXAMPLE is AWS's documented one).
-_MARKERS = ("example", "sample", "dummy", "placeholder", "redacted", "changeme", "change_me", "change-me")
+_MARKERS = ("example", "sample", "dummy", "placeholder", "redacted")
 # Words that placeholder values are made of ("your-api-key", "YOUR_OPENAI_API_KEY_HERE", "mysecretpassword").
 _FILLER_WORDS = frozenset(
-    "your my our the here goes put insert enter replace change me changeme new some super "
+    "your my our the here goes put insert enter replace me new some super "
     "api key keys secret secrets token tokens access auth bearer credential credentials "
     "password passwd pass pwd passphrase value string "
     "example examples sample dummy fake test testing placeholder redacted hidden masked "
@@ -71,7 +71,7 @@ def looks_like_placeholder(value: str) -> bool:
 
     Excluded: template and variable syntax (`<YOUR_API_KEY>`, `${OPENAI_API_KEY}`, `{{ token }}`,
     `$PASSWORD`), references (`settings.DB_PASSWORD`), masked or elided values (`********`, `sk-...`),
-    documentation markers (`AKIAIOSFODNN7EXAMPLE`, `changeme`, `dummy`), values mostly made of one
+    documentation markers (`AKIAIOSFODNN7EXAMPLE`, `dummy`), values mostly made of one
     repeated character (`AKIAXXXXXXXXXXXXXXXX`, `sk-xxxx...`), and values made only of filler words with
     no digit (`your-api-key`, `test`, `password`, `null`). A digit makes a value plausible: `password123`
     is reported.
@@ -175,18 +175,42 @@ class SecretRecognizer(PatternRecognizer):
 # An assignment's value, quoted or bare, after `key = `, `key: `, `"key": `, `key := ` or `key => `.
 # A bare value after `=` needs no space before the `=` (`PASSWORD=x`, `--password=x`), since in code
 # `password = x` assigns a variable; a bare value after `:` (YAML) must end its line or its JSON member.
+# Each value is (what comes before `\K`, the value itself), so a caller can require a shape in between.
 _SEPARATOR = r"[\"']?[ \t]{0,16}(?::=|=>|=|:)[ \t]{0,16}"
-_QUOTED_VALUE = r"([\"'])\K(?:(?!\1)[^\r\n]){1,256}+(?=\1)"
-_BARE_AFTER_EQUALS = r"[\"']?=\K[^\s\"'`,;&(){}\[\]]{1,256}+(?=\s|,|$)"
-_BARE_AFTER_COLON = r"[\"']?:[ \t]{1,16}\K[^\s\"'`#,{}\[\]]{1,256}+(?=[ \t]{0,16}(?:[,}#]|$))"
+_QUOTED_VALUE = (r"([\"'])\K", r"(?:(?!\1)[^\r\n]){1,256}+(?=\1)")
+_BARE_AFTER_EQUALS = (r"[\"']?=\K", r"[^\s\"'`,;&(){}\[\]]{1,256}+(?=\s|,|$)")
+_BARE_AFTER_COLON = (r"[\"']?:[ \t]{1,16}\K", r"[^\s\"'`#,{}\[\]]{1,256}+(?=[ \t]{0,16}(?:[,}#]|$))")
 
 
-def _assignment_patterns(name: str, key: str, score: float) -> tuple[Pattern, ...]:
+def _assignment_patterns(name: str, key: str, score: float, shape: str = "") -> tuple[Pattern, ...]:
+    """The value of `key` in code, `.env` and YAML; `shape` is a lookahead the value must satisfy."""
     return (
-        Pattern(f"{name} (quoted)", key + _SEPARATOR + _QUOTED_VALUE, score),
-        Pattern(f"{name} (env)", key + _BARE_AFTER_EQUALS, score),
-        Pattern(f"{name} (yaml)", key + _BARE_AFTER_COLON, score),
+        Pattern(f"{name} (quoted)", key + _SEPARATOR + shape.join(_QUOTED_VALUE), score),
+        Pattern(f"{name} (env)", key + shape.join(_BARE_AFTER_EQUALS), score),
+        Pattern(f"{name} (yaml)", key + shape.join(_BARE_AFTER_COLON), score),
     )
+
+
+# Keys are read by segment, as split on `_`, `-`, `.` and camelCase humps: `SMTP_PASS`, `dbPassword`,
+# `OPENWEATHER_KEY` end in a secret word, `bypass`, `monkey` and `keyboard` do not. `_KEY_START` is
+# where a key may begin; `_SEGMENT` runs up to the start of a segment (or is empty), `_MORE_SEGMENTS`
+# are the segments after a word that is not the key's last (`SECRET_KEY_BASE`, `tokenUrl`).
+_KEY_START = r"(?<![\w.&?;-])[\"']?"
+_SEGMENT = r"(?:[A-Za-z0-9_.-]{0,64}?(?:(?<=[_.-])|(?<=[a-z0-9])(?=[A-Z])))?"
+_MORE_SEGMENTS = r"(?:[_.-]|(?<=[a-z])(?=[A-Z]))[A-Za-z0-9_.-]{0,64}+"
+# A value shaped like a key: 16 characters or more without a space, letters and digits among them.
+_KEY_SHAPED = r"(?=[^\s\"'`]{16})(?=[^\s\"'`]{0,256}?\d)(?=[^\s\"'`]{0,256}?[A-Za-z])"
+# What a secret-named key holds when it is a setting, not a secret: a flag, a number under four
+# digits, a path, a URL without a password (`token_count = 42`, `password_file = /run/secrets/db`).
+_NOT_A_SECRET = re.compile(
+    r"(?i:true|false|yes|no|on|off|null|none|nil|undefined)|\d{1,3}|(?:[/~]|\.\.?/|[A-Za-z]:\\).*"
+    r"|[A-Za-z][\w+.-]{0,15}://[^\s@]*"
+)
+
+
+def obviously_not_secret(value: str) -> bool:
+    """A flag, a small number, a path or a plain URL (see `_NOT_A_SECRET`)."""
+    return _NOT_A_SECRET.fullmatch(value.strip().strip("\"'`")) is not None
 
 
 # --- cloud providers ------------------------------------------------------------------------------
@@ -419,21 +443,36 @@ class ConnectionStringPasswordRecognizer(SecretRecognizer):
     KEYWORDS = ("postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "password", "pwd")
 
 
-class PasswordAssignmentRecognizer(SecretRecognizer):
-    """`password = "..."`, `passwd: ...`, `"password": "..."`, `DB_PASSWORD=...`; reports the value.
+# Words for a password that name one wherever they end a key (`DBPASSWORD`, `mysql_passwd`), and short
+# ones that must be a segment of their own (`SMTP_PASS`, `db.pwd`, but not `bypass`).
+_PASSWORD_WORDS = r"(?i:password|passwd|passphrase|passwort|kennwort|wachtwoord|contrasena|motdepasse)"
+_PASSWORD_SEGMENTS = r"(?i:pass|pwd|mdp)"
+_PASSWORD_KEY = (
+    r"(?<![;?&][ \t]{0,16})"
+    + _KEY_START
+    + rf"(?:[A-Za-z0-9_.-]{{0,64}}?{_PASSWORD_WORDS}|{_SEGMENT}{_PASSWORD_SEGMENTS})"
+)
 
-    The key must end in password, passwd or passphrase (`password_min_length: 8` is not one), and
-    `pwd` is left out: `PWD=/home/me` is the shell's working directory in every pasted `env`.
+
+class PasswordAssignmentRecognizer(SecretRecognizer):
+    """`password = "..."`, `passwd: ...`, `"password": "..."`, `DB_PASSWORD=...`, `SMTP_PASS = "..."`,
+    `dbPassword: ...`, `pin: 4821`; reports the value.
+
+    The key's last segment must be a word for a password (`password_min_length: 8` is not one), and
+    its value no setting: `PWD=/home/me` is the shell's working directory in every pasted `env`. A
+    PIN is digits (`LED_PIN = 13` is a pin of a board).
     """
 
     ENTITY = "PASSWORD_ASSIGNMENT"
-    PATTERNS = _assignment_patterns(
-        "password",
-        r"(?<![\w.&?;-])(?<![;?&][ \t]{0,16})[\"']?[A-Za-z0-9_.-]{0,64}?(?i:password|passwd|passphrase)",
-        0.7,
+    PATTERNS = (
+        *_assignment_patterns("password", _PASSWORD_KEY, 0.7),
+        Pattern("PIN", _KEY_START + _SEGMENT + r"(?i:pin)" + _SEPARATOR + r"[\"']?\K\d{4,12}(?![\w.])", 0.7),
     )
     CONTEXT = ("password", "credential", "login")
-    KEYWORDS = ("passw", "passphrase")
+    KEYWORDS = ("pass", "pwd", "mdp", "kennwort", "wachtwoord", "contrasena", "motdepasse", "pin")
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return looks_like_placeholder(pattern_text) or obviously_not_secret(pattern_text)
 
 
 # Words that follow "password is" in talk about passwords rather than in a password.
@@ -459,11 +498,32 @@ _TOLD_VALUE = r"[^\s\"'`”]{4,128}+"
 _SENTENCE_PUNCTUATION = ".,;:)"
 
 
+# Between a label and the value told: spaces, and at most one line break (prose is wrapped).
+_GAP = r"(?=\s)[ \t]{0,16}(?:\r?\n[ \t]{0,16})?"
+_TOLD_AS = r"(?i:is|was|ist|lautet|est|es|è|=|is now|will be)"
+# A value told without "is": it holds a digit and a letter ("password to Mango_77", not "password to the router").
+_STRONG = r"(?=[^\s\"'`”]{0,128}?\d)(?=[^\s\"'`”]{0,128}?[^\W\d_])"
+# Things a door, a box or an alarm has a code for, in six languages: "code" near one of them is a code
+# to keep ("Key safe is by the porch, code 4719").
+_CODE_CUES = (
+    r"(?i:door|gate|alarm|key ?safe|key ?box|lock ?box|padlock|garage|intercom|buzzer|entrance|front door"
+    r"|portone|cancello|allarme|citofono|porte|portail|alarme|immeuble|puerta|portal|port[óo]n|alarma"
+    r"|t[üu]r|haust[üu]r|schl[üu]ssel(?:safe|kasten)|deur|voordeur|poort|kluis|sleutelkluis)"
+)
+# "code" after these is no secret: "error code 4040", "area code 212", "zip code", "status code".
+_NOT_A_CODE = (
+    r"(?i:error|status|area|zip|post|postal|country|exit|return|source|http|response|promo|discount|voucher"
+    r"|coupon|tracking|product|sort|bank|swift|tax|iso|qr|bar|colou?r|fault|reason|dialing|dial)"
+)
+
+
 class PasswordInProseRecognizer(SecretRecognizer):
     """Passwords told in words: "the root password on the build box is Gr4nite!Harbor", "my
-    password is tulip2003#", "pw: hunter22", "Passwort lautet ...", "mot de passe : ...", and codes
-    told the same way ("the door code is 4471#", "PIN: 9051", "digicode 4B27"). A value
-    that is a common word ("password is incorrect") or a path (`PWD=/home/jdoe`) is not one."""
+    password is tulip2003#", "La password del wifi è ...", "I changed the password to Mango_77",
+    "pw hunter22", "Passwort lautet ...", "mot de passe : ...", and codes told the same way ("the
+    door code is 4471#", "PIN: 9051", "digicode 4B27", "il codice del portone è 5127", "the key safe
+    by the porch, code 4719"). A value that is a common word ("password is incorrect") or a path
+    (`PWD=/home/jdoe`) is not one, nor a code named for something else ("error code 4040")."""
 
     ENTITY = "PASSWORD"
     _LABEL = (
@@ -472,34 +532,54 @@ class PasswordInProseRecognizer(SecretRecognizer):
     )
     # codes that open a door, an alarm or a phone, told like a password ("the door code is 4471#")
     _CODE = (
-        r"(?i:(?:door|gate|alarm|access|entry|keypad|lock|safe)[ -]?code|pin(?:[ -]?code)?|t[üu]rcode|zugangscode"
-        r"|digicode|code d['’]acc[èe]s|c[óo]digo de (?:acceso|la puerta|entrada)|codice d['’]accesso|deurcode"
-        r"|toegangscode|kod (?:do drzwi|dost[ęe]pu)|c[óo]digo da porta)"
+        r"(?i:(?:door|gate|alarm|access|entry|keypad|lock|safe|lockbox|key ?safe|garage)[ -]?code|pin(?:[ -]?code)?"
+        r"|(?:t[üu]r|tor|alarm|tresor|garagen)code|zugangscode|digicode"
+        r"|code (?:d['’]acc[èe]s|de (?:la porte|l['’]immeuble|l['’]alarme)|du portail|d['’]entr[ée]e)"
+        r"|c[óo]digo (?:de |del )?(?:acceso|la puerta|entrada|portal|port[óo]n|la alarma)"
+        r"|codice (?:d['’]accesso|d['’]ingresso|del (?:portone|cancello|citofono)|della porta|dell['’]allarme)"
+        r"|(?:deur|poort|alarm|toegangs|kluis)code|kod (?:do drzwi|dost[ęe]pu)|c[óo]digo da porta)"
     )
     PATTERNS = (
         Pattern(
             "password told in prose",
-            rf"(?<![\w-]){_LABEL}(?![\w-])[ \t]+(?i:is|was|ist|lautet|est|es|è|=|is now|will be)[ \t]*:?[ \t]+"
-            r"[\"'`“]?\K" + _TOLD_VALUE,
+            rf"(?<![\w-]){_LABEL}(?![\w-])[ \t]+{_TOLD_AS}[ \t]*:?{_GAP}[\"'`“]?\K" + _TOLD_VALUE,
             0.7,
         ),
         Pattern(
             "password told in prose, some words later",
             rf"(?<![\w-]){_LABEL}(?![\w-])(?:[ \t]+(?!(?i:and|but|or|so|because|which|that|if|when)\b)"
-            r"[\w.@-]{1,24}){1,4}[ \t]+(?i:is|was|ist|lautet|est|es|è|=|is now|will be)[ \t]*:?[ \t]+"
+            rf"[\w.@-]{{1,24}}){{1,4}}[ \t]+{_TOLD_AS}[ \t]*:?{_GAP}"
             r"[\"'`“]?\K(?=[^\s\"'`”]*[^a-z\s\"'`”.,;!?])" + _TOLD_VALUE,
             0.7,
         ),
         Pattern(
+            "password changed to",
+            rf"(?<![\w-]){_LABEL}(?![\w-])(?:[ \t]+[\w'’-]{{1,24}}){{0,2}}?[ \t]+"
+            rf"(?i:to|into|in|en|a|auf|naar|op|para|por|per){_GAP}[\"'`“]?\K{_STRONG}" + _TOLD_VALUE,
+            0.7,
+        ),
+        Pattern(
             "code told in prose",
-            rf"(?<![\w-]){_CODE}(?![\w-])[ \t]*(?:(?i:is|was|ist|lautet|est|es|è|=|is now|will be)[ \t]*)?:?[ \t]+"
+            rf"(?<![\w-]){_CODE}(?![\w-])[ \t]*(?:{_TOLD_AS}[ \t]*)?:?{_GAP}"
             r"[\"'`“]?\K(?=[^\s\"'`”]*\d)" + _TOLD_VALUE,
+            0.7,
+        ),
+        Pattern(
+            "code near a door",
+            rf"(?<![\w-])(?i:code|codice|c[óo]digo)(?<!{_NOT_A_CODE}[ \t-]?(?i:code|codice|c[óo]digo))"
+            rf"(?<={_CODE_CUES}[^.!?]{{0,80}}(?i:code|codice|c[óo]digo))(?![\w-])[ \t]*(?:{_TOLD_AS}[ \t]*)?:?"
+            rf"{_GAP}[\"'`“]?\K(?=[^\s\"'`”]*\d)" + _TOLD_VALUE,
             0.7,
         ),
         Pattern(
             "short or foreign password label",
             r"(?<![\w-])(?i:pw|pwd|pass|kennwort|passwort|mot de passe|mdp|contraseña|wachtwoord|senha)"
             r"[ \t]*[:=][ \t]*[\"'`]?\K" + _TOLD_VALUE,
+            0.7,
+        ),
+        Pattern(
+            "password label and value",
+            rf"(?<![\w-]){_LABEL}(?![\w-])[ \t]+[\"'`“]?\K{_STRONG}" + _TOLD_VALUE,
             0.7,
         ),
     )
@@ -515,6 +595,8 @@ class PasswordInProseRecognizer(SecretRecognizer):
         "senha",
         "has",
         "code",
+        "codice",
+        "digo",
         "pin",
         "kod",
     )
@@ -544,6 +626,7 @@ def plausible_password(value: str) -> bool:
     (`PWD=/home/jdoe`), code (`os.environ["X"]`) or a common word ("password is incorrect")."""
     return not (
         value.lower() in _NOT_A_PASSWORD
+        or obviously_not_secret(value)
         or value.startswith(("/", "~", "./", "http"))
         or any(char in value for char in "([{")
         or (value.isalpha() and value.islower() and is_common_word(value))
@@ -578,42 +661,84 @@ class HttpCredentialsRecognizer(SecretRecognizer):
     KEYWORDS = ("authorization", "-u ", "--user", "api-key", "apikey", "-token", "subscription-key", "functions-key")
 
 
-_SECRET_KEY = (
-    r"(?<![\w.&?;-])[\"']?[A-Za-z0-9_.-]{0,64}?"
-    r"(?i:api[_-]?key|apikey|secret(?:[_-]?key)?|token|auth[_-]?key|access[_-]?key|private[_-]?key"
-    r"|session(?:[_-]?(?:id|key|token))?|sid|cookie|signature|credentials?|client[_-]?key)"
+# A key's last segment that names a secret whatever the value's shape (`client_secret`, `STRIPE_TOKEN`,
+# `credentials`, `api_key`, `SECRET_KEY`) ...
+_SECRET_WORDS = (
+    r"(?i:secret|token|credentials?|api[_-]?key|(?:secret|access|private|auth|client|signing|master|encryption)"
+    r"[_-]?key)"
 )
+# ... and words that name a secret only when the value is shaped like a key (`sort_key`, `primary_key
+# = "id"`, `auth: basic`, `session: redis` are settings). Any of them before the key's last segment
+# (`SECRET_KEY_BASE`, `session_timeout`, `token_count`) needs a key-shaped value too.
+_KEY_WORDS = r"(?i:key|auth|cookie|session(?:[_-]?id)?|sid|signature)"
+_ANY_SECRET_WORD = rf"(?:{_SECRET_WORDS}|{_KEY_WORDS})"
+# A public key is public: `STRIPE_PUBLISHABLE_KEY`, `public_key`, `pubKey`.
+_NOT_PUBLIC = r"(?![A-Za-z0-9_.-]{0,64}?(?i:public|publishable|pub)[_.-]?(?i:key))"
+_SECRET_KEY = _KEY_START + _NOT_PUBLIC + _SEGMENT + _SECRET_WORDS
+_KEY_NAMED_KEY = _KEY_START + _NOT_PUBLIC + _SEGMENT + rf"(?:{_KEY_WORDS}|{_ANY_SECRET_WORD}{_MORE_SEGMENTS})"
+# A segment of a value that is a word or a short code, not random: `created_at`, `prod-db-secret`, `v2`.
+_VALUE_SEGMENTS = re.compile(r"[^_\-.:/\s]+")
+
+
+def made_of_words(value: str) -> bool:
+    """Whether `value` is words and short numbers joined (`created_at`, `user-profile-cache-2024`): a
+    name a program gives something, not a secret."""
+    return all(_word_like(segment) for segment in _VALUE_SEGMENTS.findall(value))
+
+
+def _word_like(segment: str) -> bool:
+    """A short code (`db`, `v2`), a number of up to four digits, or letters in one case as words are
+    written (`cache`, `Profile`, `PROD`); a random key mixes cases (`qWfjdPqmzn`) or digits."""
+    if segment.isdigit():
+        return len(segment) <= 4
+    plain_case = segment.islower() or segment.isupper() or segment.istitle()
+    return len(segment) <= 3 or segment.isalpha() and len(segment) <= 15 and plain_case
 
 
 class GenericSecretRecognizer(SecretRecognizer):
-    """A random-looking value under a key named like a secret (`SENDGRID_API_KEY=...`, `"session_id":
-    "..."`), or told in prose ("the session token is ..."), in the spirit of detect-secrets' keyword
-    and entropy plugins: at least 12 characters, letters and digits, 3 bits of entropy per character."""
+    """A value under a key named like a secret (`"client_secret": "..."`, `export STRIPE_TOKEN=...`), a
+    key-shaped value under a key named like a key (`OPENWEATHER_KEY = "<32 hex>"`, `"session_id":
+    "..."`), or a key told in prose ("the session token is ..."), in the spirit of detect-secrets'
+    keyword and entropy plugins: no placeholder, setting or words, some entropy; in prose at least 12
+    characters, letters and digits."""
 
     ENTITY = "GENERIC_SECRET"
     PATTERNS = (
         *_assignment_patterns("secret-named key", _SECRET_KEY, 0.7),
+        *_assignment_patterns("key-named key", _KEY_NAMED_KEY, 0.7, _KEY_SHAPED),
         Pattern(
             "secret told in prose",
             r"(?<![\w-])(?i:token|api key|secret|session id|session|cookie|key)(?![\w-])(?:[ \t]+[\w.-]{1,24}){0,3}?"
-            r"[ \t]+(?i:is|was|=|:)[ \t]+[\"'`]?\K[A-Za-z0-9+/=._~-]{12,512}+",
+            r"[ \t]+(?i:is|was|=|:)[ \t]+[\"'`]?\K(?=[A-Za-z0-9+/=._~-]{0,512}?\d)"
+            r"(?=[A-Za-z0-9+/=._~-]{0,512}?[A-Za-z])[A-Za-z0-9+/=._~-]{12,512}+",
             0.6,
         ),
     )
     CONTEXT = ("secret", "token", "key", "session")
-    KEYWORDS = ("key", "secret", "token", "session", "sid", "cookie", "signature", "credential")
-    MIN_LENGTH = 12
-    MIN_ENTROPY = 3.0
+    KEYWORDS = ("key", "secret", "token", "session", "sid", "cookie", "signature", "credential", "auth")
 
     def invalidate_result(self, pattern_text: str) -> bool:
-        value = pattern_text.strip().strip("\"'")
-        has_both = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-        return (
-            len(value) < self.MIN_LENGTH
-            or not has_both
-            or _shannon(value) < self.MIN_ENTROPY
-            or looks_like_placeholder(value)
-        )
+        return not plausible_secret(pattern_text)
+
+
+_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_ENTROPY = 2.5
+_KEY_SHAPED_VALUE = regex.compile(_KEY_SHAPED + r"\S+")
+
+
+def plausible_secret(value: str, key_shaped: bool = False) -> bool:
+    """Whether a value under a key named like a secret could be one: not a placeholder, a setting
+    (`obviously_not_secret`) or words (`made_of_words`), some entropy, and shaped like a key when
+    the key's name says only "key", "cookie" or "session" (`key_shaped`)."""
+    value = value.strip().strip("\"'")
+    return not (
+        len(value) < _MIN_SECRET_LENGTH
+        or _shannon(value) < _MIN_SECRET_ENTROPY
+        or made_of_words(value)
+        or obviously_not_secret(value)
+        or looks_like_placeholder(value)
+        or (key_shaped and _KEY_SHAPED_VALUE.fullmatch(value) is None)
+    )
 
 
 _RECOGNIZERS: tuple[type[SecretRecognizer], ...] = (

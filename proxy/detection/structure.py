@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from proxy.detection.field_names import ENTITIES, field_type
+from proxy.detection.field_names import ENTITIES, field_type, normalise
 from proxy.detection.found import Found, SpanRecognizer
-from proxy.detection.secrets import plausible_password
+from proxy.detection.secrets import plausible_password, plausible_secret
 from proxy.detection.sql_values import inserted_rows
 
 SCORE = 0.8
@@ -50,6 +50,8 @@ _DELIMITERS = ("\t", "|", ";", ",")
 _RULE = re.compile(r"[-=+|: \t]+")
 # Keys of a login, not of a person: beside a password alone `user` or `name` is a service account.
 _ACCOUNT_KEYS = frozenset({"PASSWORD", "GENERIC_SECRET"})
+# Secret keys that hold a secret only when it is shaped like a key: `cookie: consent=yes`, `sid=main`.
+_KEY_LIKE_SECRETS = ("cookie", "sid", "sessionid", "sessionkey")
 _HTML_ROW = re.compile(r"<tr\b[^>]{0,200}>", re.IGNORECASE)
 _HTML_ROW_END = re.compile(r"</tr\s*>", re.IGNORECASE)
 _HTML_CELL = re.compile(r"<t([hd])\b[^>]{0,200}>([^<]{0,300})</t\1>", re.IGNORECASE)
@@ -293,10 +295,10 @@ def _value(text: str, start: int, end: int, entity: str, key: str, generic: bool
         return None
     start += raw.index(trimmed)
     end = start + len(trimmed)
-    return KeyedValue(entity, start, end, key, generic) if _plausible(entity, trimmed) else None
+    return KeyedValue(entity, start, end, key, generic) if _plausible(entity, trimmed, key) else None
 
 
-def _plausible(entity: str, value: str) -> bool:
+def _plausible(entity: str, value: str, key: str) -> bool:
     if value.lower() in _EMPTY or len(value) > 200 or value[0] in "{[<$%":
         return False
     digits = sum(c.isdigit() for c in value)
@@ -304,8 +306,10 @@ def _plausible(entity: str, value: str) -> bool:
         return digits >= 2
     if entity in ("PERSON", "RESIDENCE"):
         return digits == 0 and any(c.isalpha() for c in value) and len(value.split()) <= 5
-    if entity in ("PASSWORD", "GENERIC_SECRET"):
+    if entity == "PASSWORD":
         return len(value) >= 4 and " " not in value and plausible_password(value)
+    if entity == "GENERIC_SECRET":
+        return " " not in value and plausible_secret(value, normalise(key).endswith(_KEY_LIKE_SECRETS))
     if entity == "EMAIL_ADDRESS":
         return "@" in value
     return any(c.isalnum() for c in value)
