@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from proxy.detection import DetectionEngine
+from proxy.detection.gathered import Detects
 from proxy.detection.groups import expand
 from proxy.dialects import DIALECTS
 from proxy.hashing import Hasher
@@ -28,7 +29,7 @@ DRY_RUN_KEY = b"dry-run"
 async def dry_run(
     body: dict[str, Any],
     policy_set: PolicySet,
-    detector: DetectionEngine,
+    detector: Detects,
     context: RequestContext,
     *,
     policy_id: str | None = None,

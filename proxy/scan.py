@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from proxy.detection import DetectionEngine
+from proxy.detection.gathered import Detects
 from proxy.detection.propagate import propagate
 from proxy.detection.reading import Reading, read
 from proxy.detection.seams import adjacent
@@ -67,7 +67,7 @@ class Scanner:
 
     policies: list[Policy]
     context: RequestContext
-    detector: DetectionEngine
+    detector: Detects
     hasher: Hasher
     today: date | None = None
 
@@ -76,7 +76,7 @@ class Scanner:
         cls,
         policy_set: PolicySet,
         context: RequestContext,
-        detector: DetectionEngine,
+        detector: Detects,
         hasher: Hasher,
         policy_id: str | None = None,
         today: date | None = None,
