@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import io
 import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from bench.seed_store import seed
 from proxy.cli import main
+from proxy.detection import DetectionEngine
+from proxy.detection.gathered import Specs
+from proxy.dry_run import dry_run
+from proxy.exchange import Finding, Slot
+from proxy.governance import replay as replay_module
+from proxy.policy.loader import load_policies
+from proxy.scan import Scan
 from proxy.store.audit import audit_rows
+from proxy.store.database import make_engine, upgrade
 from proxy.store.tables import payloads
 
 from .conftest import REPO, RunningProxy, StartProxy
 from .mock_vendor import MockVendor
-from .stored import invoke
+from .stored import SEALER, invoke, write_records
 
 TEXTS = [
     "Please write to Peter Parker at peter@dailybugle.com",  # transform today, block under the draft
@@ -115,3 +127,51 @@ def test_replay_refuses_a_draft_with_errors_naming_the_line(
     env = {"DATABASE_URL": running.config.database_url, "PRIVACY_PROXY_CONFIG": ""}
     result = CliRunner().invoke(main, ["policy", "replay", str(draft)], env=env)
     assert result.exit_code == 1 and "broken.yaml:3:" in result.output
+
+
+class _Counting:
+    """The detector, counting the calls (and slots) it is given."""
+
+    def __init__(self, engine: DetectionEngine) -> None:
+        self.engine, self.calls = engine, 0
+
+    async def detect(self, slots: list[Slot], entities: set[str], detectors: Specs) -> list[Finding]:
+        self.calls += 1
+        return await self.engine.detect(slots, entities, detectors)
+
+
+def test_replay_in_pages_finds_and_reports_what_one_request_at_a_time_does(
+    detector: DetectionEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    seed(engine, 11, sealer=SEALER)  # four surfaces, names and addresses; originals sealed
+    write_records(engine, SEALER, {"jane-1": 0.5, "jane-2": 0.2})  # bodies without a model: unreadable
+    draft = load_policies(_draft(tmp_path), known_entities=detector.supported_entities())
+    rows = list(replay_module._rows(engine, SEALER, replay_module.Window()))
+    assert len(rows) == 13 and all(row.body is not None for row in rows)
+
+    def seen(run: Scan | str) -> Any:
+        return run if isinstance(run, str) else (run.findings, run.decision, run.texts, run.forwarded)
+
+    def alone(row: Any) -> Scan | str:
+        try:
+            return asyncio.run(dry_run(row.body, draft, detector, row.context))
+        except Exception:
+            return "unreadable"
+
+    counting = _Counting(detector)
+    paged = asyncio.run(replay_module._scan_page(rows, draft, counting))  # type: ignore[arg-type]
+    assert [seen(run) for run in paged] == [seen(alone(row)) for row in rows]
+    assert counting.calls <= 3  # one call per set of policies in force (three teams), not one per request
+
+    reports = []
+    for page in (1, 5):
+        monkeypatch.setattr(replay_module, "PAGE", page)
+        ids = io.StringIO()
+        report = replay_module.replay(engine, SEALER, draft, detector, replay_module.Window(), ids)
+        reports.append((report.as_dict(), ids.getvalue()))
+    assert reports[0] == reports[1]
+    assert (reports[0][0]["changed"], reports[0][0]["skipped"]) == (11, {"unreadable": 2})
+    engine.dispose()

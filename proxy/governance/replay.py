@@ -1,7 +1,8 @@
 """`privacy-proxy policy replay`: a draft policy set over past recorded traffic, and what would change.
 
 Each stored original (opened with the data key) goes through the live request's own scan
-(`proxy.dry_run`, i.e. `proxy.scan.Scanner`) under the draft, as the recorded caller; the draft's
+(`proxy.dry_run`, i.e. `proxy.scan.Scanner`) under the draft, as the recorded caller, a page of
+requests at a time whose texts the detector reads together (`proxy.detection.gathered`); the draft's
 decision is compared with the one recorded, and, per entity type, the strongest action recorded
 with the draft's. Rows stream from the database (`yield_per`) and findings are merge-joined in
 the same order, so memory does not grow with the number of requests. Only counts, request ids
@@ -16,11 +17,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from itertools import islice
 from typing import IO, Any
 
 from sqlalchemy import ColumnElement, Engine, and_, select
 
 from proxy.detection import DetectionEngine
+from proxy.detection.gathered import Detects, gathered
 from proxy.dialects import DIALECTS
 from proxy.dry_run import dry_run
 from proxy.exchange import Finding, Slot
@@ -31,7 +35,8 @@ from proxy.store.queries import as_stored, open_payload
 from proxy.store.sealing import Sealer
 from proxy.store.tables import findings, payloads, requests
 
-BATCH = 500
+BATCH = 500  # rows read from the database at a time
+PAGE = 200  # requests scanned together: their texts go to the detector in one call
 EXAMPLES_PER_CHANGE = 3
 EXAMPLE_CHARS = 200
 NONE = "none"  # no finding of that type was acted on
@@ -104,33 +109,68 @@ def replay(
     if writer is not None:
         writer.writerow(["request_id", "created_at", "team", "recorded", "draft", "rules"])
     loop = asyncio.new_event_loop()
+    done = 0
     try:
-        for done, row in enumerate(_rows(engine, sealer, window), start=1):
-            if progress is not None:
-                progress(done)
-            reason = _unreplayable(row)
-            if reason:
-                report.skipped[reason] += 1
-                continue
-            try:
-                run = loop.run_until_complete(dry_run(row.body, draft, detector, row.context, raw_body=None))
-            except Exception:  # a body its dialect no longer reads; never its text
-                report.skipped["unreadable"] += 1
-                continue
-            report.replayed += 1
-            rules = _compare(report, row, run)
-            new = run.decision.kind
-            report.changes[(row.decision or NONE, new)] += 1
-            if row.decision != new:
-                examples = report.examples.setdefault((row.decision or NONE, new), [])
-                if len(examples) < EXAMPLES_PER_CHANGE:
-                    examples.append(loop.run_until_complete(_redacted(run.slots, detector)))
-                if writer is not None:
-                    team = row.context.team
-                    writer.writerow([row.id, row.created_at.isoformat(), team, row.decision, new, " ".join(rules)])
+        for page in _pages(_rows(engine, sealer, window), PAGE):
+            runs = loop.run_until_complete(_scan_page(page, draft, detector))
+            for row, run in zip(page, runs, strict=True):
+                done += 1
+                if progress is not None:
+                    progress(done)
+                _count(report, row, run, writer, lambda slots: loop.run_until_complete(_redacted(slots, detector)))
     finally:
         loop.close()
     return report
+
+
+def _pages(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
+    while page := list(islice(rows, size)):
+        yield page
+
+
+async def _scan_page(page: list[_Row], draft: PolicySet, detector: DetectionEngine) -> list[Scan | str]:
+    """Each row's scan under the draft, or why it was not replayed; the page's texts are detected
+    together (`gathered`), which gives the same findings as one row at a time."""
+    reasons = [_unreplayable(row) for row in page]
+    jobs = [partial(_dry_run, row, draft) for row, reason in zip(page, reasons, strict=True) if not reason]
+    runs = iter(await gathered(detector, jobs))
+    out: list[Scan | str] = []
+    for reason in reasons:
+        run = reason or next(runs)
+        if isinstance(run, BaseException):
+            if not isinstance(run, Exception):
+                raise run
+            run = "unreadable"  # a body its dialect no longer reads, or a failed detection; never its text
+        out.append(run)
+    return out
+
+
+async def _dry_run(row: _Row, draft: PolicySet, detector: Detects) -> Scan:
+    return await dry_run(row.body, draft, detector, row.context, raw_body=None)
+
+
+def _count(
+    report: ReplayReport,
+    row: _Row,
+    run: Scan | str,
+    writer: Any,
+    redacted: Callable[[list[Slot]], str],
+) -> None:
+    """Add one row's outcome to the report (and the CSV when its decision changes)."""
+    if isinstance(run, str):
+        report.skipped[run] += 1
+        return
+    report.replayed += 1
+    rules = _compare(report, row, run)
+    new = run.decision.kind
+    report.changes[(row.decision or NONE, new)] += 1
+    if row.decision != new:
+        examples = report.examples.setdefault((row.decision or NONE, new), [])
+        if len(examples) < EXAMPLES_PER_CHANGE:
+            examples.append(redacted(run.slots))
+        if writer is not None:
+            team = row.context.team
+            writer.writerow([row.id, row.created_at.isoformat(), team, row.decision, new, " ".join(rules)])
 
 
 def _unreplayable(row: _Row) -> str:
