@@ -70,6 +70,23 @@ class CliContext:
 
         return DetectionEngine.in_process(self.config.detection)
 
+    @contextmanager
+    def pooled_detector(self, processes: int | None = None) -> Iterator[DetectionEngine]:
+        """The server's kind of detector (a pool of `processes` processes, default
+        `detection.processes`, and the analysis cache), for a command that scans many requests;
+        it becomes this command's `detector`, and its processes stop on leaving."""
+        from proxy.detection import DetectionEngine
+
+        config = self.config.detection
+        if processes is not None:
+            config = config.model_copy(update={"processes": processes})
+        detector = DetectionEngine.from_config(config)
+        self.__dict__["detector"] = detector  # what `policy_set` checks entity types with
+        try:
+            yield detector
+        finally:
+            detector.close()
+
     def policy_set(self, directory: Path | None = None) -> PolicySet:
         """The policies in `directory`, else the configured ones, checked against the detector."""
         from proxy.policy.loader import PolicyError, load_policies, policy_directory

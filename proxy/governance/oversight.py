@@ -42,6 +42,11 @@ def when(_ctx: click.Context | None, _param: click.Parameter | None, value: str 
 @click.option("--team", help="Only this team's requests.")
 @click.option("--csv", "csv_file", type=click.File("w"), help="Write the ids of requests that would change here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=0),
+    help="Detection processes (default: detection.processes, else one per CPU core; 0: this process only).",
+)
 @config_option
 def replay_command(
     draft: Path,
@@ -50,6 +55,7 @@ def replay_command(
     team: str | None,
     csv_file: IO[str] | None,
     as_json: bool,
+    processes: int | None,
     config_path: Path | None,
 ) -> None:
     """Run the draft policy set in DRAFT over stored originals and report what would change.
@@ -60,11 +66,11 @@ def replay_command(
     from proxy.store.sealing import sealer_for
 
     context = CliContext(config_path)
-    policy_set = context.policy_set(draft)
     sealer = guarded(lambda: sealer_for(context.config))
     window = Window(since, until, team)
-    with context.database() as engine:
-        report = replay(engine, sealer, policy_set, context.detector, window, csv_file)
+    with context.pooled_detector(processes) as detector, context.database() as engine:
+        policy_set = context.policy_set(draft)
+        report = replay(engine, sealer, policy_set, detector, window, csv_file)
         record_audit(
             engine,
             actor=cli_actor(),
