@@ -7,6 +7,8 @@ import json
 import logging.config
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,10 @@ from proxy.governance.oversight import MAIN_COMMANDS, POLICY_COMMANDS
 from proxy.logs import log_config
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from proxy.policy.bundle import PolicySet
+    from proxy.policy.checks import KnownTeams
 
 
 @click.group()
@@ -93,8 +98,7 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
     from proxy.policy.checks import check
 
     context = CliContext(config_path)
-    teams = {key.team for key in context.config.keys} or None
-    report = check(path or context.config.policies, context.detector, teams=teams)
+    report = check(path or context.config.policies, context.detector, teams=_key_teams(context))
     for problem in report.errors:
         click.echo(f"error    {problem}", err=True)
     for problem in report.warnings:
@@ -112,25 +116,55 @@ def policy_check(path: Path | None, config_path: Path | None) -> None:
     click.echo(f"policy set {report.policy_set.digest}")
 
 
+@contextmanager
+def _existing_database(context: CliContext) -> Iterator[Engine]:
+    """The configured database, never created: a SQLite file that does not exist raises
+    `SQLAlchemyError`, as a server that cannot be reached does."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from proxy.store.database import make_engine, normalise_url
+
+    url = make_url(normalise_url(context.config.database_url))
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        raise SQLAlchemyError("no database file")  # `make_engine` would create an empty one
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _key_teams(context: CliContext) -> KnownTeams:
+    """The teams of the config file's keys and, when the configured database can be read, of the
+    keys stored there (the admin API's named keys), saying which sources were read."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from proxy.policy.checks import KnownTeams
+    from proxy.store.keys import stored_keys
+
+    teams = {key.team for key in context.config.keys}
+    try:
+        with _existing_database(context) as engine:
+            stored = stored_keys(engine)
+    except SQLAlchemyError:
+        unread = "database keys (the configured database is unreachable, or not migrated)"
+        return KnownTeams(teams, ("config file keys",), unread)
+    return KnownTeams(teams | {key.team for key, _ in stored}, ("config file keys", "database keys"))
+
+
 def _against_history(context: CliContext, policy_set: PolicySet) -> list[str]:
     """Policies whose content changed since their version was loaded, from the configured
     database's policy history; said, not skipped silently, when there is none to compare with."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from proxy.store.database import make_engine
     from proxy.store.policy_history import unbumped
 
-    url = context.config.database_url
-    engine = make_engine(url)
-    missing = engine.url.get_backend_name() == "sqlite" and not Path(engine.url.database or "").exists()
     try:
-        if missing:  # connecting would create an empty file
-            raise SQLAlchemyError("no database file")
-        found = unbumped(engine, policy_set)
+        with _existing_database(context) as engine:
+            found = unbumped(engine, policy_set)
     except SQLAlchemyError:
         return ["policy history not compared: the configured database has none (yet), or is unreachable"]
-    finally:
-        engine.dispose()
     return [
         f"{policy}@{version}: content changed since this version was loaded on {at:%Y-%m-%d %H:%M}; bump `version:`"
         for policy, version, at in found

@@ -10,8 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from proxy import cli
+from proxy.config import KeyLimits
 from proxy.detection import DetectionEngine
-from proxy.policy.checks import check, is_slow
+from proxy.policy.checks import KnownTeams, check, is_slow
+from proxy.store.database import make_engine, upgrade
+from proxy.store.keys import create_key, revoke_key
 
 
 @pytest.mark.parametrize(
@@ -117,14 +120,14 @@ def test_check_warns_about_the_usual_authoring_traps(
 ) -> None:
     for name, text in AUTHORING.items():
         (tmp_path / f"{name}.yaml").write_text(text)
-    report = check(tmp_path, detector, teams={"clinical", "research"})
+    report = check(tmp_path, detector, teams=KnownTeams({"clinical", "research"}, ("config file keys",)))
     warnings = [f"{p.file.name}:{p.line}  {p.field}: {p.message}" for p in report.warnings]
     assert report.errors == [] and sorted(warnings) == [
-        "clinical.yaml:3  applies_to.teams[1]: team 'oncology' matches no proxy key's team (clinical, research)",
+        "clinical.yaml:3  applies_to.teams[1]: team 'oncology' matches no proxy key's team (clinical, research; read: config file keys)",
         "clinical.yaml:5  rules[names].message: rule 'names' does not block, so its message is never shown",
         "old.yaml:4  tests: policy 'old' is retired: its 1 tests are skipped",
         "oncology.yaml:2  applies_to.teams: policy 'clinical' also applies to team 'oncology': both are enforced for its requests",
-        "oncology.yaml:2  applies_to.teams[0]: team 'oncology' matches no proxy key's team (clinical, research)",
+        "oncology.yaml:2  applies_to.teams[0]: team 'oncology' matches no proxy key's team (clinical, research; read: config file keys)",
     ]
     monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
     result = CliRunner().invoke(cli.main, ["policy", "test", str(tmp_path)])
@@ -201,3 +204,43 @@ def test_when_a_context_word_is_among_the_five_words_before_then_the_score_rises
     )
     [finding] = asyncio.run(detector.detect([Slot(("m",), text)], {"TICKET"}, [spec]))
     assert round(finding.score, 2) == score
+
+
+def test_check_knows_the_teams_of_keys_stored_in_the_database_and_says_what_it_read(
+    monkeypatch: pytest.MonkeyPatch, detector: DetectionEngine, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "wards.yaml").write_text(
+        "id: wards\napplies_to: {teams: [clinical, oncology, radiology]}\n"
+        "rules: [{id: names, detect: [PERSON], action: redact}]\n"
+    )
+    database = tmp_path / "proxy.db"
+    config = tmp_path / "proxy.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{database}\nkeys:\n  - {{name: ward-7, team: clinical, sha256: '{'a' * 64}'}}\n"
+    )
+    monkeypatch.setattr(DetectionEngine, "in_process", lambda config: detector)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    def warnings() -> list[str]:
+        result = CliRunner().invoke(cli.main, ["policy", "check", str(policies), "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        return [line for line in result.output.splitlines() if "matches no proxy key" in line]
+
+    [unreachable_oncology, unreachable_radiology] = warnings()  # no database file yet: not created either
+    assert not database.exists()
+    assert unreachable_oncology.endswith(
+        "team 'oncology' matches no proxy key's team (clinical; read: config file keys;"
+        " not read: database keys (the configured database is unreachable, or not migrated))"
+    )
+    upgrade(f"sqlite:///{database}")
+    engine = make_engine(f"sqlite:///{database}")
+    create_key(engine, "tumour-board", "oncology", KeyLimits())  # what the admin API's POST /admin/keys stores
+    create_key(engine, "old-scanner", "radiology", KeyLimits())
+    revoke_key(engine, "old-scanner")  # a revoked key's team is no longer served
+    engine.dispose()
+    [radiology] = warnings()
+    assert radiology.endswith(
+        "team 'radiology' matches no proxy key's team (clinical, oncology; read: config file keys, database keys)"
+    )

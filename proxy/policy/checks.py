@@ -26,6 +26,20 @@ PROBE_SECONDS = 0.1
 PROBE_LENGTH = 3000
 
 
+@dataclass(frozen=True)
+class KnownTeams:
+    """The teams proxy keys name, and which key sources they were read from (`unread`: a source
+    that could not be read, and why), so a warning built on them says what it rests on."""
+
+    names: set[str]
+    read: tuple[str, ...]
+    unread: str = ""
+
+    def sources(self) -> str:
+        said = f"read: {', '.join(self.read)}"
+        return f"{said}; not read: {self.unread}" if self.unread else said
+
+
 @dataclass
 class CheckReport:
     policy_set: PolicySet | None
@@ -34,7 +48,7 @@ class CheckReport:
 
 
 def check(
-    directory: Path, detector: DetectionEngine, today: date | None = None, teams: set[str] | None = None
+    directory: Path, detector: DetectionEngine, today: date | None = None, teams: KnownTeams | None = None
 ) -> CheckReport:
     """Every problem of the policies in `directory`; `teams` (the teams proxy keys name, when
     known) lets it warn about an `applies_to` team no request can come from."""
@@ -73,15 +87,14 @@ def _retired_tests(file: PolicyFile) -> list[Problem]:
     return [file.problem(("tests",), f"policy {policy.id!r} is retired: its {len(policy.tests)} tests are skipped")]
 
 
-def _unknown_teams(file: PolicyFile, teams: set[str] | None) -> list[Problem]:
-    if not teams:
+def _unknown_teams(file: PolicyFile, teams: KnownTeams | None) -> list[Problem]:
+    if teams is None or not teams.names:
         return []
+    known = f"{', '.join(sorted(teams.names))}; {teams.sources()}"
     return [
-        file.problem(
-            ("applies_to", "teams", t), f"team {glob!r} matches no proxy key's team ({', '.join(sorted(teams))})"
-        )
+        file.problem(("applies_to", "teams", t), f"team {glob!r} matches no proxy key's team ({known})")
         for t, glob in enumerate(file.policy.applies_to.teams)
-        if not any(fnmatch.fnmatchcase(team, glob) for team in teams)
+        if not any(fnmatch.fnmatchcase(team, glob) for team in teams.names)
     ]
 
 
