@@ -78,7 +78,9 @@ def test_replay_reports_what_a_draft_would_change_by_decision_and_rule_without_a
         encodings = set(connection.execute(select(payloads.c.encoding).where(payloads.c.kind == "original")).scalars())
     assert encodings == {"zlib+aesgcm"}  # the originals are sealed: replay opens them with the data key
     out = tmp_path / "changed.csv"
-    result = invoke(["policy", "replay", str(_draft(tmp_path)), "--since", "1h", "--csv", str(out), "--json"], url)
+    draft = str(_draft(tmp_path))
+    args = ["policy", "replay", draft, "--since", "1h", "--csv", str(out), "--json", "--processes", "1"]
+    result = invoke(args, url)  # in a detection process, as by default
     report = json.loads(result.output)
     assert (report["replayed"], report["changed"]) == (2, 1)
     assert report["skipped"] == {"original not kept (capture, erasure or a blocked request)": 1}
@@ -107,13 +109,10 @@ def test_replay_reads_only_the_window_and_team_asked_for_and_prints_a_table(
 ) -> None:
     running, _ = recorded
     url = running.config.database_url
-    draft = str(_draft(tmp_path))
-    assert "replayed 0 requests" in invoke(["policy", "replay", draft, "--team", "nobody"], url).output
-    assert (
-        "replayed 0 requests"
-        in invoke(["policy", "replay", draft, "--since", "2000-01-01", "--until", "2000-01-02"], url).output
-    )
-    table = invoke(["policy", "replay", draft], url).output
+    replay = ["policy", "replay", str(_draft(tmp_path)), "--processes", "0"]  # detection in this process
+    assert "replayed 0 requests" in invoke([*replay, "--team", "nobody"], url).output
+    assert "replayed 0 requests" in invoke([*replay, "--since", "2000-01-01", "--until", "2000-01-02"], url).output
+    table = invoke(replay, url).output
     assert "replayed 2 requests; 1 would change" in table
     assert "transform -> block" in table and "contact-details" in table
 
@@ -125,7 +124,7 @@ def test_replay_refuses_a_draft_with_errors_naming_the_line(
     draft = _draft(tmp_path)
     (draft / "broken.yaml").write_text("id: broken\nrules:\n  - {id: x, detect: [PERSON], action: pseudonymise}\n")
     env = {"DATABASE_URL": running.config.database_url, "PRIVACY_PROXY_CONFIG": ""}
-    result = CliRunner().invoke(main, ["policy", "replay", str(draft)], env=env)
+    result = CliRunner().invoke(main, ["policy", "replay", str(draft), "--processes", "0"], env=env)
     assert result.exit_code == 1 and "broken.yaml:3:" in result.output
 
 
@@ -141,7 +140,7 @@ class _Counting:
 
 
 def test_replay_in_pages_finds_and_reports_what_one_request_at_a_time_does(
-    detector: DetectionEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    detector: DetectionEngine, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     upgrade(url)
@@ -168,9 +167,8 @@ def test_replay_in_pages_finds_and_reports_what_one_request_at_a_time_does(
 
     reports = []
     for page in (1, 5):
-        monkeypatch.setattr(replay_module, "PAGE", page)
         ids = io.StringIO()
-        report = replay_module.replay(engine, SEALER, draft, detector, replay_module.Window(), ids)
+        report = replay_module.replay(engine, SEALER, draft, detector, replay_module.Window(), ids, page=page)
         reports.append((report.as_dict(), ids.getvalue()))
     assert reports[0] == reports[1]
     assert (reports[0][0]["changed"], reports[0][0]["skipped"]) == (11, {"unreadable": 2})

@@ -10,6 +10,7 @@ detector knows replaced by its type), folded away.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -20,7 +21,7 @@ from proxy.admin.api import request_filter
 from proxy.console.render import ConsoleRoute, page
 from proxy.console.session import Session, current_session, read_form
 from proxy.errors import BadRequest
-from proxy.governance.replay import ReplayReport, Window, replay
+from proxy.governance.replay import PAGE_BESIDE_LIVE, ReplayReport, Window, replay
 from proxy.pipeline import Services
 from proxy.policy.bundle import PolicySet
 from proxy.policy.loader import PolicyError, load_policies
@@ -62,7 +63,9 @@ async def replay_run(request: Request) -> Response:
         return _page(session, fields, error=error.message, status=400)
     window = Window(where.since, where.until, where.team)
     engine = services.recorder.engine
-    report = await anyio.to_thread.run_sync(replay, engine, services.sealer, draft, services.detector, window)
+    report = await anyio.to_thread.run_sync(
+        partial(replay, engine, services.sealer, draft, services.detector, window, page=PAGE_BESIDE_LIVE)
+    )
     await anyio.to_thread.run_sync(
         lambda: record_audit(
             engine,

@@ -37,6 +37,9 @@ from proxy.store.tables import findings, payloads, requests
 
 BATCH = 500  # rows read from the database at a time
 PAGE = 200  # requests scanned together: their texts go to the detector in one call
+# In the server (the console's replay) the pool's processes serve live requests too: a small page
+# keeps each of its jobs short, so a live request never waits long behind one.
+PAGE_BESIDE_LIVE = 8
 EXAMPLES_PER_CHANGE = 3
 EXAMPLE_CHARS = 200
 NONE = "none"  # no finding of that type was acted on
@@ -101,9 +104,10 @@ def replay(
     window: Window,
     ids: IO[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    page: int = PAGE,
 ) -> ReplayReport:
-    """Replay every request in `window` under `draft`; write one CSV line per changed request to
-    `ids`; tell `progress` how many requests have been read so far."""
+    """Replay every request in `window` under `draft`, `page` requests at a time; write one CSV
+    line per changed request to `ids`; tell `progress` how many requests have been read so far."""
     report = ReplayReport()
     writer = csv.writer(ids) if ids is not None else None
     if writer is not None:
@@ -111,9 +115,9 @@ def replay(
     loop = asyncio.new_event_loop()
     done = 0
     try:
-        for page in _pages(_rows(engine, sealer, window), PAGE):
-            runs = loop.run_until_complete(_scan_page(page, draft, detector))
-            for row, run in zip(page, runs, strict=True):
+        for rows in _pages(_rows(engine, sealer, window), page):
+            runs = loop.run_until_complete(_scan_page(rows, draft, detector))
+            for row, run in zip(rows, runs, strict=True):
                 done += 1
                 if progress is not None:
                     progress(done)
