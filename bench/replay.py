@@ -12,6 +12,7 @@ the time is mostly the detector's.
     .venv/bin/python bench/replay.py                   # 2,000 and 10,000 requests
     .venv/bin/python bench/replay.py --rows 100000     # the issue's size
     .venv/bin/python bench/replay.py --processes 0     # detection in the replaying process only
+    .venv/bin/python bench/replay.py --no-cache        # every text analysed, however often it recurs
 """
 
 from __future__ import annotations
@@ -37,12 +38,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[2_000, 10_000], help="store sizes to measure")
     parser.add_argument("--processes", type=int, help="detection processes (default: one per CPU core)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="without the analysis cache (the seeded texts repeat a lot)"
+    )
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    config = {"processes": args.processes, **({"cache_entries": 0} if args.no_cache else {})}
     if args.child:
-        _child(args.child, args.processes)
+        _child(args.child, json.loads(args.config))
         return
-    results = [{"rows": n, **_measure(n, args.processes)} for n in args.rows]
+    results = [{"rows": n, **_measure(n, config)} for n in args.rows]
     header = (
         f"{'rows':>8} {'replayed':>9} {'changed':>8} {'seconds':>9} {'req/s':>8} {'req/cpu-s':>10} {'peak RSS MB':>12}"
     )
@@ -56,7 +62,7 @@ def main() -> None:
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
-def _measure(n: int, processes: int | None) -> dict[str, float]:
+def _measure(n: int, config: dict[str, int | None]) -> dict[str, float]:
     from bench.seed_store import fresh_postgres, seed
     from proxy.store.database import make_engine
     from proxy.store.sealing import Sealer
@@ -67,8 +73,7 @@ def _measure(n: int, processes: int | None) -> dict[str, float]:
         seed(engine, n, sealer=Sealer({"bench": BENCH_KEY}, "bench"))
         engine.dispose()
         print(f"seeded {n} exchanges in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        command = [sys.executable, str(Path(__file__).resolve()), "--child", url]
-        command += ["--processes", str(processes)] if processes is not None else []
+        command = [sys.executable, str(Path(__file__).resolve()), "--child", url, "--config", json.dumps(config)]
         completed = subprocess.run(command, check=True, capture_output=True, text=True)
         result: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
         return result
@@ -86,7 +91,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _child(url: str, processes: int | None) -> None:
+def _child(url: str, config: dict[str, int | None]) -> None:
     """One replay in this process (and its detection processes); prints the times (CPU of all of
     them), the peak RSS (this process's plus each detection process's) and RSS samples as JSON."""
     from proxy.config import DetectionConfig
@@ -96,7 +101,7 @@ def _child(url: str, processes: int | None) -> None:
     from proxy.store.database import make_engine
     from proxy.store.sealing import Sealer
 
-    detector = DetectionEngine.from_config(DetectionConfig(processes=processes))
+    detector = DetectionEngine.from_config(DetectionConfig(**config))  # as `policy replay` builds it
     pids = detector.pool.pids if detector.pool is not None else []
     draft = load_policies(REPO / "policies", known_entities=detector.supported_entities())
     engine = make_engine(url)
