@@ -96,6 +96,7 @@ def test_mastercard_2_series_and_national_phone_formats_are_found(detector: Dete
         ("fødselsdato 1979-3-7", "1979-3-7"),
         ("my dob is 04/07/85, can you check", "04/07/85"),
         ("she was born on the 3rd of May, 1979", "3rd of May, 1979"),
+        ("my mum is Aurelia Pinto, born\n11/02/1944, and she can't log in", "11/02/1944"),  # a wrapped line
     ],
 )
 def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, text: str, expected: str) -> None:

@@ -243,3 +243,35 @@ def test_a_model_span_that_runs_past_the_name_does_not_hide_the_name(
     abuelo"): cut to the line and to the words that support it before overlaps are resolved, the
     name is found, by the model or by the key or cue inside its span."""
     assert name in _people(detector, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Which is bigger, 10.0.0.0/8 or 172.16.0.0/12? And fd00::/8?", []),
+        ("allow only 81.2.69.160/32 through the firewall", ["81.2.69.160/32"]),  # one host
+    ],
+)
+def test_an_address_with_a_prefix_length_is_a_network_not_an_address(
+    detector: DetectionEngine, text: str, expected: list[str]
+) -> None:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"IP_ADDRESS", "PHONE_NUMBER"}, []))
+    assert sorted({text[f.start : f.end] for f in findings}) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Il mio ordine n. 412-7781-3390 non è mai arrivato.",
+        "Codice di tracciamento SDA 061190442871, dove si trova il pacco?",
+        "La Sendungsnummer 0172 5581 90 ist ungültig.",
+        "our ERP prints ids like 0800-311-4477 on every invoice",
+    ],
+)
+def test_an_order_or_tracking_number_in_other_languages_is_no_phone(detector: DetectionEngine, text: str) -> None:
+    findings = asyncio.run(detector.detect([Slot(("m",), text)], {"PHONE_NUMBER"}, []))
+    assert findings == []
+
+
+def test_a_person_whose_last_word_is_a_street_kind_is_a_street(detector: DetectionEngine) -> None:
+    assert _people(detector, "Was Penny Lane Road or Abbey Road the older street?") == []

@@ -51,6 +51,8 @@ LEAD = (
 
 # words between the cue and its date: "dob is 04/07/85", "born on the 3rd of May", "geboren am"
 _FILLER = r"(?:[ \t]+(?:is|was|on|the|ist|am|est|le|es|el|è|il|op|em|dnia)(?![\w.])){0,2}"
+# a wrapped line may put the date at the start of the next one ("he's ..., born\n23/07/1949")
+_WRAP = r"[ \t]*(?:\n[ \t]*)?"
 
 
 class DateOfBirthRecognizer(PatternRecognizer):
@@ -61,6 +63,6 @@ class DateOfBirthRecognizer(PatternRecognizer):
             supported_entity=self.ENTITY,
             name="DateOfBirthRecognizer",
             supported_language=supported_language,
-            patterns=[Pattern("date after a birth word", rf"{LEAD}[ \t]*[:,：-]?{_FILLER}[ \t]*\K{DATE}(?!\w)", 0.85)],
+            patterns=[Pattern("date after a birth word", rf"{LEAD}[ \t]*[:,：-]?{_FILLER}{_WRAP}\K{DATE}(?!\w)", 0.85)],
             global_regex_flags=re.IGNORECASE | re.MULTILINE,
         )

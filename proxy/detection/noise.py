@@ -97,6 +97,12 @@ CODE_AFTER = re.compile(r" (?:\d+[A-Za-z]?\b|(?:no|nr|n°)\.?(?:[ \t]|:|$))", re
 #: a term's letter after a word: "Hep B", "Vitamin D", "Plan B" (a name ends in a word or an initial's dot)
 LETTER_LAST = re.compile(r"\S [A-Z]$")
 AMOUNT = re.compile(r"\d+[.,]\d{2}")
+#: an address with a prefix length: a network ("10.0.0.0/8"), nobody's address; a /32 or /128 is
+#: one host, which may be someone's ("allow 81.2.69.160/32")
+NETWORK = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/(?:[12]?\d|3[01])|[0-9a-f:]+/(?:\d{1,2}|1[01]\d|12[0-7])", re.I)
+#: a "person" whose last word is a street's kind is a street ("Abbey Road"); not the kinds that are
+#: also family names (Lane, Way, Close, Street is rare enough to keep: "Lois Lane", "Rhodri Way")
+STREET_LAST = re.compile(r"[ \t](?:street|st|road|rd|avenue|ave|boulevard|blvd|strasse|straße|allee)\.?$", re.I)
 EMAIL_LOCAL = re.compile(r"[\w.+-]+(?=@[\w-]+\.)")
 DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 ROUTING_BEFORE = re.compile(
@@ -153,8 +159,10 @@ FAMOUS_STREET = re.compile(
     re.I,
 )
 REFERENCE_BEFORE = re.compile(
-    r"(?:#|\b(?:order|invoice|ticket|tracking|ref(?:erence)?|po|sku|item|shipment|bestell|rechnung|commande)"
-    r"(?:[ \t]*(?:no\.?|nr\.?|number|id|n°))?[ \t]*[:#]?)[ \t]*$",
+    r"(?:#|\b(?:order|invoice|ticket|tracking|ref(?:erence)?|po|sku|item|shipment|bestell|rechnung|commande"
+    r"|ordine|pedido|bestelling|sendungsnummer|sendung|tracciamento|spedizione|seguimiento|envío|suivi|colis"
+    r"|factura|fattura|factuur|ids?[ \t]+like)"
+    r"(?:[ \t]*(?:no\.?|nr\.?|n\.?|number|id|n°|nº))?[ \t]*[:#]?(?:[ \t]+[A-Z]{2,5})?)[ \t]*$",
     re.I,
 )
 
@@ -345,7 +353,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             or _case_party(finding, text)
             or (finding.recognizer == SPACY and _model_slip(value))
             or _in_identifier(finding, text)
-            or bool(STREET_AFTER.match(text, finding.end))
+            or bool(STREET_AFTER.match(text, finding.end) or STREET_LAST.search(value))
             or (finding.recognizer == RECOGNIZER and finding.score <= LONE_NAME_SCORE and _labels_a_code(finding, text))
             or (finding.recognizer == SPACY and bool(LETTER_LAST.search(value)))
         )
@@ -359,6 +367,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
         return (
             sum(c.isdigit() for c in value) < 7
             or bool(AMOUNT.fullmatch(value) or DATE.fullmatch(value) or DOTTED_QUAD.fullmatch(value))
+            or bool(NETWORK.fullmatch(value))
             or bool(REFERENCE_BEFORE.search(text[max(finding.start - 24, 0) : finding.start]))
         )
     if finding.entity_type == "CREDIT_CARD":
@@ -367,6 +376,8 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
     if finding.entity_type == "US_DRIVER_LICENSE":
         return len(value) < 6
     if finding.entity_type == "IP_ADDRESS":
+        if NETWORK.fullmatch(value):
+            return True
         return _nobodys_address(value, _sentence(text, finding)) or bool(
             VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start])
         )
