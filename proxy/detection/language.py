@@ -32,8 +32,10 @@ def _stop_words() -> dict[str, frozenset[str]]:
     return {lang: w - shared for lang, w in words.items()}
 
 
+@lru_cache(maxsize=64)
 def language_of(text: str) -> str:
-    """The language with the most function words in `text`; English when none leads clearly."""
+    """The language with the most function words in `text`; English when none leads clearly.
+    Remembered for the last texts: the model's recognizer and the noise filters both ask."""
     counts = dict.fromkeys(LANGUAGES, 0)
     stop_words = _stop_words()
     for word in _WORD.findall(text.lower()):
