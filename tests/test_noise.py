@@ -275,3 +275,17 @@ def test_an_order_or_tracking_number_in_other_languages_is_no_phone(detector: De
 
 def test_a_person_whose_last_word_is_a_street_kind_is_a_street(detector: DetectionEngine) -> None:
     assert _people(detector, "Was Penny Lane Road or Abbey Road the older street?") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "people"),
+    [
+        ("Should I build the docs with Hugo or Jekyll, and is Django's ORM faster?", []),
+        ("Sprint board: Pandas upgrade, Kafka consumer lag, Flask migration", []),
+        ("ask Hugo to deploy the build tonight", ["Hugo"]),  # a cue names a person
+    ],
+)
+def test_software_named_like_a_person_in_a_sentence_about_software_is_no_person(
+    detector: DetectionEngine, text: str, people: list[str]
+) -> None:
+    assert _people(detector, text) == people

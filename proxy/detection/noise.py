@@ -116,6 +116,24 @@ VERSION_BEFORE = re.compile(
     r"|gradle|maven|jenkins|elasticsearch|mongodb|cuda|llvm|kernel|linux|bios|firmware)\s+)$",
     re.I,
 )
+#: software named like a person or a word a model reads as one ("Django", "Kafka", "Hugo", "Pandas")
+TOOLS = frozenset(
+    """django kafka hugo jenkins pandas numpy flask celery sphinx ansible grafana kibana jupyter hadoop cassandra
+    jira kubernetes helm terraform laravel symfony kotlin scala clojure haskell erlang elixir fortran cobol bazel
+    maven gradle jekyll gatsby rust ruby julia ada perl spring hibernate tomcat jetty jasmine jest mocha karma
+    cypress selenium puppeteer storybook svelte ember angular react deno bun polars airflow dagster prefect
+    streamlit gradio keras pytorch sklearn scipy matplotlib seaborn plotly bokeh dask ray nomad consul vault
+    envoy istio zuul kong traefik caddy apache nginx redis mongo mongodb postgres mysql sqlite oracle bean""".split()
+)
+#: words of software around a tool's name: "deploy the Hugo site", "a Kafka consumer", "Django's ORM"
+TECH_CUE = re.compile(
+    r"\b(?:build|deploy|pipeline|language|framework|librar(?:y|ies)|package|install|plugin|server|theme|site"
+    r"|version|code|compile|runtime|docker|repo|api|sdk|cli|jobs?|cluster|dataframe|query|config|yaml|json"
+    r"|script|tests?|apps?|template|module|crate|gem|npm|pip|orm|consumer|producer|topic|broker|migration"
+    r"|endpoint|release|upgrade|stack|sprint|ticket|backend|frontend|container|image|dependenc(?:y|ies)"
+    r"|programming|developer|devops|python|java|javascript|typescript|bean|beans|maven|gradle)\w*",
+    re.I,
+)
 #: words that make a published test card number a test card rather than someone's
 TEST_CUE = re.compile(
     r"\b(?:test(?:ing|s)?|sandbox|staging|dummy|fake|examples?|docs?|documentation|sample|stripe|braintree|adyen"
@@ -354,6 +372,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             or (finding.recognizer == SPACY and _model_slip(value))
             or _in_identifier(finding, text)
             or bool(STREET_AFTER.match(text, finding.end) or STREET_LAST.search(value))
+            or _a_tool(finding, value, text)
             or (finding.recognizer == RECOGNIZER and finding.score <= LONE_NAME_SCORE and _labels_a_code(finding, text))
             or (finding.recognizer == SPACY and bool(LETTER_LAST.search(value)))
         )
@@ -382,6 +401,17 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             VERSION_BEFORE.search(text[max(finding.start - 12, 0) : finding.start])
         )
     return False
+
+
+def _a_tool(finding: Finding, value: str, text: str) -> bool:
+    """Software named like a person in a sentence about software ("deploy the Hugo site", "Django's
+    ORM"), unless a cue named them ("ask Hugo", "Hugo from billing")."""
+    name = re.sub(r"['’]s$", "", value.strip()).casefold()
+    return (
+        name in TOOLS
+        and finding.recognizer != PersonCueRecognizer.NAME
+        and bool(TECH_CUE.search(_sentence(text, finding)))
+    )
 
 
 def _labels_a_code(finding: Finding, text: str) -> bool:
