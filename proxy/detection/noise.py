@@ -209,12 +209,16 @@ def _supported(finding: Finding, text: str, language: str) -> Finding | None:
         return None if lone or _lower_case_prose(value, language) else finding
     if finding.recognizer != SPACY:
         return finding
+    # already narrowed by `SupportedModelRecognizer` in the analyzer; again here for findings
+    # that come from elsewhere (the same words give the same span)
     span = narrowed(text, finding.start, finding.end, language)
     return None if span is None else replace(finding, start=span[0], end=span[1])
 
 
 def narrowed(text: str, start: int, end: int, language: str) -> tuple[int, int] | None:
     """A model person's span cut to the words that support it, or None when none do."""
+    if TITLE.search(text[max(0, start - 12) : start]):
+        return start, end  # "Frau Weißmüller", "Dr. Max": a title makes the next word a name
     words = _without_function_words(list(WORD.finditer(text, start, end)), language)
     if len(words) > 1 and words[0][0].casefold() in TITLES:
         return start, end  # the model's span starts with the title
