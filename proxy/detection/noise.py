@@ -100,8 +100,8 @@ AMOUNT = re.compile(r"\d+[.,]\d{2}")
 #: an address with a prefix length: a network ("10.0.0.0/8"), nobody's address; a /32 or /128 is
 #: one host, which may be someone's ("allow 81.2.69.160/32")
 NETWORK = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/(?:[12]?\d|3[01])|[0-9a-f:]+/(?:\d{1,2}|1[01]\d|12[0-7])", re.I)
-#: a "person" whose last word is a street's kind is a street ("Abbey Road"); not the kinds that are
-#: also family names (Lane, Way, Close, Street is rare enough to keep: "Lois Lane", "Rhodri Way")
+#: a "person" whose last word is a street's kind is a street ("Abbey Road"); Lane, Way and Close are
+#: left out, being family names too ("Lois Lane", "Rhodri Way")
 STREET_LAST = re.compile(r"[ \t](?:street|st|road|rd|avenue|ave|boulevard|blvd|strasse|straße|allee)\.?$", re.I)
 EMAIL_LOCAL = re.compile(r"[\w.+-]+(?=@[\w-]+\.)")
 DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")

@@ -24,6 +24,19 @@ SCORE = 0.6
 _WORD = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
 _RUN = rf"(?<![\w'’]){_WORD}(?:[ \t]{_WORD}){{0,2}}"
 
+#: family and friends, in the languages the proxy reads ("my niece Eilidh", "mi abuelo Ramiro")
+_RELATIVES = (
+    r"(?:niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
+    r"|grandma|grandpa|friend|roommate|flatmate|housemate|neighbou?r|boyfriend|girlfriend|my ex|stepson"
+    r"|stepdaughter|sohn|tochter|bruder|schwester|onkel|tante|oma|opa|neffe|nichte|freund(?:in)?|nachbar(?:in)?"
+    r"|kollegin|kollege|enkel(?:in)?|fils|fille|frère|s(?:œ|oe)ur|oncle|neveu|nièce|ami|amie|voisine?|collègue"
+    r"|grand-mère|grand-père|hij[oa]|herman[oa]|t[íi][oa]|abuel[oa]|sobrin[oa]|prim[oa]|amig[oa]|vecin[oa]"
+    r"|compañer[oa]|figli[oa]|fratello|sorella|zi[oa]|nonn[oa]|cugin[oa]|amic[oa]|vicin[oa]|collega|zoon"
+    r"|dochter|broer|zus|oom|neef|vriend(?:in)?|buurman|buurvrouw)"
+    r"[ \t]*,?"
+)
+#: who signs a note ("Sign it from Tolu", "Firmato Rosaria")
+_SIGNED = r"(?:sign(?:ed)?(?: it)?(?: off)?(?: from| as| by)?|firmato|firmad[oa]|signé|gezeichnet|ondertekend)[ \t]*,?"
 _BEFORE = (
     r"(?:(?:hi|hello|hey)[ \t]*,?[ \t]*(?:its|it's|this is)|hi|hello|hey|dear|hallo|bonjour|hola|ciao|hej|cc|attn"
     r"|ping|ask|asked|tell|told|email|call|text|message)"
@@ -41,19 +54,10 @@ _BEFORE = (
     r"|on behalf of|fill (?:it|this|them) (?:in|out) for|(?:signed|approved|requested|submitted|reported|prepared"
     r"|reviewed|referred|assigned to|escalated) by|c'est)"
     r"(?:[ \t]+(?:is|was|named|called))?[ \t]*:?",
-    # family and friends, in the languages the proxy reads ("my niece Eilidh", "mi abuelo Ramiro")
-    r"(?:niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
-    r"|grandma|grandpa|friend|roommate|flatmate|housemate|neighbou?r|boyfriend|girlfriend|my ex|stepson"
-    r"|stepdaughter|sohn|tochter|bruder|schwester|onkel|tante|oma|opa|neffe|nichte|freund(?:in)?|nachbar(?:in)?"
-    r"|kollegin|kollege|enkel(?:in)?|fils|fille|frère|s(?:œ|oe)ur|oncle|neveu|nièce|ami|amie|voisine?|collègue"
-    r"|grand-mère|grand-père|hij[oa]|herman[oa]|t[íi][oa]|abuel[oa]|sobrin[oa]|prim[oa]|amig[oa]|vecin[oa]"
-    r"|compañer[oa]|figli[oa]|fratello|sorella|zi[oa]|nonn[oa]|cugin[oa]|amic[oa]|vicin[oa]|collega|zoon"
-    r"|dochter|broer|zus|oom|neef|vriend(?:in)?|buurman|buurvrouw)"
-    r"[ \t]*,?",
-    # who signs a note ("Sign it from Tolu", "Firmato Rosaria")
-    r"(?:sign(?:ed)?(?: it)?(?: off)?(?: from| as| by)?|firmato|firmad[oa]|signé|gezeichnet|ondertekend)" r"[ \t]*,?",
+    _RELATIVES,
+    _SIGNED,
 )
-_FAMILY = "b3"  # the group of a relative's or friend's cue
+_FAMILY = f"b{_BEFORE.index(_RELATIVES)}"  # the group of a relative's or friend's cue
 _AFTER = (
     # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
     r"[ \t]+(?:from|in)[ \t]+(?:billing|support|sales|hr|legal|finance|accounts|payroll|it|ops|marketing"
@@ -134,8 +138,9 @@ def _name(words: list[str], cue_before: bool, strong: bool = False, family: bool
     lower = all(word.islower() for word in kept)
     capitalised = all(word[0].isupper() for word in kept)
     if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _rare_everywhere(kept[0])):
-        return None  # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
-        # (after a relative, "uncle farouk", a word English hardly uses is one)
+        # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
+        # (after a relative, "uncle farouk", a word no language uses is one)
+        return None
     if (
         capitalised
         and len(kept) == 1
@@ -152,7 +157,7 @@ def _a_noun_of_the_text(kept: list[str], text: str) -> bool:
     Versicherung"), Dutch its job titles ("een Teamleider Klantenservice (schaal 9"). Elsewhere a
     capitalised word by a cue is a name even when the language uses it ("cliente Iñaki ...")."""
     capitalised = [word for word in kept if word[0].isupper() and not _listed(word)]
-    if not capitalised or not text:
+    if not capitalised:
         return False
     language = language_of(text)
     return language in ("de", "nl") and any(is_common_in(word, language) for word in capitalised)
@@ -168,7 +173,7 @@ def _listed(word: str) -> bool:
     return word.casefold() in given or word.casefold() in family
 
 
-def _cued(run: str, start: int, before: bool, strong: bool, text: str = "", family: bool = False) -> Iterator[Found]:
+def _cued(run: str, start: int, before: bool, strong: bool, text: str, family: bool = False) -> Iterator[Found]:
     """The name in a run of words next to a cue, if any."""
     words = list(re.finditer(r"\S+", run))
     kept = _name([word[0] for word in words], cue_before=before, strong=strong, family=family)
