@@ -16,11 +16,11 @@ from presidio_analyzer.predefined_recognizers import (
     EsNieRecognizer,
     EsNifRecognizer,
     InAadhaarRecognizer,
-    InPanRecognizer,
     ItFiscalCodeRecognizer,
     PlPeselRecognizer,
     UkNinoRecognizer,
 )
+from presidio_analyzer.predefined_recognizers import InPanRecognizer as PresidioInPanRecognizer
 from stdnum.ch import ssn as ahv
 from stdnum.mx import curp
 
@@ -119,6 +119,17 @@ class MxCurpRecognizer(_CheckedRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return bool(curp.is_valid(pattern_text))
+
+
+class InPanRecognizer(PresidioInPanRecognizer):
+    """Presidio's Indian PAN, with its weakest pattern's lookaheads kept inside the candidate.
+    Presidio's look from every word to the end of the text (`.*?` under DOTALL): that cost 0.7 ms
+    of CPU on a 1.5 KB request, and let a digit anywhere later vouch for a ten-letter word."""
+
+    PATTERNS = [
+        *PresidioInPanRecognizer.PATTERNS[:2],
+        Pattern("PAN (Low)", r"\b(?=[\w@#$%^?~-]{0,9}[a-zA-Z])(?=[\w@#$%^?~-]{0,6}[0-9]{4})[\w@#$%^?~-]{10}\b", 0.01),
+    ]
 
 
 class PassportNumberRecognizer(PatternRecognizer):
