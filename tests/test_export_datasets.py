@@ -4,6 +4,7 @@ recorded through the proxy by the official SDKs, then exported."""
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 import re
 import stat
@@ -16,8 +17,10 @@ from typing import Any
 import openai
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select, update
 
+from proxy.cli import main
 from proxy.export.conversation import Conversation, Message, Tool, ToolCall
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import ExportOptions, frozen_heap, resume_after, run
@@ -335,8 +338,68 @@ def test_token_counts_histogram_cost_and_max_tokens_with_a_local_tokenizer(store
     assert "tokens (tokenizer.json): 86 in all" in (tmp_path / "all" / "README.md").read_text()
     capped, _ = store.export(tmp_path / "capped", dedupe="off", max_tokens=64, **options)
     assert capped.counts.exported == 1 and capped.counts.skipped == {"too_many_tokens": 1}
-    with pytest.raises(ValueError, match="--max-tokens needs --tokenizer"):
-        ExportOptions(format="openai-jsonl", out=tmp_path / "x", max_tokens=10)
+    assert ExportOptions(format="openai-jsonl", out=tmp_path / "x", max_tokens=10).tokenizer == "o200k_base"
+
+
+def test_o200k_base_is_tiktokens_own_encoding_from_the_vendored_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tiktoken_ext.openai_public as openai_public
+
+    from proxy.export.tokens import O200K_SHA256, VOCABULARY, o200k_base
+
+    asked = []
+    monkeypatch.setattr(openai_public, "load_tiktoken_bpe", lambda url, expected_hash: asked.append(expected_hash))
+    definition = openai_public.o200k_base()  # tiktoken's own definition, its download stubbed out
+    encoding = o200k_base(VOCABULARY)
+    assert asked == [O200K_SHA256]  # the hash we check is the one tiktoken checks
+    assert encoding._pat_str == definition["pat_str"] and encoding._special_tokens == definition["special_tokens"]
+    assert encoding.n_vocab == 200_019  # 199,998 ranks, <|endoftext|> 199999 ... <|endofprompt|> 200018
+    assert encoding.encode_ordinary("hello world") == [24912, 2375]  # OpenAI's ids for it
+    assert encoding.encode_ordinary("Hello, world!") == [13225, 11, 2375, 0]
+    assert len(encoding.encode_ordinary("<|endoftext|>")) > 1  # text that looks special counts as text
+
+
+def test_token_counts_with_o200k_base_by_default(store: Store, tmp_path: Path) -> None:
+    _request_id(store, "hello world", "o200k")  # with the echoed answer: "hello world\nhello world"
+    # "Hello" "," " world" "!" and then " Hello" ...: 80 tokens, twice; o200k_base reads "!\n" as one token
+    _request_id(store, " ".join(["Hello, world!"] * 20), "o200k")
+    store.flush()
+    url = str(store.engine.url)
+    common = ["export", "--tag", "o200k", "--dedupe", "off"]
+    invoke([*common, "--format", "parquet", "--tokens", "--out", str(tmp_path / "all")], url)
+    tokens = json.loads((tmp_path / "all" / "manifest.json").read_text())["counts"]["tokens"]
+    assert tokens["tokenizer"] == "o200k_base" and tokens["total"] == 165 and tokens["max"] == 160
+    table = pq.read_table(tmp_path / "all" / "data")
+    assert sorted(table.column("num_tokens").to_pylist()) == [5, 160]  # "hello" " world" "\n" "hello" " world"
+    assert tokens["histogram"] == {"<=64": 1, "<=256": 1}
+    assert "tokens (o200k_base): " in (tmp_path / "all" / "README.md").read_text()
+    output = invoke([*common, "--format", "openai-jsonl", "--max-tokens", "10", "--out", str(tmp_path / "c")], url)
+    assert output.output.startswith("exported 1 of 2 ") and "too_many_tokens 1" in output.output
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["counts"]["tokens"]["tokenizer"] == "o200k_base" and manifest["counts"]["tokens"]["total"] == 5
+    assert "hello world" in (tmp_path / "c" / "train.jsonl").read_text()
+
+
+def test_a_tampered_o200k_vocabulary_is_refused(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from proxy.export import tokens
+
+    text = gzip.decompress(tokens.VOCABULARY.read_bytes())
+    hello, world = b"aGVsbG8= 24912\n", b"IHdvcmxk 2375\n"  # "hello" and " world"
+    assert hello in text and world in text
+    swapped = text.replace(hello, b"aGVsbG8= 2375\n").replace(world, b"IHdvcmxk 24912\n")
+    tampered = tmp_path / "o200k_base.tiktoken.gz"
+    tampered.write_bytes(gzip.compress(swapped))
+    monkeypatch.setattr(tokens, "VOCABULARY", tampered)
+    _request_id(store, "a question for a tampered vocabulary", "tampered")
+    store.flush()
+    args = ["export", "--format", "openai-jsonl", "--tag", "tampered", "--tokens", "--out", str(tmp_path / "out")]
+    env = {"DATABASE_URL": str(store.engine.url), "PRIVACY_PROXY_CONFIG": ""}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 1, result.output
+    assert f"o200k_base: the vocabulary {tampered} is not OpenAI's (sha256 " in result.output
+    assert "rebuild it with scripts/vendor_o200k.py" in result.output
+    assert not (tmp_path / "out" / "train.jsonl").exists()
+    refused = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "o"), "--tokenizer", "o200k"], env=env)
+    assert refused.exit_code == 2 and "o200k_base, or the path of a tokenizer.json file" in refused.output
 
 
 def test_cli_filters_on_finish_reason_and_resumes_with_since_last(store: Store, tmp_path: Path) -> None:

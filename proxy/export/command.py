@@ -18,6 +18,7 @@ from proxy.clock import as_utc
 from proxy.export.residual import DEFAULT_ENTITIES, ResidualCheck
 from proxy.export.run import FORMATS, ExportOptions, Progress, resume_after, run
 from proxy.export.source import Filters, count
+from proxy.export.tokens import O200K_BASE
 from proxy.store.sealing import sealer_for
 
 if TYPE_CHECKING:  # spaCy loads only when the residual check runs
@@ -48,6 +49,15 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
         except ValueError:
             raise click.BadParameter(f"{value!r}: use NAME=SHARE, e.g. validation=0.1") from None
     return shares
+
+
+def _tokenizer(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | Path | None:
+    if value is None or value == O200K_BASE:
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise click.BadParameter(f"{O200K_BASE}, or the path of a tokenizer.json file; there is no file {value}")
+    return path
 
 
 @click.command("export")
@@ -93,12 +103,19 @@ def _shares(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...
 @_many("--finish-reason", "Only answers that ended so: stop, length, tool_calls, content_filter.")
 @click.option("--streamed/--not-streamed", default=None, help="Only streamed, or only non-streamed, answers.")
 @click.option(
-    "--tokenizer",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="A local tokenizer.json: token counts, length histogram and cost estimate in the manifest.",
+    "--tokens", "count_tokens", is_flag=True, help="Count tokens (o200k_base unless --tokenizer names another)."
 )
-@click.option("--max-tokens", type=click.IntRange(1), help="With --tokenizer: skip rows with more tokens.")
-@click.option("--price-per-million", type=click.FloatRange(0), help="Training price per million tokens (estimate).")
+@click.option(
+    "--tokenizer",
+    callback=_tokenizer,
+    metavar="o200k_base|FILE",
+    help="Count tokens with OpenAI's o200k_base (shipped, never downloaded) or a local tokenizer.json: "
+    "totals, a length histogram and a cost estimate in the manifest.",
+)
+@click.option("--max-tokens", type=click.IntRange(1), help="Skip rows with more tokens (counts with o200k_base).")
+@click.option(
+    "--price-per-million", type=click.FloatRange(0), help="Training price per million tokens: a cost estimate."
+)
 @click.option("--max-latency-ms", type=click.FloatRange(0), help="Only exchanges that took at most this long.")
 @click.option("--one-per-conversation", is_flag=True, help="Keep only the last turn of a resent history.")
 @click.option("--split", multiple=True, callback=_shares, help="NAME=SHARE, e.g. validation=0.1; the rest is train.")
@@ -161,7 +178,8 @@ def export_command(
     label: tuple[str, ...],
     finish_reason: tuple[str, ...],
     streamed: bool | None,
-    tokenizer: Path | None,
+    count_tokens: bool,
+    tokenizer: str | Path | None,
     max_tokens: int | None,
     price_per_million: float | None,
     max_latency_ms: float | None,
@@ -216,7 +234,7 @@ def export_command(
                 "sample": sample,
                 "seed": seed,
                 "stratify": stratify,
-                "tokenizer": tokenizer,
+                "tokenizer": tokenizer or (O200K_BASE if count_tokens else None),
                 "max_tokens": max_tokens,
                 "price_per_million": price_per_million,
                 "one_per_conversation": one_per_conversation,
@@ -237,7 +255,7 @@ def export_command(
         try:
             with _progress(engine, filters, options.one_per_conversation) as progress:
                 manifest = run(engine, sealer, options, residual, progress)
-        except (FileExistsError, ValueError) as exc:  # a used output directory, an unreadable tokenizer
+        except (FileExistsError, ValueError) as exc:  # a used output directory, an unreadable or tampered tokenizer
             raise click.ClickException(str(exc)) from None
     counts = manifest.counts
     skipped = ", ".join(f"{reason} {n}" for reason, n in counts.skipped.items()) or "none"

@@ -40,7 +40,7 @@ from proxy.export.residual import DEFAULT_ENTITIES, ResidualAction, ResidualChec
 from proxy.export.sinks import ExportRow, JsonlSink, ParquetSink, Sink, create
 from proxy.export.source import ContentMode, Filters, SourceRow, strata, stream
 from proxy.export.surrogate import Surrogates, has_stand_in
-from proxy.export.tokens import TokenCounter
+from proxy.export.tokens import O200K_BASE, TokenCounter
 from proxy.governance.consent import opted_out_subjects
 from proxy.store import lineage
 from proxy.store.audit import record_audit
@@ -79,9 +79,20 @@ class ExportOptions(BaseModel):
     sample: int | None = Field(None, gt=0)  # a seeded random sample of this many matched records
     seed: int = 0
     stratify: Literal["team", "model"] | None = None  # the sample keeps each team's (model's) share
-    tokenizer: Path | None = None  # a local tokenizer.json: token counts, histogram and cost in the manifest
-    max_tokens: int | None = Field(None, gt=0)  # with a tokenizer: skip longer rows
+    # token counts, histogram and cost in the manifest: "o200k_base" (vendored) or a local tokenizer.json;
+    # --max-tokens and --price-per-million count with o200k_base unless another is named
+    tokenizer: Literal["o200k_base"] | Path | None = None
+    max_tokens: int | None = Field(None, gt=0)  # skip longer rows
     price_per_million: float | None = Field(None, ge=0)  # training price per million tokens, for the estimate
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_tokenizer(cls, data: Any) -> Any:
+        """Asking for a token limit or a cost is asking for token counts: with o200k_base by default."""
+        if isinstance(data, dict) and data.get("tokenizer") is None:
+            if data.get("max_tokens") is not None or data.get("price_per_million") is not None:
+                return {**data, "tokenizer": O200K_BASE}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> ExportOptions:
@@ -89,8 +100,6 @@ class ExportOptions(BaseModel):
             raise ValueError("original content needs a purpose")
         if sum(self.split.values()) >= 1 or any(share <= 0 for share in self.split.values()) or "train" in self.split:
             raise ValueError("split shares must be > 0 and add up to less than 1; the rest is train")
-        if self.max_tokens is not None and self.tokenizer is None:
-            raise ValueError("--max-tokens needs --tokenizer")
         if not all(SPLIT_NAME.match(name) for name in self.split):  # a split name becomes a file name
             raise ValueError("split names are lowercase letters, digits, '-' and '_'")
         return self
@@ -106,7 +115,7 @@ class _Tally:
     flagged: int = 0
     cross_split: int = 0  # rows repeating a row of another split (only possible with dedupe off)
     pairs: int | None = None  # dpo-jsonl: preference pairs written
-    tokens: dict[str, Any] | None = None  # --tokenizer: totals, histogram, cost
+    tokens: dict[str, Any] | None = None  # --tokens/--tokenizer: totals, histogram, cost
     skipped: Counter[str] = field(default_factory=Counter)
     splits: Counter[str] = field(default_factory=Counter)
     policies: set[str] = field(default_factory=set)
