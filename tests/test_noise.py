@@ -140,6 +140,36 @@ def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: Detecti
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Which is warmer in March, Accra or Lagos?",
+        "Country | Capital | GDP\nGhana | Accra | 76\nChile | Santiago | 300\nPeru | Lima | 240",
+        "Is Florence nicer than Siena in October? And what about flights to Santiago?",
+    ],
+)
+def test_a_town_the_model_or_the_name_lists_call_a_person_is_a_place_in_a_general_question(
+    detector: DetectionEngine, text: str
+) -> None:
+    """Each of these was a PERSON finding before `places.py`; "Santiago" and "Florence" are given
+    names too, so they need a word that leads to a place or other places around them."""
+    assert _people(detector, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Santiago asked me to draft a reply about the budget.", "Santiago"),
+        ("my colleague Florence booked the room", "Florence"),
+        ("Please forward the signed lease to Jackson Okafor before Friday.", "Jackson Okafor"),
+    ],
+)
+def test_a_given_name_that_is_also_a_town_is_still_a_person_without_a_place_around_it(
+    detector: DetectionEngine, text: str, name: str
+) -> None:
+    assert name in _people(detector, text)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("In the sandbox use the test card 4242 4242 4242 4242, any expiry.", []),

@@ -27,6 +27,7 @@ from proxy.detection.builtin import builtin_recognizers, phone_windows
 from proxy.detection.cache import AnalysisCache, scope_of
 from proxy.detection.custom import CustomRecognizerSpec
 from proxy.detection.noise import SPACY, SupportedModelRecognizer, without_noise
+from proxy.detection.places import place_names
 from proxy.detection.pool import DetectionPool, PoolStarting, detection_processes
 from proxy.detection.recognizers import custom_recognizers
 from proxy.detection.registry import RememberingRegistry
@@ -93,6 +94,7 @@ def build_analyzer(config: DetectionConfig) -> AnalyzerEngine:
     ]:  # ours, beside Presidio's
         analyzer.registry.add_recognizer(recognizer)
     analyzer.registry = RememberingRegistry(analyzer.registry)
+    place_names()  # read the gazetteer now, not during the first request
     return analyzer
 
 

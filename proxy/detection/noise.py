@@ -32,7 +32,9 @@ Each filter is named and has a reason; a finding dropped here is not personal da
   address ("221B Baker Street", "10 Downing Street") in a text
   that holds no other personal data (an e-mail, a phone number, an id: then a "Bill Gates" is a
   customer), unless a personal cue comes right before it ("my colleague Taylor Swift") or a call or
-  message of theirs after it ("Bill Gates called").
+  message of theirs after it ("Bill Gates called"). So is a town or a country the model or the
+  name lists call a person ("Porto", "Accra"; `places.py`); one that is also a given or family name
+  ("Santiago") only after a word that leads to a place ("flights to Santiago") or among other places.
 - `case-name`: parties of a cited case ("Marbury v. Madison", "Roe vs Wade") are public record.
 - `placeholder`: the stock street addresses of forms and docs ("123 Main Street", "123 Fake St").
 - `reference-number`: digits after `#` or an order, invoice, ticket or tracking label are that
@@ -57,6 +59,7 @@ from proxy.detection.language import LANGUAGES, language_of, stop_words
 from proxy.detection.lexicon import is_common_in, zipf
 from proxy.detection.names import LONE_NAME_SCORE, PARTICLES, RECOGNIZER, TITLE, TITLES, WORD, is_common, name_lists
 from proxy.detection.person_cues import PersonCueRecognizer
+from proxy.detection.places import PLACE_BEFORE, among_places, is_place
 from proxy.detection.public_figures import is_public_figure
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
@@ -189,7 +192,7 @@ def without_noise(findings: list[Finding], text: str) -> list[Finding]:
     emails = [f for f in findings if f.entity_type == "EMAIL_ADDRESS"]
     specific = [f for f in findings if f.entity_type in SPECIFIC_SECRETS]
     kept = [f for f in findings if not _noise(f, text, emails) and not _fallback_inside(f, specific)]
-    famous = [f for f in kept if _public_figure(f, text) or _famous_street(f, text)]
+    famous = [f for f in kept if _public_figure(f, text) or _famous_street(f, text) or _a_place(f, text)]
     if famous and not any(f.entity_type in PERSONAL_CONTEXT and f.score >= 0.5 and f not in famous for f in kept):
         kept = [f for f in kept if f not in famous]
     if any(f.entity_type == "PERSON" and f.recognizer in (SPACY, RECOGNIZER) for f in kept):
@@ -330,6 +333,22 @@ def _famous_street(finding: Finding, text: str) -> bool:
 def _in_identifier(finding: Finding, text: str) -> bool:
     """A word joined to an identifier by an underscore ("Jasmine_Index", "get_Kowalski")."""
     return text[finding.end : finding.end + 1] == "_" or text[max(finding.start - 1, 0) : finding.start] == "_"
+
+
+def _a_place(finding: Finding, text: str) -> bool:
+    """A person found by the model or the name lists that is the name of a town or a country
+    (`places.py`), with no personal cue before it; one that is also a given or family name
+    ("Santiago", "Florence") only after a word that leads to a place, or among other places."""
+    if finding.entity_type != "PERSON" or finding.recognizer not in (SPACY, RECOGNIZER):
+        return False
+    value = text[finding.start : finding.end]
+    if not is_place(value) or PERSONAL_CUE.search(text[max(finding.start - 30, 0) : finding.start]):
+        return False
+    if PERSONAL_AFTER.match(text, finding.end):
+        return False
+    if not any(word.casefold() in names for word in value.split() for names in name_lists()):
+        return True
+    return bool(PLACE_BEFORE.search(text[max(finding.start - 24, 0) : finding.start])) or among_places(text, value)
 
 
 def _public_figure(finding: Finding, text: str) -> bool:
