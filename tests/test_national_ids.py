@@ -97,7 +97,18 @@ def test_mastercard_2_series_and_national_phone_formats_are_found(detector: Dete
         ("my dob is 04/07/85, can you check", "04/07/85"),
         ("she was born on the 3rd of May, 1979", "3rd of May, 1979"),
         ("my mum is Aurelia Pinto, born\n11/02/1944, and she can't log in", "11/02/1944"),  # a wrapped line
+        ("Pat.: Kessler, Hans-Dieter, * 12.05.1952\nAufnahme", "12.05.1952"),
+        ("kamer 3 - Mevr. Peeters, Rita (°04/09/1941), valrisico", "04/09/1941"),
+        ("Paz. ROSSETTI Franca, n. 08/03/1939, ricoverata", "08/03/1939"),
+        ("mi tío Ramón nació el 2 de junio de 1950 en Jaén", "2 de junio de 1950"),
     ],
 )
 def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, text: str, expected: str) -> None:
     assert _found(detector, text, {"DATE_OF_BIRTH"}) == [("DATE_OF_BIRTH", expected)]
+
+
+@pytest.mark.parametrize(
+    "text", ["* 2024-01-05 released v2 of the app", "- fattura n. 12/03/2024 da pagare", "° 12.05.2024 Wartung"]
+)
+def test_a_bullet_or_a_number_sign_before_a_date_is_no_birth(detector: DetectionEngine, text: str) -> None:
+    assert _found(detector, text, {"DATE_OF_BIRTH"}) == []

@@ -305,6 +305,16 @@ POSITIVES = [
         id="short-password-word-as-the-last-segment",
     ),
     pytest.param("db:\n  dbPassword: Tr1cky-Fox\n", [("PASSWORD_ASSIGNMENT", "Tr1cky-Fox")], id="camel-case-key"),
+    pytest.param(
+        "define( 'DB_USER', 'shop' );\ndefine( 'DB_PASSWORD', 'Gl4cier&Moss!2' );",
+        [("PASSWORD_ASSIGNMENT", "Gl4cier&Moss!2")],
+        id="php-define",
+    ),
+    pytest.param(
+        'os.environ.setdefault("SESSION_SECRET", "pT4nW8qZ1rL6")',
+        [("GENERIC_SECRET", "pT4nW8qZ1rL6")],
+        id="key-and-value-as-a-call-s-arguments",
+    ),
     pytest.param("mysql --pass=Qp7-Lm2x shop", [("PASSWORD_ASSIGNMENT", "Qp7-Lm2x")], id="pass-flag"),
     pytest.param('SIM_PIN = "4821"', [("PASSWORD_ASSIGNMENT", "4821")], id="pin-assignment"),
     pytest.param(

@@ -2,7 +2,8 @@
 
 A bare date ("the release on 24 October", "the Moon landing on July 20, 1969") is not reported;
 a date right after "DOB", "date of birth", "born", "born in <town> on" (or the equivalents in German,
-French, Spanish, Italian, Dutch, Portuguese and Polish: "nato a Bari il", "ur.", "geboren op") is.
+French, Spanish, Italian, Dutch, Portuguese and Polish: "nato a Bari il", "ur.", "geboren op"), or
+after the signs genealogists and clinics write for "born" ("* 03.07.1949", "(°17/08/1937)") is.
 Policies can then protect birth dates without touching every deadline and changelog date, which
 is what acting on Presidio's DATE_TIME would do.
 """
@@ -43,10 +44,15 @@ LEAD = (
     r"(?:\bd\.?o\.?b\.?|\bdate\s+of\s+birth|\bbirth\s?date|\bbirthday|\bborn" + _PLACE + r"(?:\s+on)?|\bb\."
     r"|\bgeb(?:oren)?\.?" + _PLACE + r"(?:\s+(?:am|op))?"
     r"|\bgeburtsdatum|\bnée?" + _PLACE + r"\s+le|\bdate\s+de\s+naissance|\bfecha\s+de\s+nacimiento"
-    r"|\bnacid[oa]" + _PLACE + r"\s+el|\bf\.\s?nac\.?|\bnat[oa]" + _PLACE + r"\s+il|\bdata\s+di\s+nascita"
+    r"|\bnacid[oa]" + _PLACE + r"\s+el|\bnaci[óo]" + _PLACE + r"\s+el"
+    r"|\bf\.\s?nac\.?|\bnat[oa]" + _PLACE + r"\s+il|\bdata\s+di\s+nascita"
     r"|\bdata\s+de\s+nascimento|\bnascid[oa]" + _PLACE + r"\s+(?:em|a|no\s+dia)|\bgeboortedatum"
     r"|\bgeb\.?-?datum|\bdata\s+nascita|\bnascimento|\bf[øö]dselsdato|\bf[öø]delsedatum|\bsyntym[äa]aika"
-    r"|\bur\.|\burodzon[ya]" + _PLACE + r"(?:\s+dnia)?|\bdata\s+urodzenia|生年月日|出生日期)"
+    r"|\bur\.|\burodzon[ya]" + _PLACE + r"(?:\s+dnia)?|\bdata\s+urodzenia|生年月日|出生日期"
+    # the genealogists' signs after a name ("Schößler, Hans, * 03.07.1949", "(°17/08/1937)"), not a
+    # list's bullet at the start of a line; Italian "n." (nato, nata) after a name's comma, not a
+    # number's "n." ("fattura n. 12/03/2024")
+    r"|(?<=[\w,;(][ \t]{0,2})[*°]|(?<=,[ \t]{0,2})n\.(?=[ \t]?\d))"
 )
 
 # words between the cue and its date: "dob is 04/07/85", "born on the 3rd of May", "geboren am"

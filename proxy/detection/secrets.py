@@ -179,6 +179,11 @@ class SecretRecognizer(PatternRecognizer):
 _SEPARATOR = r"[\"']?[ \t]{0,16}(?::=|=>|=|:)[ \t]{0,16}"
 _QUOTED_VALUE = (r"([\"'])\K", r"(?:(?!\1)[^\r\n]){1,256}+(?=\1)")
 _BARE_AFTER_EQUALS = (r"[\"']?=\K", r"[^\s\"'`,;&(){}\[\]]{1,256}+(?=\s|,|$)")
+# A key and its value as the first two arguments of a call that sets one: PHP's `define('DB_PASSWORD',
+# '...')`, `setenv("API_TOKEN", "...")`, `os.environ.setdefault("SECRET_KEY", "...")`. Other calls
+# (`_('password', 'Mot de passe')`, `add_field('password', 'required')`) name a field, not its value.
+_CALL_START = r"(?<=(?i:define|setenv|putenv|setdefault|set|setitem|setproperty|put)[ \t]{0,4}\([ \t]{0,16})"
+_ARGUMENT_SEPARATOR = r"[\"'][ \t]{0,16},[ \t]{0,16}"
 _BARE_AFTER_COLON = (r"[\"']?:[ \t]{1,16}\K", r"[^\s\"'`#,{}\[\]]{1,256}+(?=[ \t]{0,16}(?:[,}#]|$))")
 
 
@@ -188,6 +193,7 @@ def _assignment_patterns(name: str, key: str, score: float, shape: str = "") -> 
         Pattern(f"{name} (quoted)", key + _SEPARATOR + shape.join(_QUOTED_VALUE), score),
         Pattern(f"{name} (env)", key + shape.join(_BARE_AFTER_EQUALS), score),
         Pattern(f"{name} (yaml)", key + shape.join(_BARE_AFTER_COLON), score),
+        Pattern(f"{name} (call)", _CALL_START + key + _ARGUMENT_SEPARATOR + shape.join(_QUOTED_VALUE), score),
     )
 
 
