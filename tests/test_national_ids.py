@@ -112,3 +112,30 @@ def test_birth_dates_in_other_languages_and_formats(detector: DetectionEngine, t
 )
 def test_a_bullet_or_a_number_sign_before_a_date_is_no_birth(detector: DetectionEngine, text: str) -> None:
     assert _found(detector, text, {"DATE_OF_BIRTH"}) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # check digits off by one: the structure of a Spanish and a German IBAN all the same
+        ("paga por transferencia a ES21 0081 7011 1900 0384 2291, gracias", "ES21 0081 7011 1900 0384 2291"),
+        ("überweise bitte auf DE89 3704 0044 0532 0130 01", "DE89 3704 0044 0532 0130 01"),
+        ("IBAN DE89 3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00"),  # a valid one, as before
+    ],
+)
+def test_a_value_with_its_country_s_iban_structure_is_an_iban_whatever_its_check_digits(
+    detector: DetectionEngine, text: str, value: str
+) -> None:
+    assert _found(detector, text, {"IBAN_CODE"}) == [("IBAN_CODE", value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order XX12 3456 7890 1234 shipped",  # no country has the code XX
+        "part GB82 WEST 1234 5698 7654 3 is out of stock",  # one character short of a British IBAN
+        "the US12 3456 7890 1234 5678 series",  # the United States have no IBAN
+    ],
+)
+def test_an_iban_like_value_of_no_country_s_structure_is_not_an_iban(detector: DetectionEngine, text: str) -> None:
+    assert _found(detector, text, {"IBAN_CODE"}) == []

@@ -14,6 +14,7 @@ from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, Phone
 from proxy.detection.addresses import StreetAddressRecognizer
 from proxy.detection.birth_dates import DateOfBirthRecognizer
 from proxy.detection.card_numbers import CardCueRecognizer
+from proxy.detection.iban_shapes import IbanShapeRecognizer
 from proxy.detection.labelled_ids import LabelledIdRecognizer
 from proxy.detection.names import NameListRecognizer
 from proxy.detection.national_ids import national_id_recognizers
@@ -169,5 +170,6 @@ def builtin_recognizers(language: str) -> list[EntityRecognizer]:
         PossiblePhoneRecognizer(language),
         CreditCardRecognizer(supported_language=language, patterns=[MASTERCARD_2_SERIES], name="CreditCard2Series"),
         CardCueRecognizer(language),
+        IbanShapeRecognizer(language),
         *national_id_recognizers(language),
     ]
