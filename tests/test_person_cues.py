@@ -41,6 +41,12 @@ def _names(text: str) -> list[str]:
         ("my dad is confused, he's Venkataraman Subramaniam, born in 1941", ["Venkataraman Subramaniam"]),
         ("she says Chidinma's mum will pick her up", ["Chidinma"]),
         ("team lead, Faith from payroll says the form is wrong", ["Faith"]),
+        ("Hi Joy,\nthanks for reaching out about the role", ["Joy"]),  # a given name that is a word
+        ("i'm in flat 2, sign it from Hope", ["Hope"]),
+        ('schreib: "bin heute krank, danke. lg Ottilie"', ["Ottilie"]),  # a chat's closing mid-line
+        ("IBAN FR76 1234, titulaire Aurèle-Benoît Mvondo. merci", ["Aurèle-Benoît Mvondo"]),
+        ("il suo responsabile, Gianluca, vorrebbe confermarla", ["Gianluca"]),
+        ("la carta de un empleado, Unai Arrieta Zubizarreta, por faltas", ["Unai Arrieta Zubizarreta"]),
     ],
 )
 def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) -> None:
@@ -109,6 +115,9 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
         "he's Italian and she's tired",
         "Best regards,\nThe Support Team",
         "my friend said the cafe is closed",
+        "Hi Team, the release is out",  # a greeting before a word that is no given name
+        "please sign off by Friday",
+        "I loved it. Love Actually is great",  # a closing word before a title and a verb
     ],
 )
 def test_a_cue_before_a_sentences_first_word_a_noun_or_common_words_finds_no_name(text: str) -> None:

@@ -18,7 +18,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from proxy.detection.found import Found, SpanRecognizer
 from proxy.detection.language import LANGUAGES, language_of
 from proxy.detection.lexicon import is_common_in
-from proxy.detection.names import is_common, name_lists, rare_word, sentence_start
+from proxy.detection.names import is_common, name_lists, rare_word, sentence_start, word_given_names
 
 SCORE = 0.6
 _WORD = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
@@ -52,12 +52,20 @@ _BEFORE = (
     r"|groom|bride|partner|fianc[ée]e?|next of kin|nok|contact|caller|student|pupil|resident|policyholder|insured"
     r"|debtor|member|driver|owner|witness|paciente|cliente|kunde|kundin|klant|patiënt|huurder|paziente"
     r"|on behalf of|fill (?:it|this|them) (?:in|out) for|(?:signed|approved|requested|submitted|reported|prepared"
-    r"|reviewed|referred|assigned to|escalated) by|c'est)"
-    r"(?:[ \t]+(?:is|was|named|called))?[ \t]*:?",
+    r"|reviewed|referred|assigned to|escalated) by|c'est"
+    # account holders and line managers in the other languages ("titulaire Jean-Baptiste Ngoma",
+    # "il suo responsabile, Davide,", "un empleado, Iker Etxeberria")
+    r"|titulaire|titular|kontoinhaber(?:in)?|intestatari[oa]|rekeninghouder|responsabile|responsable"
+    r"|vorgesetzte[rn]?|chef(?:in)?|jef[ea]|leidinggevende|empleado|empleada|mitarbeiter(?:in)?|medewerker"
+    r"|collaboratore|collaboratrice)"
+    r"(?:[ \t]+(?:is|was|named|called))?[ \t]*[:,]?",
     _RELATIVES,
     _SIGNED,
 )
 _FAMILY = f"b{_BEFORE.index(_RELATIVES)}"  # the group of a relative's or friend's cue
+#: the groups of a greeting's and a signature's cue, after which a given name that is also a word
+#: is a name ("Hi Joy,", "sign it from Will"); "Hi Team" and "sign off by Friday" stay
+_ADDRESSING = ("b0", f"b{_BEFORE.index(_SIGNED)}")
 _AFTER = (
     # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
     r"[ \t]+(?:from|in)[ \t]+(?:billing|support|sales|hr|legal|finance|accounts|payroll|it|ops|marketing"
@@ -76,14 +84,17 @@ _CUED_BEFORE = re.compile(
 # text for the cues instead of trying a run of words at every position.
 _AFTER_CUE = re.compile("|".join(rf"(?P<a{i}>{cue})" for i, cue in enumerate(_AFTER)))
 _RUN_BEFORE_CUE = re.compile(rf"{_RUN}$")
-#: a letter's closing line, then the name alone at the end of it or of the next line
+#: a letter's closing line, then the name alone at the end of it or of the next line; in a chat the
+#: closing may end a sentence of the line ("krankmeldung schick ich morgen. lg Verena")
 _SIGN_OFF = re.compile(
-    r"(?im)^[ \t]*(?:best(?:[ \t]+(?:regards|wishes))?|kind[ \t]+regards|regards|cheers|thanks|many[ \t]+thanks"
+    r"(?im)(?:^|(?<=[.!?][ \t]))[ \t]*"
+    r"(?:best(?:[ \t]+(?:regards|wishes))?|kind[ \t]+regards|regards|cheers|thanks|many[ \t]+thanks"
     r"|thank[ \t]+you|sincerely|yours(?:[ \t]+(?:sincerely|truly|faithfully))?|warmly|love|cordiali[ \t]+saluti"
     r"|un[ \t]+saluto|saluti|atentamente|saludos|un[ \t]+abrazo|cordialement|bien[ \t]+à[ \t]+vous|amitiés|bises"
     r"|mit[ \t]+freundlichen[ \t]+grü(?:ß|ss)en|freundliche[ \t]+grü(?:ß|ss)e|viele[ \t]+grü(?:ß|ss)e"
-    r"|liebe[ \t]+grü(?:ß|ss)e|met[ \t]+vriendelijke[ \t]+groet(?:en)?|groetjes|groeten)"
-    rf"[ \t]*[,!.]?[ \t]*\n?[ \t]*(?P<name>{_RUN})[ \t]*$"
+    r"|liebe[ \t]+grü(?:ß|ss)e|met[ \t]+vriendelijke[ \t]+groet(?:en)?|groetjes|groeten"
+    r"|lg|glg|vg|mfg|bisous|bises|besos|un[ \t]+beso|baci|un[ \t]+bacio|xx|xoxo)"
+    rf"[ \t]*[,!.]?[ \t]*\n?[ \t]*(?P<name>{_RUN})[ \t]*[\"”'.!]*[ \t]*$"
 )
 LOOK_BACK = 80  # characters before a cue in which its name is read
 _CJK = "\u4e00-\u9fff\u3040-\u30ff\u3005"
@@ -193,14 +204,27 @@ def _cued(run: str, start: int, before: bool, strong: bool, text: str, family: b
     yield Found("PERSON", start + first.start(), start + last.end(), SCORE, "after or before a person cue")
 
 
+def _one_case_style(run: str) -> bool:
+    """Whether the words of a run are all capitalised or all in lower case, as a signature's are."""
+    words = run.split()
+    return all(word[0].isupper() for word in words) or all(word.islower() for word in words)
+
+
+def _starts_with_a_word_name(run: str) -> bool:
+    """Whether a run begins with a capitalised given name that is also a word ("Joy", "Will")."""
+    first = run.split(maxsplit=1)[0]
+    return first[0].isupper() and (first.casefold() in word_given_names() or first.casefold() in name_lists()[0])
+
+
 def cued_names(text: str) -> Iterator[Found]:
     """PERSON spans that a cue points at, in CJK script before an honorific, and user names."""
     for match in _CUED_BEFORE.finditer(text):
         group = next(name for name, value in match.groupdict().items() if value is not None)
         if match[0].rstrip().lower() == "im" and language_of(text) != "en":
             continue  # German "im" (in the), not a chat's "im" (I'm)
+        strong = group in _ADDRESSING and _starts_with_a_word_name(match[group])
         yield from _cued(
-            match[group], match.start(group), before=True, strong=False, text=text, family=group == _FAMILY
+            match[group], match.start(group), before=True, strong=strong, text=text, family=group == _FAMILY
         )
     for cue in _AFTER_CUE.finditer(text):
         offset = max(0, cue.start() - LOOK_BACK)
@@ -209,7 +233,8 @@ def cued_names(text: str) -> Iterator[Found]:
             strong, family = cue.lastgroup == "a0", cue.lastgroup == "a2"  # "Tendai's mum": a relative's cue
             yield from _cued(run[0], run.start(), before=False, strong=strong, text=text, family=family)
     for match in _SIGN_OFF.finditer(text):
-        yield from _cued(match["name"], match.start("name"), before=True, strong=True, text=text)
+        if _one_case_style(match["name"]):  # "Love Actually is great" is a title, then a verb
+            yield from _cued(match["name"], match.start("name"), before=True, strong=True, text=text)
     for match in _CJK_NAME.finditer(text):
         group = "name" if match["name"] else "patient"
         yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
