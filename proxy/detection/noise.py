@@ -335,6 +335,14 @@ def _in_identifier(finding: Finding, text: str) -> bool:
     return text[finding.end : finding.end + 1] == "_" or text[max(finding.start - 1, 0) : finding.start] == "_"
 
 
+def _someone_in_the_conversation(finding: Finding, text: str) -> bool:
+    """A personal cue right before the name ("my colleague ..."), or a call or message of theirs
+    after it ("Peter Parker called"): someone the user deals with, whatever their name."""
+    return bool(PERSONAL_CUE.search(text[max(finding.start - 30, 0) : finding.start])) or bool(
+        PERSONAL_AFTER.match(text, finding.end)
+    )
+
+
 def _a_place(finding: Finding, text: str) -> bool:
     """A person found by the model or the name lists that is the name of a town or a country
     (`places.py`), with no personal cue before it; one that is also a given or family name
@@ -342,9 +350,7 @@ def _a_place(finding: Finding, text: str) -> bool:
     if finding.entity_type != "PERSON" or finding.recognizer not in (SPACY, RECOGNIZER):
         return False
     value = text[finding.start : finding.end]
-    if not is_place(value) or PERSONAL_CUE.search(text[max(finding.start - 30, 0) : finding.start]):
-        return False
-    if PERSONAL_AFTER.match(text, finding.end):
+    if not is_place(value) or _someone_in_the_conversation(finding, text):
         return False
     if not any(word.casefold() in names for word in value.split() for names in name_lists()):
         return True
@@ -354,10 +360,8 @@ def _a_place(finding: Finding, text: str) -> bool:
 def _public_figure(finding: Finding, text: str) -> bool:
     """A famous person, a character of fiction or a brand (`public_figures.py`), with no personal cue
     right before it ("my colleague Mary Berry" stays) and no call or message of theirs after it."""
-    if finding.entity_type != "PERSON" or PERSONAL_CUE.search(text[max(finding.start - 30, 0) : finding.start]):
+    if finding.entity_type != "PERSON" or _someone_in_the_conversation(finding, text):
         return False
-    if PERSONAL_AFTER.match(text, finding.end):
-        return False  # "Peter Parker called": someone in the conversation, whatever their name
     words = text[finding.start : finding.end].split()
     family = name_lists()[1]
     while words and not is_public_figure(" ".join(words), text, family):
