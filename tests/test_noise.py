@@ -118,6 +118,7 @@ def test_when_the_model_finds_a_name_among_function_words_then_the_name_alone_is
         "Is a Tommy Hilfiger coat better value than one from Hugo Boss?",
         "Sketch the floor plan of 221B Baker Street for my board game.",
         "our KPI column Aurelia_Score keeps coming back empty",
+        "Can you explain the difference between Hashimoto's thyroiditis and Graves' disease?",
     ],
 )
 def test_when_a_person_is_famous_fictional_a_brand_a_street_or_an_identifier_then_it_is_not_a_finding(
@@ -132,6 +133,7 @@ def test_when_a_person_is_famous_fictional_a_brand_a_street_or_an_identifier_the
         ("Please draft a reminder to my colleague Taylor Swift about the expense claim.", "Taylor Swift"),
         ("Refund the order of Bill Gates (bill.gates.77@outlook.com) in full.", "Bill Gates"),
         ("Bill Gates called twice about the late delivery.", "Bill Gates"),
+        ("my aunt Rosalie's arthritis is worse this winter", "Rosalie"),  # a given name: hers, no eponym
     ],
 )
 def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: DetectionEngine, text: str, name: str) -> None:

@@ -118,6 +118,8 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
         "Hi Team, the release is out",  # a greeting before a word that is no given name
         "please sign off by Friday",
         "I loved it. Love Actually is great",  # a closing word before a title and a verb
+        "scrivimi un biglietto per il nonno che compie 95 anni",  # Italian function and common words
+        "Pedir el número de pedido (formato PED-0048812) y verificar",  # Spanish words before a label
     ],
 )
 def test_a_cue_before_a_sentences_first_word_a_noun_or_common_words_finds_no_name(text: str) -> None:

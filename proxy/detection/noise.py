@@ -77,6 +77,8 @@ SPECIFIC_SECRETS = frozenset(SECRET_ENTITIES) - FALLBACK_SECRETS
 SPACY = "SpacyRecognizer"
 VERY_COMMON_ZIPF = 4.5  # "English" (5.2), "Master" (4.9); lone names this common are left to the model
 DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
+#: a medical term by its ending: "thyroiditis", "fibromatosis", "cardiomyopathy"
+MEDICAL_TERM_AFTER = re.compile(r"(?:['’]s?)?[ \t]+[a-z]{3,}(?:itis|osis|oma|aemia|emia|pathy|ectomy|plasty|iasis)\b")
 EPONYM_AFTER = re.compile(
     r"(?:['’]s?)?[ \t]+(?:area|aphasia|disease|syndrome|lymphoma|palsy|law|laws|theorem|principle|razor|paradox"
     r"|equation|constant|effect|rule|test|sign|reflex|method|algorithm|distribution|number|curve|correction"
@@ -320,9 +322,14 @@ def _lone_common_word(word: str, language: str) -> bool:
 
 def _eponym(finding: Finding, text: str) -> bool:
     """A name that is part of a term: Hodgkin lymphoma, Broca's area, Bayes' theorem, maladie de
-    Parkinson."""
+    Parkinson, and a family name before a medical term's ending (Hashimoto's thyroiditis; "Maria's
+    arthritis" is Maria's)."""
     before = EPONYM_BEFORE.search(text[max(finding.start - 24, 0) : finding.start])
-    return bool(before or EPONYM_AFTER.match(text, finding.end))
+    if before or EPONYM_AFTER.match(text, finding.end):
+        return True
+    if not MEDICAL_TERM_AFTER.match(text, finding.end):
+        return False
+    return not any(word.casefold() in name_lists()[0] for word in text[finding.start : finding.end].split())
 
 
 def _famous_street(finding: Finding, text: str) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.found import Found, SpanRecognizer
-from proxy.detection.language import LANGUAGES, language_of
+from proxy.detection.language import LANGUAGES, language_of, stop_words
 from proxy.detection.lexicon import is_common_in
 from proxy.detection.names import is_common, name_lists, rare_word, sentence_start, word_given_names
 
@@ -124,22 +124,26 @@ _NOT_NAMES = frozenset(
 _DETERMINERS = frozenset("the a an this that these those my our your their his her its which".split())
 
 
-def _counts(word: str, strong: bool) -> bool:
+def _counts(word: str, strong: bool, language: str = "en") -> bool:
     """Whether a word next to a cue may be (part of) a name."""
     if len(word) < 2 or word.lower() in _NOT_NAMES or word.lower() in STOP_WORDS:
         return False
-    if word.islower() and not _listed(word) and is_common_in(word, "en"):
-        return False  # "the oven says", "disease (dx 2019)": an English word, not a name in lower case
+    if word.islower() and word in stop_words().get(language, ()):
+        return False  # "il nonno che compie": a function word of the text's language
+    if word.islower() and not _listed(word) and is_common_in(word, "en", language):
+        return False  # "the oven says", "il nonno che compie": a word of the text, not a name in lower case
     return not is_common(word) or (strong and word[0].isupper())
 
 
-def _name(words: list[str], cue_before: bool, strong: bool = False, family: bool = False) -> list[str] | None:
+def _name(
+    words: list[str], cue_before: bool, strong: bool = False, family: bool = False, language: str = "en"
+) -> list[str] | None:
     """The words of a cued run that make a name: the uncommon words next to the cue ("anjali" of
     "talked to anjali about it", "priya" of "says priya from billing"), all in one case style. A
     strong cue also takes a capitalised common word ("April from payroll")."""
     kept: list[str] = []
     for word in words if cue_before else reversed(words):
-        if not _counts(word, strong) or (kept and word.islower() != kept[0].islower()):
+        if not _counts(word, strong, language) or (kept and word.islower() != kept[0].islower()):
             break  # a common word, or a change of case ("für Radoslav"), ends the name
         kept.append(word)
     if not cue_before:
@@ -187,7 +191,9 @@ def _listed(word: str) -> bool:
 def _cued(run: str, start: int, before: bool, strong: bool, text: str, family: bool = False) -> Iterator[Found]:
     """The name in a run of words next to a cue, if any."""
     words = list(re.finditer(r"\S+", run))
-    kept = _name([word[0] for word in words], cue_before=before, strong=strong, family=family)
+    kept = _name(
+        [word[0] for word in words], cue_before=before, strong=strong, family=family, language=language_of(text)
+    )
     if kept is None:
         return
     if not before and len(words) > len(kept):
