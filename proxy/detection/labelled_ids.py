@@ -18,9 +18,13 @@ Values that are plainly something else are not reported: dates, years, amounts, 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+import string
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from itertools import groupby
+from operator import itemgetter
 
+import regex
 from stdnum import iban
 from stdnum.ar import cbu, cuit
 from stdnum.ch import ssn as ch_ssn
@@ -382,12 +386,54 @@ def _wrappable(label: str) -> str:
     return label.replace("[ -]", r"[\s-]").replace(" ", r"\s+")
 
 
-_LABEL = re.compile(
-    "|".join(
-        rf"(?P<{entity}>(?<![\w-])(?:{'|'.join(map(_wrappable, labels))})(?!\w))" for entity, labels in LABELS.items()
-    ),
-    re.IGNORECASE,
-)
+def first_letters(pattern: str) -> list[str]:
+    """The characters, lower-cased, a case-insensitive match of `pattern` may start with
+    (`(?:numero di )?protocollo`: n and p)."""
+    compiled = regex.compile(pattern, regex.IGNORECASE)
+    alphabet = set(pattern + pattern.upper() + pattern.lower() + string.ascii_letters + string.digits)
+    letters = sorted({char.lower() for char in alphabet if compiled.match(char, partial=True)})
+    assert letters and all(len(letter) == 1 for letter in letters), pattern
+    return letters
+
+
+def by_first_letter(alternatives: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """(key, pattern) pairs bucketed by the letters each pattern may start with, each bucket in order."""
+    buckets: dict[str, list[tuple[str, str]]] = {}
+    for key, pattern in alternatives:
+        for letter in first_letters(pattern):
+            buckets.setdefault(letter, []).append((key, pattern))
+    return buckets
+
+
+def first_letter_alternation(alternatives: Iterable[str]) -> str:
+    """`'|'.join(alternatives)` (to match case-insensitively) as an alternation that tries at a
+    position only the alternatives that may start with its letter, in their order: the same
+    matches, but `re` no longer tries every word of a long alternation at every word of a text."""
+    buckets = by_first_letter((pattern, pattern) for pattern in alternatives)
+    return "(?:" + "|".join(rf"(?={re.escape(c)})(?:{'|'.join(p for p, _ in b)})" for c, b in buckets.items()) + ")"
+
+
+def _label_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Every label in one pattern, bucketed by first letter, and the entity type each group names.
+
+    One alternation of the ~400 labels cost 1.5 ms of CPU on a 1.5 KB request: `re` tried every label
+    at every word. Here a word first picks its letter's bucket, whose labels keep their order in
+    `LABELS`, so the label found at a position, and its entity type, are those of the one alternation.
+    """
+    labels = ((entity, _wrappable(label)) for entity, labels in LABELS.items() for label in labels)
+    entities: dict[str, str] = {}
+    branches = []
+    for letter, bucket in by_first_letter(labels).items():
+        groups = []
+        for entity, run in groupby(bucket, key=itemgetter(0)):
+            name = f"g{len(entities)}"
+            entities[name] = entity
+            groups.append(rf"(?P<{name}>(?:{'|'.join(label for _, label in run)})(?!\w))")
+        branches.append(rf"(?={re.escape(letter)})(?:{'|'.join(groups)})")
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(branches)})", re.IGNORECASE), entities
+
+
+_LABEL, _LABEL_ENTITY = _label_pattern()
 # After the label, the first identifier-shaped value among the next few words of the same line
 # ("MRN 00482913", "policy no. 77-1190", "member ID on the back of the card: HMX-5528-1104"): a
 # letter or digit, then letters and digits joined by `-`, `/`, `.` or a space between two digit
@@ -439,7 +485,7 @@ def identifier_shaped(value: str, grouped: bool = False) -> bool:
 def find_labelled_ids(text: str) -> Iterator[Found]:
     """Every labelled identifier in `text`, with the entity type its label names."""
     for label in _LABEL.finditer(text):
-        entity = label.lastgroup
+        entity = _LABEL_ENTITY.get(label.lastgroup or "")
         value = _value_after(text, label.end(), entity in GROUPED_ENTITIES)
         if entity is None or value is None:
             continue
