@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from proxy.detection import residence
+from proxy.detection.labelled_ids import first_letter_alternation
 from proxy.detection.residence import residences
 
 
@@ -79,3 +83,33 @@ def test_a_home_town_or_postcode_is_found(text: str, expected: list[tuple[str, s
 )
 def test_places_in_general_questions_and_numbers_are_not_findings(text: str) -> None:
     assert _found(text) == []
+
+
+def test_the_patterns_skipped_in_a_text_without_a_digit_never_match_one() -> None:
+    texts = [
+        "PLZ: 10117, Postleitzahl 80331 München, zip code 90210, CAP 00184, code postal 75011 Paris",
+        "London SW1A 1AA, Toronto M5V 3L9, 1012 AB Amsterdam, Austin, TX 78701, Sydney NSW 2000",
+        "Geschäftsadresse: 10117 Berlin; nato a Bari il 03/04/1981, born on 4.5.1990 in Leeds",
+        "eircode D02 X285, kod pocztowy 00-950, postnummer 114 55, pin code 560034",
+    ]
+    patterns = [pattern for why, pattern in residence._RESIDENCES if why in residence._DATED]
+    patterns += [pattern for _, pattern, _ in residence._POSTCODES]
+    assert any(pattern.search(text) for text in texts for pattern in patterns)
+    for text in texts:
+        digitless = re.sub(r"\d", "", text)
+        assert not any(pattern.search(digitless) for pattern in patterns)
+
+
+def test_cues_and_relatives_tried_by_first_letter_match_as_one_alternation_would() -> None:
+    texts = [
+        "She lives in Leeds, he moved to Cork; wohnt in Bonn, habite à Metz, vive en Lugo, abita a Bari",
+        "LIVES NEAR York; Resides At Hull; woont te Zwolle; mora em Braga; bor i Malmö; mieszka w Radomiu",
+        "my brother Kian in Leeds, ma sœur Léa à Lyon, mi hermana Ana en Vigo, SISTER Kate in Derby",
+        "Wohnort: Bamberg, place of residence: Metz; grew up in Ipswich; ſettled in Bath (a long s)",
+    ]
+    for alternatives in (list(residence._CUES), residence._KIN.split("|")):
+        plain = re.compile(rf"(?<![\w-])(?i:{'|'.join(alternatives)})")
+        bucketed = re.compile(rf"(?<![\w-])(?i:{first_letter_alternation(alternatives)})")
+        for text in texts:
+            assert [m.span() for m in bucketed.finditer(text)] == [m.span() for m in plain.finditer(text)]
+        assert any(plain.search(text) for text in texts)

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from proxy.detection.found import Found, SpanRecognizer
+from proxy.detection.labelled_ids import first_letter_alternation
 from proxy.detection.names import is_common, name_lists
 
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Žİ"
@@ -72,13 +73,16 @@ _PEOPLE = (
     r"|husband|partner|boyfriend|girlfriend|family|couple|parents|tenant|landlord|client|customer|patient"
 )
 # Where someone lives, by the words around the town; each pattern names the town `place`, and a
-# person's name before it `given` (a listed given name) or `name` (any capitalised word).
+# person's name before it `given` (a listed given name) or `name` (any capitalised word). Cues and
+# relatives are tried by their first letter (`first_letter_alternation`): as one alternation each,
+# `re` tried every word of them at every word of a text, 0.5 ms of CPU on a 1.5 KB request.
 RESIDENCES = {
-    "after a residence cue": rf"(?<![\w-])(?i:{'|'.join(_CUES)}){_GAP}{PLACE}",
+    "after a residence cue": rf"(?<![\w-])(?i:{first_letter_alternation(_CUES)}){_GAP}{PLACE}",
     "before 'still lives there'": rf"(?<![\w-]){_AT}{_GAP}{PLACE},?{_GAP}{_STILL_THERE}",
     "a birthplace before a date": rf"(?<![\w-]){_BORN}[ \t]+{_AT}{_GAP}{PLACE},?[ \t]+{_ON}{_NUMERIC_DATE}",
     "a birthplace after a date": rf"(?<![\w-]){_BORN}[ \t]+{_ON}{_NUMERIC_DATE}{_GAP}{_AT}{_GAP}{PLACE}",
-    "after a relative's name": rf"(?<![\w-])(?i:{_KIN}){_GAP}(?P<name>{_WORD}){_GAP}(?i:in|à|en|a){_GAP}{PLACE}",
+    "after a relative's name": rf"(?<![\w-])(?i:{first_letter_alternation(_KIN.split('|'))}){_GAP}(?P<name>{_WORD})"
+    rf"{_GAP}(?i:in|à|en|a){_GAP}{PLACE}",
     "a person based there": rf"(?<![\w-])(?P<place>{_WORD}(?:[ \t]{_WORD})?)-based[ \t]+(?i:{_PEOPLE})s?(?!\w)",
     "someone based there": rf"(?<![\w-])(?i:i'm|i[ \t]+am|we're|we[ \t]+are|he's|she's|they're|is|are)"
     rf"(?:[ \t]+now)?[ \t]+(?P<place>{_WORD}(?:[ \t]{_WORD})?)-based(?!\w)",
@@ -123,10 +127,18 @@ POSTCODES = {
     "Dutch, before a town": (rf"(?<![\w-])(?P<code>\d{{4}}[ \t]?[A-Z]{{2}})[ \t]+{PLACE}", 0.7),
     "US state and ZIP": (r"(?<=,[ \t])[A-Z]{2}[ \t]+(?P<code>\d{5}(?:-\d{4})?)(?![\w-])", 0.75),
     "Australian state and code": (r"(?<![\w-])(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+(?P<code>\d{4})(?![\w-])", 0.7),
-    "five digits before a town": (rf"{_ADDRESS_START}(?:[A-Z]-)?(?P<code>\d{{5}})[ \t]+{PLACE}", 0.6),
+    # looks ahead for the digits first: the start's dozen lookbehinds cost 0.2 ms of CPU, tried at every position
+    "five digits before a town": (
+        rf"(?=[ \t]*(?:[A-Z]-)?\d){_ADDRESS_START}(?:[A-Z]-)?(?P<code>\d{{5}})[ \t]+{PLACE}",
+        0.6,
+    ),
 }
 _POSTCODES = [(name, re.compile(pattern, re.MULTILINE), score) for name, (pattern, score) in POSTCODES.items()]
 RESIDENCE_SCORE = 0.7
+# Postcodes, and birthplaces next to a numeric date, have a digit: a text without one skips their
+# patterns, which cost 0.35 ms of CPU on a 1.5 KB request (half of whose messages have no digit).
+_DIGIT = re.compile(r"\d")
+_DATED = frozenset({"a birthplace before a date", "a birthplace after a date"})
 # After a home town: a six-digit PIN, a five-digit code (or ZIP+4), a Dutch or British code; not
 # four digits alone, which after a town is more often a year.
 _CODE_AFTER_TOWN = re.compile(
@@ -149,11 +161,16 @@ def _town(place: str) -> str | None:
 
 def residences(text: str) -> Iterator[Found]:
     """Every postcode and place of residence in `text`."""
+    digits = _DIGIT.search(text) is not None
     for why, pattern in _RESIDENCES:
+        if why in _DATED and not digits:
+            continue
         for match in pattern.finditer(text):
             if _named(match) and match["place"].casefold() not in _NOT_TOWNS:
                 yield from _place(match, RESIDENCE_SCORE, why)
                 yield from _postcode_after(text, match.end("place"))
+    if not digits:
+        return
     for name, pattern, score in _POSTCODES:
         for match in pattern.finditer(text):
             yield Found("POSTCODE", match.start("code"), match.end("code"), score, name)
