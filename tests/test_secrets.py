@@ -19,7 +19,11 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from proxy.detection import DetectionEngine
 from proxy.detection.noise import without_noise
 from proxy.detection.secrets import (
+    _ASSIGNED_KEY_START,
+    _KEY_START,
     SECRET_ENTITIES,
+    GenericSecretRecognizer,
+    PasswordAssignmentRecognizer,
     SecretRecognizer,
     looks_like_placeholder,
     secret_recognizers,
@@ -567,3 +571,29 @@ def test_when_a_prompt_is_pathological_then_scanning_stays_linear(text: str) -> 
     for recognizer in cast(list[SecretRecognizer], secret_recognizers()):
         recognizer.analyze(text, recognizer.supported_entities)
     assert time.perf_counter() - started < 2.0
+
+
+def test_an_assignment_looking_ahead_for_its_separator_finds_what_it_found_without() -> None:
+    texts = [
+        'DB_PASSWORD="hunter2x"; db.pwd : \'Qu4rtz!\' "password": "s3cr3t", smtpPass := "abcdef12"',
+        "client_secret = 'Xk29fPq81LmZ7tRv' OPENWEATHER_KEY => \"a1b2c3d4e5f6a7b8c9d0\" pub_key: 'x'",
+        "token_count = 42, 'api_key'  :  \"sk-abc123def456ghi789\", x-password=\"p4ss\" ;password='pw12'",
+        "pin: 4821, LED_PIN = 13, 'SECRET_KEY_BASE': 'b4s3b4s3b4s3b4s3', é_password = 'x1x2x3x4'",
+        "password=" * 50 + "'" * 50 + ' "key" = "v4lu3v4lu3"',
+    ]
+    patterns = [
+        pattern
+        for recognizer in (PasswordAssignmentRecognizer, GenericSecretRecognizer)
+        for pattern in recognizer.PATTERNS
+        if _ASSIGNED_KEY_START in pattern.regex
+    ]
+    assert len(patterns) == 10  # quoted, env and yaml of three keys, and the PIN
+    found = 0
+    for pattern in patterns:
+        before = regex.compile(pattern.regex.replace(_ASSIGNED_KEY_START, _KEY_START), SecretRecognizer.REGEX_FLAGS)
+        after = regex.compile(pattern.regex, SecretRecognizer.REGEX_FLAGS)
+        for text in texts:
+            spans = [m.span() for m in after.finditer(text)]
+            assert spans == [m.span() for m in before.finditer(text)], (pattern.name, text)
+            found += len(spans)
+    assert found >= 10
