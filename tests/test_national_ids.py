@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import regex
+from presidio_analyzer import PatternRecognizer
 
 from proxy.detection import DetectionEngine
 from proxy.detection.groups import expand
+from proxy.detection.national_ids import national_id_recognizers
 from proxy.exchange import Slot
 
 
@@ -139,3 +142,28 @@ def test_a_value_with_its_country_s_iban_structure_is_an_iban_whatever_its_check
 )
 def test_an_iban_like_value_of_no_country_s_structure_is_not_an_iban(detector: DetectionEngine, text: str) -> None:
     assert _found(detector, text, {"IBAN_CODE"}) == []
+
+
+GATED_SAMPLES = [
+    "NINO AB 12 34 56 C, QQ123456C", "Steuer-ID 12345678901", "NIF 12345678Z, NIE X1234567L, Y-1234567-L",
+    "PESEL 44051401359", "Aadhaar 1234 5678 9012, 1234-5678-9012, 123456789012", "PAN ABCPE1234F abcde1234f AB@#-1234x",
+    "NIR 1 85 05 78 006 084 36, 2 85 2A 78 006 084 36, 285052A00608436", "BSN 123456782 and 1234.56.782",
+    "CPF 123.456.789-09 and 12345678909", "CURP GOMA850101HDFRRN09", "passport TK1234567",
+    "codice fiscale RSSMRA85T10A562S, rssmra85t10a56ns, glued xxRSSMRA85T10A562Sxx",
+    "digits in other scripts: ١٢٣٤٥٦٧٨٩٠١ and ４４０５１４０１３５９ and 𞥐𞥑𞥒𞥓𞥔𞥕𞥖",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", GATED_SAMPLES)
+def test_a_recognizer_gated_on_a_run_of_digits_finds_what_its_patterns_find(text: str) -> None:
+    for recognizer in national_id_recognizers("en"):
+        needs = getattr(recognizer, "NEEDS", None)
+        if needs is None:
+            continue
+        entities = recognizer.supported_entities
+        ungated = PatternRecognizer.analyze(recognizer, text, entities)
+        gated = recognizer.analyze(text, entities)
+        assert [(r.start, r.end, r.score) for r in gated] == [(r.start, r.end, r.score) for r in ungated]
+        for pattern in recognizer.patterns:  # every match holds what the gate looks for
+            for match in regex.finditer(pattern.regex, text, flags=recognizer.global_regex_flags):
+                assert needs.search(match[0]), (recognizer.name, match[0])

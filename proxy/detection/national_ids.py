@@ -10,17 +10,19 @@ Switzerland and Mexico: those are below, in its own style (class-level patterns 
 
 from __future__ import annotations
 
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
-from presidio_analyzer.predefined_recognizers import (
-    DeTaxIdRecognizer,
-    EsNieRecognizer,
-    EsNifRecognizer,
-    InAadhaarRecognizer,
-    ItFiscalCodeRecognizer,
-    PlPeselRecognizer,
-    UkNinoRecognizer,
-)
+from typing import ClassVar
+
+import regex
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import DeTaxIdRecognizer as PresidioDeTaxIdRecognizer
+from presidio_analyzer.predefined_recognizers import EsNieRecognizer as PresidioEsNieRecognizer
+from presidio_analyzer.predefined_recognizers import EsNifRecognizer as PresidioEsNifRecognizer
+from presidio_analyzer.predefined_recognizers import InAadhaarRecognizer as PresidioInAadhaarRecognizer
 from presidio_analyzer.predefined_recognizers import InPanRecognizer as PresidioInPanRecognizer
+from presidio_analyzer.predefined_recognizers import ItFiscalCodeRecognizer as PresidioItFiscalCodeRecognizer
+from presidio_analyzer.predefined_recognizers import PlPeselRecognizer as PresidioPlPeselRecognizer
+from presidio_analyzer.predefined_recognizers import UkNinoRecognizer as PresidioUkNinoRecognizer
 from stdnum.ch import ssn as ahv
 from stdnum.mx import curp
 
@@ -29,7 +31,52 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
-class _CheckedRecognizer(PatternRecognizer):
+class _Gated(PatternRecognizer):
+    """A pattern recognizer that runs its patterns only on a text where `NEEDS` finds something: a
+    cheap pattern, mostly a run of digits, that every match of them contains. Presidio runs each
+    pattern at every word of the text, about 0.1 ms of CPU per recognizer on a 1.5 KB request even
+    when nothing matches, and most prompts have no run of seven digits at all. `NEEDS` is a `regex`
+    pattern as Presidio's are, so `\\d` and `\\w` name the same characters."""
+
+    NEEDS: ClassVar[regex.Pattern[str] | None] = None
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if self.NEEDS is not None and self.NEEDS.search(text) is None:
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
+class UkNinoRecognizer(_Gated, PresidioUkNinoRecognizer):
+    NEEDS = regex.compile(r"\d\d ?\d\d ?\d\d")
+
+
+class DeTaxIdRecognizer(_Gated, PresidioDeTaxIdRecognizer):
+    NEEDS = regex.compile(r"\d{11}")
+
+
+class EsNifRecognizer(_Gated, PresidioEsNifRecognizer):
+    NEEDS = regex.compile(r"\d{7}")
+
+
+class EsNieRecognizer(_Gated, PresidioEsNieRecognizer):
+    NEEDS = regex.compile(r"\d{7}")
+
+
+class PlPeselRecognizer(_Gated, PresidioPlPeselRecognizer):
+    NEEDS = regex.compile(r"\d{11}")
+
+
+class InAadhaarRecognizer(_Gated, PresidioInAadhaarRecognizer):
+    NEEDS = regex.compile(r"\d{4}[- :]?\d{4}")
+
+
+class _CheckedRecognizer(_Gated):
     """A pattern recognizer whose matches must pass `checksum` to count."""
 
     ENTITY: str
@@ -56,6 +103,7 @@ class FrNirRecognizer(_CheckedRecognizer):
     """French social security number (NIR): 13 digits and a key, 97 - (number mod 97)."""
 
     ENTITY = "FR_NIR"
+    NEEDS = regex.compile(r"\d{3} ?\d{3} ?\d{2}")
     PATTERNS = [
         Pattern(
             "NIR", r"\b[12][ ]?\d{2}[ ]?(?:0[1-9]|1[0-2]|[2-9]\d)[ ]?(?:\d{2}|2[AB])[ ]?\d{3}[ ]?\d{3}[ ]?\d{2}\b", 0.5
@@ -72,6 +120,7 @@ class NlBsnRecognizer(_CheckedRecognizer):
     """Dutch citizen service number (BSN): nine digits passing the "11-proof"."""
 
     ENTITY = "NL_BSN"
+    NEEDS = regex.compile(r"\d{9}|\d{4}\.\d{2}")
     PATTERNS = [Pattern("BSN", r"\b\d{9}\b|\b\d{4}\.\d{2}\.\d{3}\b", 0.3)]
     CONTEXT = ["bsn", "burgerservicenummer", "sofinummer", "citizen service number"]
 
@@ -86,6 +135,7 @@ class BrCpfRecognizer(_CheckedRecognizer):
     """Brazilian individual taxpayer number (CPF): nine digits and two check digits."""
 
     ENTITY = "BR_CPF"
+    NEEDS = regex.compile(r"\d{3}\.\d{3}|\d{11}")
     PATTERNS = [Pattern("CPF", r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b", 0.6), Pattern("CPF digits", r"\b\d{11}\b", 0.2)]
     CONTEXT = ["cpf", "cadastro de pessoas físicas", "contribuinte"]
 
@@ -114,6 +164,7 @@ class MxCurpRecognizer(_CheckedRecognizer):
     """Mexican population registry code (CURP): name letters, birth date, sex, state, a check digit."""
 
     ENTITY = "MX_CURP"
+    NEEDS = regex.compile(r"\d{6}")
     PATTERNS = [Pattern("CURP", r"\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b", 0.6)]
     CONTEXT = ["curp", "clave única de registro de población"]
 
@@ -121,20 +172,31 @@ class MxCurpRecognizer(_CheckedRecognizer):
         return bool(curp.is_valid(pattern_text))
 
 
-class InPanRecognizer(PresidioInPanRecognizer):
+class InPanRecognizer(_Gated, PresidioInPanRecognizer):
     """Presidio's Indian PAN, with its weakest pattern's lookaheads kept inside the candidate.
     Presidio's look from every word to the end of the text (`.*?` under DOTALL): that cost 0.7 ms
-    of CPU on a 1.5 KB request, and let a digit anywhere later vouch for a ten-letter word."""
+    of CPU on a 1.5 KB request, and let a digit anywhere later vouch for a ten-letter word. The
+    lookahead for four digits comes first: most words fail it."""
 
+    NEEDS = regex.compile(r"\d{4}")
     PATTERNS = [
         *PresidioInPanRecognizer.PATTERNS[:2],
-        Pattern("PAN (Low)", r"\b(?=[\w@#$%^?~-]{0,9}[a-zA-Z])(?=[\w@#$%^?~-]{0,6}[0-9]{4})[\w@#$%^?~-]{10}\b", 0.01),
+        Pattern("PAN (Low)", r"\b(?=[\w@#$%^?~-]{0,6}[0-9]{4})(?=[\w@#$%^?~-]{0,9}[a-zA-Z])[\w@#$%^?~-]{10}\b", 0.01),
     ]
 
 
-class PassportNumberRecognizer(PatternRecognizer):
+class ItFiscalCodeRecognizer(_Gated, PresidioItFiscalCodeRecognizer):
+    """Presidio's Italian fiscal code, which every text with 16 letters or digits in a row is checked
+    for: its pattern has no word boundary, so it is tried at every letter."""
+
+    NEEDS = regex.compile(r"\w{16}")
+
+
+class PassportNumberRecognizer(_Gated):
     """Passport numbers of the common two-letters-seven-digits shape (Japan and others). The shape
     alone is weak evidence, so only "passport" nearby lifts it over a policy's threshold."""
+
+    NEEDS = regex.compile(r"\d{7}")
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
