@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import regex
 from faker.providers.address.en_US import Provider as UsAddresses
 from faker.providers.address.es_ES import Provider as SpanishAddresses
 from faker.providers.address.it_IT import Provider as ItalianAddresses
@@ -90,6 +91,8 @@ FLAT_BEFORE = re.compile(
     r"\b(?i:flat|apartment|apt\.?|unit|suite|appart(?:ement)?\.?|app\.|wohnung|whg\.|appartamento|interno|"
     r"piso|apto\.?|depto\.?|dpto\.?)[ \t]+\w{1,5},[ \t]+\Z"
 )
+# `regex`'s digit, as the patterns' (Python's `re` knows fewer of Unicode's digits)
+_DIGIT = regex.compile(r"\d")
 _FLAT_REACH = 32  # the longest flat word ("appartamento"), its number, the comma and spaces
 STREET_LINES = {
     # 221B Baker Street / 391 Johnson Burg Apt. 636
@@ -103,8 +106,10 @@ STREET_LINES = {
     "number, French street type, name": rf"\b\d{{1,4}}(?:[ \t]?(?:bis|ter))?,?[ \t]+(?:{_FRENCH_TYPES})[ \t]+"
     rf"(?:{PARTICLE}[ \t]+)*{STREET_NAME}",
     # Lindenstraße 23 / Evibaan 743 / Karl-Marx-Allee 7 / Van Eeghenstraat 88-2
-    "compound street name, number": rf"\b(?:[{_UPPER}][\w'-]*[ \t]+)?[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)"
-    rf"[ \t]+{NUMBER}\b",
+    # (each capitalised word first looks ahead, past one more, for the house number: trying every suffix at
+    # every letter of every capitalised word cost 0.1 ms of CPU on a 1.5 KB request)
+    "compound street name, number": rf"\b(?=[{_UPPER}][\w'.-]*+[ \t]+(?:[{_UPPER}][\w'.-]*+[ \t]+)?\d)"
+    rf"(?:[{_UPPER}][\w'-]*[ \t]+)?[{_UPPER}][\w'-]*(?i:{_COMPOUND_SUFFIXES})(?!\w)[ \t]+{NUMBER}\b",
     # Venloer Str. 241 / Lange Straße 5
     "adjective, German street type, number": rf"\b(?!{_DETERMINERS}\b)[{_UPPER}][\w'-]{{2,}}(?:er|e|en)[ \t]+"
     rf"{_GERMAN_TYPES}(?!\w)[ \t]+{NUMBER}\b",
@@ -143,7 +148,11 @@ class StreetAddressRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        """The street lines, each widened to a flat or unit written before it."""
+        """The street lines, each widened to a flat or unit written before it. Every line has a house
+        number or a postcode, so a text without a digit has none: half the bench body's messages,
+        spared the patterns' 0.7 ms of CPU per 1.5 KB."""
+        if _DIGIT.search(text) is None:
+            return []
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         for result in results:
             flat = FLAT_BEFORE.search(text, max(0, result.start - _FLAT_REACH), result.start)
