@@ -47,6 +47,8 @@ def _names(text: str) -> list[str]:
         ("IBAN FR76 1234, titulaire Aurèle-Benoît Mvondo. merci", ["Aurèle-Benoît Mvondo"]),
         ("il suo responsabile, Gianluca, vorrebbe confermarla", ["Gianluca"]),
         ("la carta de un empleado, Unai Arrieta Zubizarreta, por faltas", ["Unai Arrieta Zubizarreta"]),
+        ("ok so ask oluwakemi whether she can cover. and remind tadeusz that it's at 3", ["oluwakemi", "tadeusz"]),
+        ("my great-grandmother was Áile Ristenna Gaup, born 1899", ["Áile Ristenna Gaup"]),
     ],
 )
 def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) -> None:
@@ -119,6 +121,7 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
         "please sign off by Friday",
         "I loved it. Love Actually is great",  # a closing word before a title and a verb
         "scrivimi un biglietto per il nonno che compie 95 anni",  # Italian function and common words
+        "tell kubectl to apply it, then ask chatgpt",  # a command and an assistant are no people
         "Pedir el número de pedido (formato PED-0048812) y verificar",  # Spanish words before a label
     ],
 )

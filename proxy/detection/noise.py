@@ -256,6 +256,8 @@ class SupportedModelRecognizer(SpacyRecognizer):
                 continue
             if _not_a_name(text[result.start : result.end]):
                 continue  # "df.groupby(...)": code around the words says what they are, before narrowing
+            if _model_slip(text[result.start : result.end]):
+                continue  # dropped anyway; dropped here, it no longer hides a cue's "hi ngozi" beneath it
             span = narrowed(text, result.start, result.end, language)
             if span is None:
                 continue

@@ -26,20 +26,21 @@ _RUN = rf"(?<![\w'’]){_WORD}(?:[ \t]{_WORD}){{0,2}}"
 
 #: family and friends, in the languages the proxy reads ("my niece Eilidh", "mi abuelo Ramiro")
 _RELATIVES = (
-    r"(?:niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
+    r"(?:great-grand(?:mother|father|ma|pa)|great-aunt|great-uncle"
+    r"|niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
     r"|grandma|grandpa|friend|roommate|flatmate|housemate|neighbou?r|boyfriend|girlfriend|my ex|stepson"
     r"|stepdaughter|sohn|tochter|bruder|schwester|onkel|tante|oma|opa|neffe|nichte|freund(?:in)?|nachbar(?:in)?"
     r"|kollegin|kollege|enkel(?:in)?|fils|fille|frère|s(?:œ|oe)ur|oncle|neveu|nièce|ami|amie|voisine?|collègue"
     r"|grand-mère|grand-père|hij[oa]|herman[oa]|t[íi][oa]|abuel[oa]|sobrin[oa]|prim[oa]|amig[oa]|vecin[oa]"
     r"|compañer[oa]|figli[oa]|fratello|sorella|zi[oa]|nonn[oa]|cugin[oa]|amic[oa]|vicin[oa]|collega|zoon"
     r"|dochter|broer|zus|oom|neef|vriend(?:in)?|buurman|buurvrouw)"
-    r"[ \t]*,?"
+    r"(?:[ \t]+(?:is|was|named|called))?[ \t]*,?"
 )
 #: who signs a note ("Sign it from Tolu", "Firmato Rosaria")
 _SIGNED = r"(?:sign(?:ed)?(?: it)?(?: off)?(?: from| as| by)?|firmato|firmad[oa]|signé|gezeichnet|ondertekend)[ \t]*,?"
 _BEFORE = (
     r"(?:(?:hi|hello|hey)[ \t]*,?[ \t]*(?:its|it's|this is)|hi|hello|hey|dear|hallo|bonjour|hola|ciao|hej|cc|attn"
-    r"|ping|ask|asked|tell|told|email|call|text|message)"
+    r"|ping|ask|asked|tell|told|remind|reminded|email|call|text|message)"
     r"[ \t]*[,:]?",
     r"(?:my name is|my name's|i am|i'm|im|this is|it's|he's|she's|his name is"
     r"|her name is|je m'appelle|ich heiße|ich bin|me llamo|mi chiamo|ik ben"
@@ -66,6 +67,9 @@ _FAMILY = f"b{_BEFORE.index(_RELATIVES)}"  # the group of a relative's or friend
 #: the groups of a greeting's and a signature's cue, after which a given name that is also a word
 #: is a name ("Hi Joy,", "sign it from Will"); "Hi Team" and "sign off by Friday" stay
 _ADDRESSING = ("b0", f"b{_BEFORE.index(_SIGNED)}")
+#: after a relative, a greeting or a verb of talking to someone ("ask priyanka whether", "remind
+#: raghav that"), a lower-case word that no language uses is a name, listed or not
+_RARE_WORD_CUES = (_FAMILY, "b0")
 _AFTER = (
     # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
     r"[ \t]+(?:from|in)[ \t]+(?:billing|support|sales|hr|legal|finance|accounts|payroll|it|ops|marketing"
@@ -119,7 +123,9 @@ _NOT_NAMES = frozenset(
     "says said asks asked told tells wrote writes mentions mentioned calls called emailed thinks wants promised "
     "approved approves replied reported complained confirmed ping cc hi hello hey dear thanks team everyone all "
     "guys folks there billing support sales hr legal finance accounts payroll ops marketing procurement "
-    "mr mrs ms miss mx dr prof sir madam".split()
+    "mr mrs ms miss mx dr prof sir madam "
+    # assistants and bots one asks, tells or pings ("ask chatgpt", "tell siri")
+    "chatgpt gpt copilot gemini siri alexa cortana bixby bard perplexity bot llm ai".split()
 )
 _DETERMINERS = frozenset("the a an this that these those my our your their his her its which".split())
 
@@ -152,7 +158,7 @@ def _name(
         return None
     lower = all(word.islower() for word in kept)
     capitalised = all(word[0].isupper() for word in kept)
-    if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _rare_everywhere(kept[0])):
+    if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _a_rare_name(kept[0])):
         # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
         # (after a relative, "uncle farouk", a word no language uses is one)
         return None
@@ -176,6 +182,15 @@ def _a_noun_of_the_text(kept: list[str], text: str) -> bool:
         return False
     language = language_of(text)
     return language in ("de", "nl") and any(is_common_in(word, language) for word in capitalised)
+
+
+def _a_rare_name(word: str) -> bool:
+    """A word no language uses, spoken like a name: no three consonants in a row ("kubectl", "npm"
+    are commands, "priyanka", "ngozi", "tomasz" are people)."""
+    return _rare_everywhere(word) and not _CONSONANT_RUN.search(word)
+
+
+_CONSONANT_RUN = re.compile(r"[^aeiouyàáâäãåèéêëìíîïòóôöõùúûüýæøœ\W\d_]{3}", re.IGNORECASE)
 
 
 def _rare_everywhere(word: str) -> bool:
@@ -230,7 +245,7 @@ def cued_names(text: str) -> Iterator[Found]:
             continue  # German "im" (in the), not a chat's "im" (I'm)
         strong = group in _ADDRESSING and _starts_with_a_word_name(match[group])
         yield from _cued(
-            match[group], match.start(group), before=True, strong=strong, text=text, family=group == _FAMILY
+            match[group], match.start(group), before=True, strong=strong, text=text, family=group in _RARE_WORD_CUES
         )
     for cue in _AFTER_CUE.finditer(text):
         offset = max(0, cue.start() - LOOK_BACK)
