@@ -118,6 +118,7 @@ def test_when_the_model_finds_a_name_among_function_words_then_the_name_alone_is
         "Did Ludwig van Beethoven really go deaf before the Ninth?",
         "Is a Tommy Hilfiger coat better value than one from Hugo Boss?",
         "Sketch the floor plan of 221B Baker Street for my board game.",
+        "How long is the drive down the Stuart Highway from Darwin to Alice Springs?",
         "our KPI column Aurelia_Score keeps coming back empty",
         "Can you explain the difference between Hashimoto's thyroiditis and Graves' disease?",
     ],

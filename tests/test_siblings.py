@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from proxy.detection.siblings import siblings
@@ -54,6 +56,22 @@ def test_the_rows_of_a_headerless_list_name_one_person_each_in_the_column_of_a_f
 )
 def test_a_label_common_words_a_town_or_an_acronym_beside_a_name_are_no_name(text: str, found: str) -> None:
     assert _added(text, found) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "added"),
+    [
+        ("Bizum al 612 448 903 (Itziar) o transferencia", ["Itziar"]),
+        ("call 0161 496 0000 (Mobile) or 0161 496 0001 (WhatsApp)", []),  # words, not owners
+        ("phone 020 7946 0000 (UK), ext 4", []),  # an acronym
+    ],
+)
+def test_a_name_in_brackets_after_a_phone_number_is_its_owner(text: str, added: list[str]) -> None:
+    number = re.search(r"\d[\d ]{8,}\d", text)
+    assert number is not None
+    phone = [Finding(0, number.start(), number.end(), "PHONE_NUMBER", 0.7)]
+    found = siblings([Slot(("m",), text)], phone)[1:]
+    assert [text[f.start : f.end] for f in found] == added
 
 
 def test_a_weak_finding_vouches_for_no_neighbour() -> None:

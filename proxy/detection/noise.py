@@ -107,7 +107,11 @@ AMOUNT = re.compile(r"\d+[.,]\d{2}")
 NETWORK = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/(?:[12]?\d|3[01])|[0-9a-f:]+/(?:\d{1,2}|1[01]\d|12[0-7])", re.I)
 #: a "person" whose last word is a street's kind is a street ("Abbey Road"); Lane, Way and Close are
 #: left out, being family names too ("Lois Lane", "Rhodri Way")
-STREET_LAST = re.compile(r"[ \t](?:street|st|road|rd|avenue|ave|boulevard|blvd|strasse|straße|allee)\.?$", re.I)
+STREET_LAST = re.compile(
+    r"[ \t](?:street|st|road|rd|avenue|ave|boulevard|blvd|strasse|straße|allee|highway|hwy|motorway|freeway"
+    r"|expressway|parkway|bridge|tunnel|station|airport)\.?$",
+    re.I,
+)
 EMAIL_LOCAL = re.compile(r"[\w.+-]+(?=@[\w-]+\.)")
 DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 ROUTING_BEFORE = re.compile(
@@ -158,7 +162,9 @@ EXAMPLE_CUE = re.compile(r"\b(?:examples?|docs?|documentation|rfc|placeholder|sa
 
 #: a name before one of these is a street's ("Baker Street", "Abbey Road")
 STREET_AFTER = re.compile(
-    r"[ \t]+(?:street|st\.|road|rd\.|avenue|ave\.|lane|drive|close|crescent|boulevard|blvd|square|terrace)\b", re.I
+    r"[ \t]+(?:street|st\.|road|rd\.|avenue|ave\.|lane|drive|close|crescent|boulevard|blvd|square|terrace"
+    r"|highway|hwy|motorway|freeway|expressway|parkway|bridge|tunnel|station|airport)\b",
+    re.I,
 )
 #: a famous name is a person's in a text that also holds personal data of these kinds
 PERSONAL_CONTEXT = frozenset(

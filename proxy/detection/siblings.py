@@ -3,7 +3,8 @@ of a pasted list whose row names one person each.
 
 A name the model, the lists and the cues all miss often stands next to one they found: joined by
 "and" ("und", "et", "y", "e", "en", "&") or a comma, or in the same field of the next line of a
-list without a header ("Amadou Sy - 13,47 - né le ..."). Such a neighbour is a name when it is one
+list without a header ("Amadou Sy - 13,47 - né le ..."); so does the owner of a phone number or an
+e-mail address named in brackets after it ("612 448 903 (Nerea)"). Such a neighbour is a name when it is one
 to three capitalised words, none of them a common word of the text's language or of English unless
 the name lists hold it, none a title and none a town. A header row is the structure recognizer's.
 
@@ -35,21 +36,29 @@ _BEFORE = re.compile(rf"(?<![\w'’-])(?P<run>{_RUN}){_JOIN}$")
 _AFTER = re.compile(
     rf"{_JOIN}(?P<run>{_RUN})(?![\w'’-])(?=[ \t]*(?:[,;.)!?]|$|[ \t](?:and|und|et|y|e|en|&)[ \t]))", re.M
 )
+#: whose owner may follow in brackets ("call 0612 448 903 (Nerea)")
+CONTACTS = ("PHONE_NUMBER", "EMAIL_ADDRESS")
+CONTACT_MIN_SCORE = 0.4  # a phone number without a cue word scores 0.4 and is still acted on
+_BRACKETED = re.compile(rf"[ \t]*\([ \t]*(?P<run>{_RUN})[ \t]*\)")
 #: how lists without a header separate their fields
 _DELIMITERS = (" - ", " – ", " | ", "\t", "; ")
 MIN_ROWS = 3
 
 
 def siblings(slots: list[Slot], findings: list[Finding]) -> list[Finding]:
-    """`findings` plus a PERSON finding for each name joined to a found one or in its list column."""
+    """`findings` plus a PERSON finding for each name joined to a found one or in its list column,
+    and for a name in brackets after a phone number or an e-mail address ("612 448 903 (Nerea)")."""
     added: list[Finding] = []
     for index, slot in enumerate(slots):
-        people = [f for f in findings if f.slot == index and f.entity_type == "PERSON" and f.score >= SOURCE_MIN_SCORE]
-        if not people:
+        here = [f for f in findings if f.slot == index]
+        people = [f for f in here if f.entity_type == "PERSON" and f.score >= SOURCE_MIN_SCORE]
+        contacts = [f for f in here if f.entity_type in CONTACTS and f.score >= CONTACT_MIN_SCORE]
+        if not people and not contacts:
             continue
         language = language_of(slot.text)
         taken = [(f.start, f.end) for f in findings if f.slot == index]
-        for start, end in [*_joined(slot.text, people), *_same_column(slot.text, people)]:
+        beside = [*_joined(slot.text, people), *_same_column(slot.text, people), *_bracketed(slot.text, contacts)]
+        for start, end in beside:
             value = slot.text[start:end]
             if _free(start, end, taken) and _a_name(value, language):
                 taken.append((start, end))
@@ -71,6 +80,11 @@ def _joined(text: str, people: list[Finding]) -> list[tuple[int, int]]:
         if after:
             spans.append(after.span("run"))
     return spans
+
+
+def _bracketed(text: str, contacts: list[Finding]) -> list[tuple[int, int]]:
+    """Spans of the capitalised runs in brackets right after a phone number or an e-mail address."""
+    return [match.span("run") for contact in contacts if (match := _BRACKETED.match(text, contact.end))]
 
 
 def _same_column(text: str, people: list[Finding]) -> list[tuple[int, int]]:
