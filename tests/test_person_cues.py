@@ -122,6 +122,7 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
         "I loved it. Love Actually is great",  # a closing word before a title and a verb
         "scrivimi un biglietto per il nonno che compie 95 anni",  # Italian function and common words
         "tell kubectl to apply it, then ask chatgpt",  # a command and an assistant are no people
+        "Ich bin Pflegefachkraft im dritten Ausbildungsjahr und brauche Merksätze.",  # a German noun's ending
         "Pedir el número de pedido (formato PED-0048812) y verificar",  # Spanish words before a label
     ],
 )

@@ -306,6 +306,8 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
     given, family = name_lists()
     if any(w.islower() and is_common_in(w, language) and w not in given and w not in family for w in core):
         return True  # "la cuota", "su hijo", "devo dire": the model reading lower-case prose
+    if core[0].islower() and is_common_in(core[0], language) and core[0] not in given:
+        return True  # "mee van max": a common word first, listed only as somebody's family name
     listed = [w for w in core if w.casefold() in given or w.casefold() in family]
     if language == "en":
         if not listed and len(core) == 1 and is_common_in(core[0], *LANGUAGES):

@@ -174,14 +174,28 @@ def _name(
 
 
 def _a_noun_of_the_text(kept: list[str], text: str) -> bool:
-    """A capitalised German or Dutch word in no name list: German capitalises every noun ("Beklagte
-    Versicherung"), Dutch its job titles ("een Teamleider Klantenservice (schaal 9"). Elsewhere a
-    capitalised word by a cue is a name even when the language uses it ("cliente Iñaki ...")."""
+    """A capitalised German or Dutch word in no name list that the language uses or that ends like a
+    noun: German capitalises every noun ("Beklagte Versicherung", "Pflegeschülerin"), Dutch its job
+    titles ("een Teamleider Klantenservice (schaal 9"). Elsewhere a capitalised word by a cue is a
+    name even when the language uses it ("cliente Iñaki ...")."""
     capitalised = [word for word in kept if word[0].isupper() and not _listed(word)]
     if not capitalised:
         return False
     language = language_of(text)
-    return language in ("de", "nl") and any(is_common_in(word, language) for word in capitalised)
+    if language not in _NOUN_ENDINGS:
+        return False
+    return any(is_common_in(word, language) or _NOUN_ENDINGS[language].search(word) for word in capitalised)
+
+
+#: endings of German and Dutch nouns, job titles among them, that no name list holds ("Ich bin
+#: Pflegeschülerin", "Abteilungsleitung", "een Teamleider")
+_NOUN_ENDINGS = {
+    "de": re.compile(
+        r"(?:erin|ung|heit|keit|schaft|tion|ität|ismus|ling|nis|tum|ler|leiter|leitung|kraft|mann|frau|ent|ant|eur"
+        r"|ist)$"
+    ),
+    "nl": re.compile(r"(?:ing|heid|schap|tie|teit|ster|aar|leider|medewerker|ist|ent|ant|eur)$"),
+}
 
 
 def _a_rare_name(word: str) -> bool:
