@@ -21,6 +21,8 @@ def _found(detector: DetectionEngine, text: str) -> list[tuple[str, str]]:
     [
         ("mail ops@acme-corp.com", [("EMAIL_ADDRESS", "ops@acme-corp.com")]),
         ("mail someone@example.com or x@corp.test", []),
+        ("MAIL_FROM=noreply@status.acme-cloud.io and bounces+4471@mailer.acme-cloud.io", []),  # systems' senders
+        ("forward it to k.osei@acme-cloud.io", [("EMAIL_ADDRESS", "k.osei@acme-cloud.io")]),
         ("see https://example.org/docs", []),
         ("bind 127.0.0.1, 0.0.0.0 and 169.254.1.9", []),
         ("In the docs the example server is 203.0.113.5", []),
@@ -125,6 +127,7 @@ def test_when_the_model_finds_a_name_among_function_words_then_the_name_alone_is
         "Is a Tommy Hilfiger coat better value than one from Hugo Boss?",
         "Sketch the floor plan of 221B Baker Street for my board game.",
         "How long is the drive down the Stuart Highway from Darwin to Alice Springs?",
+        "My GitHub Action fails at the checkout step; the PayPal webhook too.",  # products' capitals
         "our KPI column Aurelia_Score keeps coming back empty",
         "Can you explain the difference between Hashimoto's thyroiditis and Graves' disease?",
     ],
@@ -142,6 +145,7 @@ def test_when_a_person_is_famous_fictional_a_brand_a_street_or_an_identifier_the
         ("Refund the order of Bill Gates (bill.gates.77@outlook.com) in full.", "Bill Gates"),
         ("Bill Gates called twice about the late delivery.", "Bill Gates"),
         ("my aunt Rosalie's arthritis is worse this winter", "Rosalie"),  # a given name: hers, no eponym
+        ("Please call Kerry McKenzie about the lease.", "Kerry McKenzie"),  # a name's inner capital
     ],
 )
 def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: DetectionEngine, text: str, name: str) -> None:

@@ -3,6 +3,10 @@
 Each filter is named and has a reason; a finding dropped here is not personal data in practice:
 - `url-inside-email`: Presidio also reports the domain of an e-mail address as a URL.
 - `reserved-domain`: example.com, *.test, *.invalid, ... are reserved for documentation (RFC 2606).
+- `machine-sender`: a no-reply, bounce or notifications address (`noreply@...`, `MAIL_FROM=
+  mailer-daemon@...`) is a system's, not a person's.
+- `product-name`: a person whose word has a capital inside it as products write them ("GitHub",
+  "PayPal", "LinkedIn"), not as names do ("McKenzie", "LaToya", "DeShawn").
 - `non-public-ip`: loopback, unspecified, multicast and link-local addresses name no one, nor does a
   documentation address (RFC 5737) in a sentence about examples or docs. A private (RFC 1918) or
   documentation address elsewhere is read as a reader reads it: the address of someone's machine.
@@ -64,6 +68,13 @@ from proxy.detection.public_figures import is_public_figure
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
 
+#: the local part of an address no person reads: "noreply", "do-not-reply", "bounces+123", "notifications"
+MACHINE_SENDER = re.compile(
+    r"(?:[\w.+-]*=)?(?i:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|alerts?)"
+    r"(?:[.+_-][\w.+-]*)?@"
+)
+#: a word with a capital inside it as products write them; names that do so start with a particle
+PRODUCT_WORD = re.compile(r"(?!(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|St|Fitz)[A-Z])[A-Z][a-z]+[A-Z][A-Za-z]*")
 RESERVED_DOMAIN = re.compile(
     r"(?:^|[@./])(?:example\.(?:com|org|net)|[^@./\s]+\.(?:example|test|invalid|localhost))$", re.I
 )
@@ -407,7 +418,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
         inside_email = any(e.start <= finding.start and finding.end <= e.end for e in emails)
         return inside_email or bool(RESERVED_DOMAIN.search(_host(value)))
     if finding.entity_type == "EMAIL_ADDRESS":
-        return bool(RESERVED_DOMAIN.search(value))
+        return bool(RESERVED_DOMAIN.search(value) or MACHINE_SENDER.match(value))
     if finding.entity_type == "PERSON":
         return (
             _not_a_name(value, cued=finding.recognizer == PersonCueRecognizer.NAME)
@@ -419,6 +430,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             or _a_tool(finding, value, text)
             or (finding.recognizer == RECOGNIZER and finding.score <= LONE_NAME_SCORE and _labels_a_code(finding, text))
             or (finding.recognizer == SPACY and bool(LETTER_LAST.search(value)))
+            or any(PRODUCT_WORD.fullmatch(word) for word in value.split())
         )
     if finding.entity_type == "STREET_ADDRESS":
         return bool(PLACEHOLDER_STREET.match(value.strip()))
