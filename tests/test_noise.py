@@ -159,6 +159,7 @@ def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: Detecti
         "Which is warmer in March, Accra or Lagos?",
         "Country | Capital | GDP\nGhana | Accra | 76\nChile | Santiago | 300\nPeru | Lima | 240",
         "Is Florence nicer than Siena in October? And what about flights to Santiago?",
+        "Quelle est la meilleure saison pour visiter Lyon ?",  # a family name too, after a verb of travel
     ],
 )
 def test_a_town_the_model_or_the_name_lists_call_a_person_is_a_place_in_a_general_question(
