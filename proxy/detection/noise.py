@@ -73,6 +73,8 @@ MACHINE_SENDER = re.compile(
     r"(?:[\w.+-]*=)?(?i:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|alerts?)"
     r"(?:[.+_-][\w.+-]*)?@"
 )
+#: a French or Italian article or preposition elided before a word ("l'annonce", "dell'ufficio")
+ELIDED = re.compile(r"(?:l|d|j|n|s|c|m|t|qu|dell|all|nell|sull|dall|un)['’](?P<word>[^\W\d_]+)$")
 #: a word with a capital inside it as products write them; names that do so start with a particle
 PRODUCT_WORD = re.compile(r"(?!(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|St|Fitz)[A-Z])[A-Z][a-z]+[A-Z][A-Za-z]*")
 RESERVED_DOMAIN = re.compile(
@@ -319,6 +321,8 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
         return True  # "la cuota", "su hijo", "devo dire": the model reading lower-case prose
     if core[0].islower() and is_common_in(core[0], language) and core[0] not in given:
         return True  # "mee van max": a common word first, listed only as somebody's family name
+    if any(w.islower() and (e := ELIDED.match(w)) and is_common_in(e["word"], language, "en") for w in core):
+        return True  # "l'annonce bien", "dell'ufficio": an article elided before a common word
     listed = [w for w in core if w.casefold() in given or w.casefold() in family]
     if language == "en":
         if not listed and len(core) == 1 and is_common_in(core[0], *LANGUAGES):
