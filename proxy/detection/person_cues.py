@@ -115,6 +115,11 @@ _USERS = re.compile(
     r"(?:Accepted|Failed)[ \t]+(?:publickey|password|keyboard-interactive\S*)[ \t]+for[ \t]+(?:invalid user[ \t]+)?"
     r"(?P<ssh>[\w.-]{2,64})[ \t]+from"
     r"|(?<![\w+.-])[a-z][a-z0-9+.-]{1,16}://(?P<url>[^\s:/@\"'<>]{2,64}):[^\s/@\"'<>]{1,256}@"
+    # the authenticated user of a web server's access log: host, ident, user, then the [date]
+    r"|(?m:^)[\w.:-]{2,64}[ \t]+\S+[ \t]+(?P<weblog>[\w.@+-]{2,64})[ \t]+\[\d"
+    # a login after its label: "username anwachukwu2", "login: k.osei", "Benutzername: mschulz"
+    r"|(?<![\w-])(?i:user[ \t]?name|user[ \t]?id|login|benutzername|nom d'utilisateur|usuario|gebruikersnaam"
+    r"|nome utente)[ \t]*[:=]?[ \t]+(?P<label>[A-Za-z][\w.-]{1,63})(?![\w@.-])"
 )
 
 
@@ -245,6 +250,11 @@ def _one_case_style(run: str) -> bool:
     return all(word[0].isupper() for word in words) or all(word.islower() for word in words)
 
 
+def _a_word(login: str, text: str) -> bool:
+    """A label's value that is a word of the text's language or of English, not a login."""
+    return login.isalpha() and (is_common_in(login, "en", language_of(text)) or login.lower() in STOP_WORDS)
+
+
 def _starts_with_a_word_name(run: str) -> bool:
     """Whether a run begins with a capitalised given name that is also a word ("Joy", "Will")."""
     first = run.split(maxsplit=1)[0]
@@ -274,9 +284,11 @@ def cued_names(text: str) -> Iterator[Found]:
         group = "name" if match["name"] else "patient"
         yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
     for match in _USERS.finditer(text):
-        group = "ssh" if match["ssh"] else "url"
-        if match[group].lower() not in SERVICE_ACCOUNTS:
-            yield Found("PERSON", *match.span(group), SCORE, "a login name")
+        group = next(name for name, value in match.groupdict().items() if value is not None)
+        login = match[group]
+        if login.lower() in SERVICE_ACCOUNTS or (group == "label" and _a_word(login, text)):
+            continue  # "login failed", "username: admin": no one's login
+        yield Found("PERSON", *match.span(group), SCORE, "a login name")
 
 
 class PersonCueRecognizer(SpanRecognizer):
