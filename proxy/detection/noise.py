@@ -481,8 +481,9 @@ def _labels_a_code(finding: Finding, text: str) -> bool:
 
 def _not_a_name(value: str, cued: bool = False) -> bool:
     """Digits or code characters; or one common word, unless a cue named it ("Hope from accounts":
-    the cue recognizer weighs common words itself)."""
-    if any(c.isdigit() or c in "_\n:/@=" for c in value):
+    the cue recognizer weighs common words itself). A cued value with digits is a login name
+    ("username anwachukwu2"): the cues' names are letters only."""
+    if any(c in "_\n:/@=" for c in value) or (not cued and any(c.isdigit() for c in value)):
         return True
     words = value.split()
     return len(words) == 1 and not cued and is_common(words[0].strip(".,;'\""))
