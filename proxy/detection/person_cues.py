@@ -17,7 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.found import Found, SpanRecognizer
 from proxy.detection.language import LANGUAGES, language_of, stop_words
-from proxy.detection.lexicon import is_common_in
+from proxy.detection.lexicon import COMMON_ZIPF, is_common_in, zipf
 from proxy.detection.names import is_common, name_lists, rare_word, sentence_start, word_given_names
 
 SCORE = 0.6
@@ -79,7 +79,12 @@ _AFTER = (
     r"['’]s[ \t]+(?:contact|number|phone|email|address|manager|account|file|case|wife|husband|mum|mom|dad|details)",
     r"[ \t]*\([ \t]*(?:[\w.+-]+@|born|geb|née?|aged?\b|[^\W\d_][\w.-]{1,24}[ \t]*[:#]?[ \t]*[A-Z-]{0,4}\d)",
     r",[ \t]*\d{1,3}[ \t]?(?:M|F|yo|y/o)\b",
+    # last: a verb after a chat's lower-case given name ("also kwame is vegetarian", "sanne gaat
+    # verhuizen"), for a listed given name that is no English word only (see `_a_chat_subject`)
+    r"[ \t]+(?:is|was|has|had|will|can|isn't|wasn't|doesn't|gaat|heeft|komt|ist|hat|kommt|est|va|es|está"
+    r"|tiene|è|ha|sta)\b",
 )
+_SUBJECT = f"a{len(_AFTER) - 1}"  # the group of the chat subject's verb
 _CUED_BEFORE = re.compile(
     # the name is a lookahead, so a cue inside it is still tried ("NOK: daughter Lindiwe")
     "|".join(rf"(?<![\w-])(?i:{cue})[ \t]+(?=(?P<b{i}>{_RUN})(?![\w-]))" for i, cue in enumerate(_BEFORE))
@@ -250,6 +255,18 @@ def _one_case_style(run: str) -> bool:
     return all(word[0].isupper() for word in words) or all(word.islower() for word in words)
 
 
+def _a_chat_subject(run: re.Match[str], text: str) -> Iterator[Found]:
+    """The last word before "is", "gaat", ... when it is a lower-case listed given name that English
+    does not use as a word ("kwame is", not "max is 5" or "will is"), after no determiner."""
+    words = run[0].split()
+    word = words[-1]
+    if not word.islower() or word not in name_lists()[0] or zipf(word, "en") >= COMMON_ZIPF:
+        return
+    if len(words) > 1 and words[-2].lower() in _DETERMINERS:
+        return
+    yield Found("PERSON", run.end() - len(word), run.end(), SCORE, "a chat's subject")
+
+
 def _a_word(login: str, text: str) -> bool:
     """A label's value that is a word of the text's language or of English, not a login."""
     return login.isalpha() and (is_common_in(login, "en", language_of(text)) or login.lower() in STOP_WORDS)
@@ -274,7 +291,9 @@ def cued_names(text: str) -> Iterator[Found]:
     for cue in _AFTER_CUE.finditer(text):
         offset = max(0, cue.start() - LOOK_BACK)
         run = _RUN_BEFORE_CUE.search(text, offset, cue.start())
-        if run is not None:
+        if run is not None and cue.lastgroup == _SUBJECT:
+            yield from _a_chat_subject(run, text)
+        elif run is not None:
             strong, family = cue.lastgroup == "a0", cue.lastgroup == "a2"  # "Tendai's mum": a relative's cue
             yield from _cued(run[0], run.start(), before=False, strong=strong, text=text, family=family)
     for match in _SIGN_OFF.finditer(text):
