@@ -23,6 +23,7 @@ from proxy.detection.gathered import Detects
 from proxy.detection.propagate import propagate
 from proxy.detection.reading import Reading, read
 from proxy.detection.seams import adjacent
+from proxy.detection.siblings import siblings
 from proxy.detection.trim import trim
 from proxy.dialects import Dialect
 from proxy.dialects.paths import get_at, write_slots
@@ -126,8 +127,8 @@ class Scanner:
                 raise
             return Scan(direction, self.policies, slots, decision=Decision(), unscanned=True)
         findings = trim(reading.slots, reading.slot_findings(findings))  # the value only: the sentence stays readable
-        if direction == "request":  # a name found in one message is a name in every message
-            findings = propagate(reading.slots, findings)
+        if direction == "request":  # a name beside a found one, then a name found in one message in every message
+            findings = propagate(reading.slots, siblings(reading.slots, findings))
         findings = _without_names_in_model(findings, slots)  # after propagation: "Claude" is no name in `claude-*`
         decision = _downgrade(
             decide(findings, reading.slots, self.policies, self.context, direction=direction, today=self.today),

@@ -21,6 +21,8 @@ def _found(detector: DetectionEngine, text: str) -> list[tuple[str, str]]:
     [
         ("mail ops@acme-corp.com", [("EMAIL_ADDRESS", "ops@acme-corp.com")]),
         ("mail someone@example.com or x@corp.test", []),
+        ("MAIL_FROM=noreply@status.acme-cloud.io and bounces+4471@mailer.acme-cloud.io", []),  # systems' senders
+        ("forward it to k.osei@acme-cloud.io", [("EMAIL_ADDRESS", "k.osei@acme-cloud.io")]),
         ("see https://example.org/docs", []),
         ("bind 127.0.0.1, 0.0.0.0 and 169.254.1.9", []),
         ("In the docs the example server is 203.0.113.5", []),
@@ -96,11 +98,24 @@ def test_when_the_model_reads_prose_or_common_words_as_a_person_then_it_is_not_a
     assert _people(detector, text) == []
 
 
+def test_an_elided_article_before_a_common_word_is_prose(detector: DetectionEngine) -> None:
+    text = "Rédige le message pour la newsletter du club. Ne mets pas les prix dans l'annonce bien sûr."
+    assert _people(detector, text) == []
+
+
+def test_a_lower_case_model_person_that_starts_with_a_common_word_is_prose(detector: DetectionEngine) -> None:
+    """Dutch "mee van max" (along, for at most): "mee" is somebody's family name in the lists, not a
+    given name, and a common Dutch word."""
+    assert _people(detector, "iedereen neemt een surprise mee van max €15 en een gedicht") == []
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [
         ("Goedemiddag, ik ben Marloes Kuipers en mijn pakket is zoek.", "Marloes Kuipers"),
         ("please ask tomasz wierzbicki to sign the form", "tomasz wierzbicki"),
+        ("hi ngozi, quick one about the rota", "ngozi"),  # the model's lower-case slip no longer hides the cue's
+        ("user locked out (username tbakare7) after the reset", "tbakare7"),  # a login's digits stay in
     ],
 )
 def test_when_the_model_finds_a_name_among_function_words_then_the_name_alone_is_found(
@@ -117,6 +132,8 @@ def test_when_the_model_finds_a_name_among_function_words_then_the_name_alone_is
         "Did Ludwig van Beethoven really go deaf before the Ninth?",
         "Is a Tommy Hilfiger coat better value than one from Hugo Boss?",
         "Sketch the floor plan of 221B Baker Street for my board game.",
+        "How long is the drive down the Stuart Highway from Darwin to Alice Springs?",
+        "My GitHub Action fails at the checkout step; the PayPal webhook too.",  # products' capitals
         "our KPI column Aurelia_Score keeps coming back empty",
         "Can you explain the difference between Hashimoto's thyroiditis and Graves' disease?",
     ],
@@ -134,6 +151,7 @@ def test_when_a_person_is_famous_fictional_a_brand_a_street_or_an_identifier_the
         ("Refund the order of Bill Gates (bill.gates.77@outlook.com) in full.", "Bill Gates"),
         ("Bill Gates called twice about the late delivery.", "Bill Gates"),
         ("my aunt Rosalie's arthritis is worse this winter", "Rosalie"),  # a given name: hers, no eponym
+        ("Please call Kerry McKenzie about the lease.", "Kerry McKenzie"),  # a name's inner capital
     ],
 )
 def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: DetectionEngine, text: str, name: str) -> None:
@@ -147,6 +165,7 @@ def test_a_famous_name_in_a_personal_context_is_still_a_person(detector: Detecti
         "Which is warmer in March, Accra or Lagos?",
         "Country | Capital | GDP\nGhana | Accra | 76\nChile | Santiago | 300\nPeru | Lima | 240",
         "Is Florence nicer than Siena in October? And what about flights to Santiago?",
+        "Quelle est la meilleure saison pour visiter Lyon ?",  # a family name too, after a verb of travel
     ],
 )
 def test_a_town_the_model_or_the_name_lists_call_a_person_is_a_place_in_a_general_question(

@@ -47,6 +47,13 @@ def _names(text: str) -> list[str]:
         ("IBAN FR76 1234, titulaire Aurèle-Benoît Mvondo. merci", ["Aurèle-Benoît Mvondo"]),
         ("il suo responsabile, Gianluca, vorrebbe confermarla", ["Gianluca"]),
         ("la carta de un empleado, Unai Arrieta Zubizarreta, por faltas", ["Unai Arrieta Zubizarreta"]),
+        ("ok so ask oluwakemi whether she can cover. and remind tadeusz that it's at 3", ["oluwakemi", "tadeusz"]),
+        ("my great-grandmother was Áile Ristenna Gaup, born 1899", ["Áile Ristenna Gaup"]),
+        ("user locked out (username tbakare7) after the reset", ["tbakare7"]),
+        ('10.2.3.4 - jnowak [11/Mar/2025:02:14:09 +0000] "GET /admin/ HTTP/1.1" 302', ["jnowak"]),  # access log
+        ("Benutzername: hkoenig, Passwort vergessen", ["hkoenig"]),
+        ("plan the seating. also kofi is vegetarian", ["kofi"]),  # a chat's lower-case subject
+        ("lieve groet, femke gaat verhuizen", ["femke"]),
     ],
 )
 def test_a_name_next_to_a_person_cue_is_found(text: str, expected: list[str]) -> None:
@@ -119,6 +126,11 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
         "please sign off by Friday",
         "I loved it. Love Actually is great",  # a closing word before a title and a verb
         "scrivimi un biglietto per il nonno che compie 95 anni",  # Italian function and common words
+        "tell kubectl to apply it, then ask chatgpt",  # a command and an assistant are no people
+        "login failed twice; username: admin; the login page is slow",  # words and a service account
+        "max is 5 minutes, the kafka is down and kubectl is broken",  # a word, a tool, a command before "is"
+        '203.0.113.7 - - [11/Mar/2025:02:14:07 +0000] "POST /xmlrpc.php HTTP/1.1" 405',  # no user in the log
+        "Ich bin Pflegefachkraft im dritten Ausbildungsjahr und brauche Merksätze.",  # a German noun's ending
         "Pedir el número de pedido (formato PED-0048812) y verificar",  # Spanish words before a label
     ],
 )

@@ -42,7 +42,7 @@ TITLES = (
 ).split()
 PARTICLES = frozenset(
     "van von der den de da das do dos del della di du le la bin binti bint ibn al el ter ten y e "
-    "ó ní nic ua ap af zu".split()
+    "ó ní nic ua ap af zu dela delos".split()
 )
 _LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ'’ -]+$")
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")

@@ -3,6 +3,10 @@
 Each filter is named and has a reason; a finding dropped here is not personal data in practice:
 - `url-inside-email`: Presidio also reports the domain of an e-mail address as a URL.
 - `reserved-domain`: example.com, *.test, *.invalid, ... are reserved for documentation (RFC 2606).
+- `machine-sender`: a no-reply, bounce or notifications address (`noreply@...`, `MAIL_FROM=
+  mailer-daemon@...`) is a system's, not a person's.
+- `product-name`: a person whose word has a capital inside it as products write them ("GitHub",
+  "PayPal", "LinkedIn"), not as names do ("McKenzie", "LaToya", "DeShawn").
 - `non-public-ip`: loopback, unspecified, multicast and link-local addresses name no one, nor does a
   documentation address (RFC 5737) in a sentence about examples or docs. A private (RFC 1918) or
   documentation address elsewhere is read as a reader reads it: the address of someone's machine.
@@ -64,6 +68,15 @@ from proxy.detection.public_figures import is_public_figure
 from proxy.detection.secrets import SECRET_ENTITIES
 from proxy.exchange import Finding
 
+#: the local part of an address no person reads: "noreply", "do-not-reply", "bounces+123", "notifications"
+MACHINE_SENDER = re.compile(
+    r"(?:[\w.+-]*=)?(?i:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|alerts?)"
+    r"(?:[.+_-][\w.+-]*)?@"
+)
+#: a French or Italian article or preposition elided before a word ("l'annonce", "dell'ufficio")
+ELIDED = re.compile(r"(?:l|d|j|n|s|c|m|t|qu|dell|all|nell|sull|dall|un)['’](?P<word>[^\W\d_]+)$")
+#: a word with a capital inside it as products write them; names that do so start with a particle
+PRODUCT_WORD = re.compile(r"(?!(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|St|Fitz)[A-Z])[A-Z][a-z]+[A-Z][A-Za-z]*")
 RESERVED_DOMAIN = re.compile(
     r"(?:^|[@./])(?:example\.(?:com|org|net)|[^@./\s]+\.(?:example|test|invalid|localhost))$", re.I
 )
@@ -107,7 +120,11 @@ AMOUNT = re.compile(r"\d+[.,]\d{2}")
 NETWORK = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/(?:[12]?\d|3[01])|[0-9a-f:]+/(?:\d{1,2}|1[01]\d|12[0-7])", re.I)
 #: a "person" whose last word is a street's kind is a street ("Abbey Road"); Lane, Way and Close are
 #: left out, being family names too ("Lois Lane", "Rhodri Way")
-STREET_LAST = re.compile(r"[ \t](?:street|st|road|rd|avenue|ave|boulevard|blvd|strasse|straße|allee)\.?$", re.I)
+STREET_LAST = re.compile(
+    r"[ \t](?:street|st|road|rd|avenue|ave|boulevard|blvd|strasse|straße|allee|highway|hwy|motorway|freeway"
+    r"|expressway|parkway|bridge|tunnel|station|airport)\.?$",
+    re.I,
+)
 EMAIL_LOCAL = re.compile(r"[\w.+-]+(?=@[\w-]+\.)")
 DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 ROUTING_BEFORE = re.compile(
@@ -158,7 +175,9 @@ EXAMPLE_CUE = re.compile(r"\b(?:examples?|docs?|documentation|rfc|placeholder|sa
 
 #: a name before one of these is a street's ("Baker Street", "Abbey Road")
 STREET_AFTER = re.compile(
-    r"[ \t]+(?:street|st\.|road|rd\.|avenue|ave\.|lane|drive|close|crescent|boulevard|blvd|square|terrace)\b", re.I
+    r"[ \t]+(?:street|st\.|road|rd\.|avenue|ave\.|lane|drive|close|crescent|boulevard|blvd|square|terrace"
+    r"|highway|hwy|motorway|freeway|expressway|parkway|bridge|tunnel|station|airport)\b",
+    re.I,
 )
 #: a famous name is a person's in a text that also holds personal data of these kinds
 PERSONAL_CONTEXT = frozenset(
@@ -256,6 +275,8 @@ class SupportedModelRecognizer(SpacyRecognizer):
                 continue
             if _not_a_name(text[result.start : result.end]):
                 continue  # "df.groupby(...)": code around the words says what they are, before narrowing
+            if _model_slip(text[result.start : result.end]):
+                continue  # dropped anyway; dropped here, it no longer hides a cue's "hi ngozi" beneath it
             span = narrowed(text, result.start, result.end, language)
             if span is None:
                 continue
@@ -298,6 +319,10 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
     given, family = name_lists()
     if any(w.islower() and is_common_in(w, language) and w not in given and w not in family for w in core):
         return True  # "la cuota", "su hijo", "devo dire": the model reading lower-case prose
+    if core[0].islower() and is_common_in(core[0], language) and core[0] not in given:
+        return True  # "mee van max": a common word first, listed only as somebody's family name
+    if any(w.islower() and (e := ELIDED.match(w)) and is_common_in(e["word"], language, "en") for w in core):
+        return True  # "l'annonce bien", "dell'ufficio": an article elided before a common word
     listed = [w for w in core if w.casefold() in given or w.casefold() in family]
     if language == "en":
         if not listed and len(core) == 1 and is_common_in(core[0], *LANGUAGES):
@@ -397,7 +422,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
         inside_email = any(e.start <= finding.start and finding.end <= e.end for e in emails)
         return inside_email or bool(RESERVED_DOMAIN.search(_host(value)))
     if finding.entity_type == "EMAIL_ADDRESS":
-        return bool(RESERVED_DOMAIN.search(value))
+        return bool(RESERVED_DOMAIN.search(value) or MACHINE_SENDER.match(value))
     if finding.entity_type == "PERSON":
         return (
             _not_a_name(value, cued=finding.recognizer == PersonCueRecognizer.NAME)
@@ -409,6 +434,7 @@ def _noise(finding: Finding, text: str, emails: list[Finding]) -> bool:
             or _a_tool(finding, value, text)
             or (finding.recognizer == RECOGNIZER and finding.score <= LONE_NAME_SCORE and _labels_a_code(finding, text))
             or (finding.recognizer == SPACY and bool(LETTER_LAST.search(value)))
+            or any(PRODUCT_WORD.fullmatch(word) for word in value.split())
         )
     if finding.entity_type == "STREET_ADDRESS":
         return bool(PLACEHOLDER_STREET.match(value.strip()))
@@ -455,8 +481,9 @@ def _labels_a_code(finding: Finding, text: str) -> bool:
 
 def _not_a_name(value: str, cued: bool = False) -> bool:
     """Digits or code characters; or one common word, unless a cue named it ("Hope from accounts":
-    the cue recognizer weighs common words itself)."""
-    if any(c.isdigit() or c in "_\n:/@=" for c in value):
+    the cue recognizer weighs common words itself). A cued value with digits is a login name
+    ("username anwachukwu2"): the cues' names are letters only."""
+    if any(c in "_\n:/@=" for c in value) or (not cued and any(c.isdigit() for c in value)):
         return True
     words = value.split()
     return len(words) == 1 and not cued and is_common(words[0].strip(".,;'\""))

@@ -17,7 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from proxy.detection.found import Found, SpanRecognizer
 from proxy.detection.language import LANGUAGES, language_of, stop_words
-from proxy.detection.lexicon import is_common_in
+from proxy.detection.lexicon import COMMON_ZIPF, is_common_in, zipf
 from proxy.detection.names import is_common, name_lists, rare_word, sentence_start, word_given_names
 
 SCORE = 0.6
@@ -26,20 +26,21 @@ _RUN = rf"(?<![\w'’]){_WORD}(?:[ \t]{_WORD}){{0,2}}"
 
 #: family and friends, in the languages the proxy reads ("my niece Eilidh", "mi abuelo Ramiro")
 _RELATIVES = (
-    r"(?:niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
+    r"(?:great-grand(?:mother|father|ma|pa)|great-aunt|great-uncle"
+    r"|niece|nephew|brother|sister|cousin|uncle|aunt|auntie|grandson|granddaughter|grandmother|grandfather"
     r"|grandma|grandpa|friend|roommate|flatmate|housemate|neighbou?r|boyfriend|girlfriend|my ex|stepson"
     r"|stepdaughter|sohn|tochter|bruder|schwester|onkel|tante|oma|opa|neffe|nichte|freund(?:in)?|nachbar(?:in)?"
     r"|kollegin|kollege|enkel(?:in)?|fils|fille|frère|s(?:œ|oe)ur|oncle|neveu|nièce|ami|amie|voisine?|collègue"
     r"|grand-mère|grand-père|hij[oa]|herman[oa]|t[íi][oa]|abuel[oa]|sobrin[oa]|prim[oa]|amig[oa]|vecin[oa]"
     r"|compañer[oa]|figli[oa]|fratello|sorella|zi[oa]|nonn[oa]|cugin[oa]|amic[oa]|vicin[oa]|collega|zoon"
     r"|dochter|broer|zus|oom|neef|vriend(?:in)?|buurman|buurvrouw)"
-    r"[ \t]*,?"
+    r"(?:[ \t]+(?:is|was|named|called))?[ \t]*,?"
 )
 #: who signs a note ("Sign it from Tolu", "Firmato Rosaria")
 _SIGNED = r"(?:sign(?:ed)?(?: it)?(?: off)?(?: from| as| by)?|firmato|firmad[oa]|signé|gezeichnet|ondertekend)[ \t]*,?"
 _BEFORE = (
     r"(?:(?:hi|hello|hey)[ \t]*,?[ \t]*(?:its|it's|this is)|hi|hello|hey|dear|hallo|bonjour|hola|ciao|hej|cc|attn"
-    r"|ping|ask|asked|tell|told|email|call|text|message)"
+    r"|ping|ask|asked|tell|told|remind|reminded|email|call|text|message)"
     r"[ \t]*[,:]?",
     r"(?:my name is|my name's|i am|i'm|im|this is|it's|he's|she's|his name is"
     r"|her name is|je m'appelle|ich heiße|ich bin|me llamo|mi chiamo|ik ben"
@@ -66,6 +67,9 @@ _FAMILY = f"b{_BEFORE.index(_RELATIVES)}"  # the group of a relative's or friend
 #: the groups of a greeting's and a signature's cue, after which a given name that is also a word
 #: is a name ("Hi Joy,", "sign it from Will"); "Hi Team" and "sign off by Friday" stay
 _ADDRESSING = ("b0", f"b{_BEFORE.index(_SIGNED)}")
+#: after a relative, a greeting or a verb of talking to someone ("ask priyanka whether", "remind
+#: raghav that"), a lower-case word that no language uses is a name, listed or not
+_RARE_WORD_CUES = (_FAMILY, "b0")
 _AFTER = (
     # first: strong enough for a capitalised common word ("April from payroll", "Joy in legal")
     r"[ \t]+(?:from|in)[ \t]+(?:billing|support|sales|hr|legal|finance|accounts|payroll|it|ops|marketing"
@@ -75,7 +79,12 @@ _AFTER = (
     r"['’]s[ \t]+(?:contact|number|phone|email|address|manager|account|file|case|wife|husband|mum|mom|dad|details)",
     r"[ \t]*\([ \t]*(?:[\w.+-]+@|born|geb|née?|aged?\b|[^\W\d_][\w.-]{1,24}[ \t]*[:#]?[ \t]*[A-Z-]{0,4}\d)",
     r",[ \t]*\d{1,3}[ \t]?(?:M|F|yo|y/o)\b",
+    # last: a verb after a chat's lower-case given name ("also kwame is vegetarian", "sanne gaat
+    # verhuizen"), for a listed given name that is no English word only (see `_a_chat_subject`)
+    r"[ \t]+(?:is|was|has|had|will|can|isn't|wasn't|doesn't|gaat|heeft|komt|ist|hat|kommt|est|va|es|está"
+    r"|tiene|è|ha|sta)\b",
 )
+_SUBJECT = f"a{len(_AFTER) - 1}"  # the group of the chat subject's verb
 _CUED_BEFORE = re.compile(
     # the name is a lookahead, so a cue inside it is still tried ("NOK: daughter Lindiwe")
     "|".join(rf"(?<![\w-])(?i:{cue})[ \t]+(?=(?P<b{i}>{_RUN})(?![\w-]))" for i, cue in enumerate(_BEFORE))
@@ -111,6 +120,11 @@ _USERS = re.compile(
     r"(?:Accepted|Failed)[ \t]+(?:publickey|password|keyboard-interactive\S*)[ \t]+for[ \t]+(?:invalid user[ \t]+)?"
     r"(?P<ssh>[\w.-]{2,64})[ \t]+from"
     r"|(?<![\w+.-])[a-z][a-z0-9+.-]{1,16}://(?P<url>[^\s:/@\"'<>]{2,64}):[^\s/@\"'<>]{1,256}@"
+    # the authenticated user of a web server's access log: host, ident, user, then the [date]
+    r"|(?m:^)[\w.:-]{2,64}[ \t]+\S+[ \t]+(?P<weblog>[\w.@+-]{2,64})[ \t]+\[\d"
+    # a login after its label: "username anwachukwu2", "login: k.osei", "Benutzername: mschulz"
+    r"|(?<![\w-])(?i:user[ \t]?name|user[ \t]?id|login|benutzername|nom d'utilisateur|usuario|gebruikersnaam"
+    r"|nome utente)[ \t]*[:=]?[ \t]+(?P<label>[A-Za-z][\w.-]{1,63})(?![\w@.-])"
 )
 
 
@@ -119,7 +133,9 @@ _NOT_NAMES = frozenset(
     "says said asks asked told tells wrote writes mentions mentioned calls called emailed thinks wants promised "
     "approved approves replied reported complained confirmed ping cc hi hello hey dear thanks team everyone all "
     "guys folks there billing support sales hr legal finance accounts payroll ops marketing procurement "
-    "mr mrs ms miss mx dr prof sir madam".split()
+    "mr mrs ms miss mx dr prof sir madam "
+    # assistants and bots one asks, tells or pings ("ask chatgpt", "tell siri")
+    "chatgpt gpt copilot gemini siri alexa cortana bixby bard perplexity bot llm ai".split()
 )
 _DETERMINERS = frozenset("the a an this that these those my our your their his her its which".split())
 
@@ -152,7 +168,7 @@ def _name(
         return None
     lower = all(word.islower() for word in kept)
     capitalised = all(word[0].isupper() for word in kept)
-    if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _rare_everywhere(kept[0])):
+    if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _a_rare_name(kept[0])):
         # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
         # (after a relative, "uncle farouk", a word no language uses is one)
         return None
@@ -168,14 +184,37 @@ def _name(
 
 
 def _a_noun_of_the_text(kept: list[str], text: str) -> bool:
-    """A capitalised German or Dutch word in no name list: German capitalises every noun ("Beklagte
-    Versicherung"), Dutch its job titles ("een Teamleider Klantenservice (schaal 9"). Elsewhere a
-    capitalised word by a cue is a name even when the language uses it ("cliente Iñaki ...")."""
+    """A capitalised German or Dutch word in no name list that the language uses or that ends like a
+    noun: German capitalises every noun ("Beklagte Versicherung", "Pflegeschülerin"), Dutch its job
+    titles ("een Teamleider Klantenservice (schaal 9"). Elsewhere a capitalised word by a cue is a
+    name even when the language uses it ("cliente Iñaki ...")."""
     capitalised = [word for word in kept if word[0].isupper() and not _listed(word)]
     if not capitalised:
         return False
     language = language_of(text)
-    return language in ("de", "nl") and any(is_common_in(word, language) for word in capitalised)
+    if language not in _NOUN_ENDINGS:
+        return False
+    return any(is_common_in(word, language) or _NOUN_ENDINGS[language].search(word) for word in capitalised)
+
+
+#: endings of German and Dutch nouns, job titles among them, that no name list holds ("Ich bin
+#: Pflegeschülerin", "Abteilungsleitung", "een Teamleider")
+_NOUN_ENDINGS = {
+    "de": re.compile(
+        r"(?:erin|ung|heit|keit|schaft|tion|ität|ismus|ling|nis|tum|ler|leiter|leitung|kraft|mann|frau|ent|ant|eur"
+        r"|ist)$"
+    ),
+    "nl": re.compile(r"(?:ing|heid|schap|tie|teit|ster|aar|leider|medewerker|ist|ent|ant|eur)$"),
+}
+
+
+def _a_rare_name(word: str) -> bool:
+    """A word no language uses, spoken like a name: no three consonants in a row ("kubectl", "npm"
+    are commands, "priyanka", "ngozi", "tomasz" are people)."""
+    return _rare_everywhere(word) and not _CONSONANT_RUN.search(word)
+
+
+_CONSONANT_RUN = re.compile(r"[^aeiouyàáâäãåèéêëìíîïòóôöõùúûüýæøœ\W\d_]{3}", re.IGNORECASE)
 
 
 def _rare_everywhere(word: str) -> bool:
@@ -216,6 +255,23 @@ def _one_case_style(run: str) -> bool:
     return all(word[0].isupper() for word in words) or all(word.islower() for word in words)
 
 
+def _a_chat_subject(run: re.Match[str], text: str) -> Iterator[Found]:
+    """The last word before "is", "gaat", ... when it is a lower-case listed given name that English
+    does not use as a word ("kwame is", not "max is 5" or "will is"), after no determiner."""
+    words = run[0].split()
+    word = words[-1]
+    if not word.islower() or word not in name_lists()[0] or zipf(word, "en") >= COMMON_ZIPF:
+        return
+    if len(words) > 1 and words[-2].lower() in _DETERMINERS:
+        return
+    yield Found("PERSON", run.end() - len(word), run.end(), SCORE, "a chat's subject")
+
+
+def _a_word(login: str, text: str) -> bool:
+    """A label's value that is a word of the text's language or of English, not a login."""
+    return login.isalpha() and (is_common_in(login, "en", language_of(text)) or login.lower() in STOP_WORDS)
+
+
 def _starts_with_a_word_name(run: str) -> bool:
     """Whether a run begins with a capitalised given name that is also a word ("Joy", "Will")."""
     first = run.split(maxsplit=1)[0]
@@ -230,12 +286,14 @@ def cued_names(text: str) -> Iterator[Found]:
             continue  # German "im" (in the), not a chat's "im" (I'm)
         strong = group in _ADDRESSING and _starts_with_a_word_name(match[group])
         yield from _cued(
-            match[group], match.start(group), before=True, strong=strong, text=text, family=group == _FAMILY
+            match[group], match.start(group), before=True, strong=strong, text=text, family=group in _RARE_WORD_CUES
         )
     for cue in _AFTER_CUE.finditer(text):
         offset = max(0, cue.start() - LOOK_BACK)
         run = _RUN_BEFORE_CUE.search(text, offset, cue.start())
-        if run is not None:
+        if run is not None and cue.lastgroup == _SUBJECT:
+            yield from _a_chat_subject(run, text)
+        elif run is not None:
             strong, family = cue.lastgroup == "a0", cue.lastgroup == "a2"  # "Tendai's mum": a relative's cue
             yield from _cued(run[0], run.start(), before=False, strong=strong, text=text, family=family)
     for match in _SIGN_OFF.finditer(text):
@@ -245,9 +303,11 @@ def cued_names(text: str) -> Iterator[Found]:
         group = "name" if match["name"] else "patient"
         yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
     for match in _USERS.finditer(text):
-        group = "ssh" if match["ssh"] else "url"
-        if match[group].lower() not in SERVICE_ACCOUNTS:
-            yield Found("PERSON", *match.span(group), SCORE, "a login name")
+        group = next(name for name, value in match.groupdict().items() if value is not None)
+        login = match[group]
+        if login.lower() in SERVICE_ACCOUNTS or (group == "label" and _a_word(login, text)):
+            continue  # "login failed", "username: admin": no one's login
+        yield Found("PERSON", *match.span(group), SCORE, "a login name")
 
 
 class PersonCueRecognizer(SpanRecognizer):

@@ -21,7 +21,8 @@ _LATIN_NAME = re.compile(r"^[A-ZÀ-ÖØ-ÞĀ-Ž][A-Za-zÀ-ÖØ-öø-ɏ'’ .-]{2
 #: words that lead to a place: "in Florence", "flights to Santiago", "nach Jackson", "visiting Victoria"
 #: ("to" and "from" alone do not: "send it to Victoria", "a note from Jackson")
 PLACE_BEFORE = re.compile(
-    r"\b(?:in|near|via|visit(?:ing)?|around|outside|nach|à|en|naar|bij|(?:fly|flying|flights?|trip|travel"
+    r"\b(?:in|near|via|visit(?:ing)?|visiter|visitar|visitare|bezoeken|around|outside|nach|à|en|naar|bij|dans|nella"
+    r"|nel|(?:fly|flying|flights?|trip|travel"
     r"|travelling|traveling|moving|drive|train|bus)[ \t]+(?:to|from)|capital(?:[ \t]+(?:is|city))?:?)[ \t]+$",
     re.I,
 )

@@ -35,12 +35,14 @@ HOLDOUT4 = DATA / "handwritten_holdout4.yaml"
 #: before any change made from dev5
 DEV5 = DATA / "handwritten_dev5.yaml"
 HOLDOUT5 = DATA / "handwritten_holdout5.yaml"
+#: a sixth writer's set of ordinary workplace prompts (205 cases), sealed whole: no half was tuned on
+HOLDOUT6 = DATA / "handwritten_holdout6.yaml"
 SETS = {
     "generated": GENERATED, "handwritten": HANDWRITTEN, "dev": DEV, "holdout": HOLDOUT, "holdout2": HOLDOUT2,
     "dev3": DEV3, "holdout3": HOLDOUT3, "dev4": DEV4, "holdout4": HOLDOUT4,
-    "dev5": DEV5, "holdout5": HOLDOUT5,
+    "dev5": DEV5, "holdout5": HOLDOUT5, "holdout6": HOLDOUT6,
 }  # fmt: skip
-SEALED = frozenset({"holdout", "holdout2", "holdout3", "holdout4", "holdout5"})
+SEALED = frozenset({"holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6"})
 
 #: Gold types the targets group as structured identifiers (leak <= 1%) and as free text (<= 5%).
 STRUCTURED = (
