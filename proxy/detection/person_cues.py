@@ -22,7 +22,7 @@ from proxy.detection.names import is_common, name_lists, rare_word, sentence_sta
 
 SCORE = 0.6
 _WORD = r"[^\W\d_]+(?:['’-](?!s\b)[^\W\d_]+)*"
-_RUN = rf"(?<![\w'’]){_WORD}(?:[ \t]{_WORD}){{0,2}}"
+_RUN = rf"(?<![\w'’]){_WORD}(?: {_WORD}){{0,2}}"  # a name never spans a tab (a table's next cell)
 
 #: family and friends, in the languages the proxy reads ("my niece Eilidh", "mi abuelo Ramiro")
 _RELATIVES = (
@@ -177,7 +177,7 @@ def _name(
         and len(kept) == 1
         and not strong
         and not _listed(kept[0])
-        and not ((cue_before or family) and rare_word(kept[0]) and not kept[0].isupper())  # "patient MRN"
+        and not ((cue_before or family) and _rare_everywhere(kept[0]) and not kept[0].isupper())  # "patient MRN"
     ):
         return None  # "Manager Operations", "Postgres says": one capitalised word needs the name lists
     return kept if lower or capitalised else None

@@ -56,27 +56,31 @@ def nouns_for_lemmas(doc: Doc) -> Doc:
 
 @Language.component(LINE_BOUND)
 def entities_within_lines(doc: Doc) -> Doc:
-    """Cut every entity at its line breaks, keeping its longest line: a name, place or date never
-    runs on to the next line. The model reads "Kontoinhaber: Thi Thu Hương Phạm" and the next
-    line's "IBAN" as one person; that span then hides the key-value finding inside it (Presidio
-    keeps the higher-scored of two overlapping findings of one type) and is itself dropped as no
-    name, so the person reached the vendor."""
-    if "\n" not in doc.text:
+    """Cut every entity at its line breaks and tabs, keeping its longest piece: a name, place or
+    date never runs on to the next line or the next cell of a table. The model reads
+    "Kontoinhaber: Thi Thu Hương Phạm" and the next line's "IBAN" as one person; that span then
+    hides the key-value finding inside it (Presidio keeps the higher-scored of two overlapping
+    findings of one type) and is itself dropped as no name, so the person reached the vendor."""
+    if "\n" not in doc.text and "\t" not in doc.text:
         return doc
-    doc.ents = [_longest_line(ent) for ent in doc.ents]
+    doc.ents = [_longest_piece(ent) for ent in doc.ents]
     return doc
 
 
-def _longest_line(ent: Span) -> Span:
-    if "\n" not in ent.text:
+def _breaks(text: str) -> bool:
+    return "\n" in text or "\t" in text
+
+
+def _longest_piece(ent: Span) -> Span:
+    if not _breaks(ent.text):
         return ent
     runs: list[tuple[int, int]] = []
     start = ent.start
     for token in ent:
-        if "\n" in token.text:
+        if _breaks(token.text):
             runs.append((start, token.i))
             start = token.i + 1
-        elif "\n" in token.whitespace_:
+        elif _breaks(token.whitespace_):
             runs.append((start, token.i + 1))
             start = token.i + 1
     runs.append((start, ent.end))
