@@ -98,6 +98,11 @@ def test_when_the_model_reads_prose_or_common_words_as_a_person_then_it_is_not_a
     assert _people(detector, text) == []
 
 
+def test_a_word_with_a_noun_s_ending_is_no_person(detector: DetectionEngine) -> None:
+    """The model read "Dermatologie" as a second person."""
+    assert _people(detector, "Patientin: Mara Engel, Dermatologie, Termin am Montag.") == ["Mara Engel"]
+
+
 def test_an_elided_article_before_a_common_word_is_prose(detector: DetectionEngine) -> None:
     text = "Rédige le message pour la newsletter du club. Ne mets pas les prix dans l'annonce bien sûr."
     assert _people(detector, text) == []

@@ -73,6 +73,8 @@ MACHINE_SENDER = re.compile(
     r"(?:[\w.+-]*=)?(?i:no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|alerts?)"
     r"(?:[.+_-][\w.+-]*)?@"
 )
+#: endings only nouns have, never names: German abstract nouns and the names of sciences
+ABSTRACT_NOUN = re.compile(r"(?:ung|heit|keit|schaft|ität|ismus|ologie|ographie|pädie|iatrie|ologia|ología)$")
 #: a French or Italian article or preposition elided before a word ("l'annonce", "dell'ufficio")
 ELIDED = re.compile(r"(?:l|d|j|n|s|c|m|t|qu|dell|all|nell|sull|dall|un)['’](?P<word>[^\W\d_]+)$")
 #: a word with a capital inside it as products write them; names that do so start with a particle
@@ -323,6 +325,8 @@ def _model_person_without_evidence(words: list[str], language: str) -> bool:
         return True  # "mee van max": a common word first, listed only as somebody's family name
     if any(w.islower() and (e := ELIDED.match(w)) and is_common_in(e["word"], language, "en") for w in core):
         return True  # "l'annonce bien", "dell'ufficio": an article elided before a common word
+    if len(core) == 1 and core[0] not in given and core[0] not in family and ABSTRACT_NOUN.search(core[0]):
+        return True  # "Orthopädie", "Abteilung", "Kardiologie": a noun by its ending, whatever the language
     listed = [w for w in core if w.casefold() in given or w.casefold() in family]
     if language == "en":
         if not listed and len(core) == 1 and is_common_in(core[0], *LANGUAGES):
