@@ -254,6 +254,11 @@ POSITIVES = [
         id="password-changed-to",
     ),
     pytest.param(
+        "I've set a temp password of Red-Kestrel-5528! for her first login",
+        [("PASSWORD", "Red-Kestrel-5528!")],
+        id="password-of",
+    ),
+    pytest.param(
         "La password del wifi è\nGirasole2031 e il codice del portone è 8842. Grazie",
         [("PASSWORD", "8842"), ("PASSWORD", "Girasole2031")],
         id="italian-password-across-a-line-break-and-gate-code",

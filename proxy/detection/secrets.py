@@ -540,10 +540,11 @@ _NOT_A_CODE = (
 class PasswordInProseRecognizer(SecretRecognizer):
     """Passwords told in words: "the root password on the build box is Gr4nite!Harbor", "my
     password is tulip2003#", "La password del wifi è ...", "I changed the password to Mango_77",
-    "pw hunter22", "Passwort lautet ...", "mot de passe : ...", and codes told the same way ("the
-    door code is 4471#", "PIN: 9051", "digicode 4B27", "il codice del portone è 5127", "the key safe
-    by the porch, code 4719"). A value that is a common word ("password is incorrect") or a path
-    (`PWD=/home/jdoe`) is not one, nor a code named for something else ("error code 4040")."""
+    "a temp password of Blue-Heron-44!", "pw hunter22", "Passwort lautet ...", "mot de passe : ...",
+    and codes told the same way ("the door code is 4471#", "PIN: 9051", "digicode 4B27", "il codice
+    del portone è 5127", "the key safe by the porch, code 4719"). A value that is a common word
+    ("password is incorrect") or a path (`PWD=/home/jdoe`) is not one, nor a code named for
+    something else ("error code 4040")."""
 
     ENTITY = "PASSWORD"
     _LABEL = (
@@ -575,7 +576,7 @@ class PasswordInProseRecognizer(SecretRecognizer):
         Pattern(
             "password changed to",
             rf"(?<![\w-]){_LABEL}(?![\w-])(?:[ \t]+[\w'’-]{{1,24}}){{0,2}}?[ \t]+"
-            rf"(?i:to|into|in|en|a|auf|naar|op|para|por|per){_GAP}[\"'`“]?\K{_STRONG}" + _TOLD_VALUE,
+            rf"(?i:to|into|in|en|a|auf|naar|op|para|por|per|of|de|di|van|von){_GAP}[\"'`“]?\K{_STRONG}" + _TOLD_VALUE,
             0.7,
         ),
         Pattern(
