@@ -81,6 +81,12 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("Rentenversicherungsnummer 65 170839 J 003 liegt vor", ("NATIONAL_ID", "65 170839 J 003")),
         ("su carnet de\nconducir (n.º 55120874-K)", ("DRIVER_LICENSE", "55120874-K")),
         ("Vertragskonto 4400112233 laut Rechnung", ("ACCOUNT_NUMBER", "4400112233")),
+        ("carta de despido, número de empleado 4471, por faltas", ("EMPLOYEE_ID", "4471")),  # four digits
+        ("Mika Laine (emp 50331) missed the deadline", ("EMPLOYEE_ID", "50331")),
+        ("Her tax ref is 0733912458.", ("TAX_ID", "0733912458")),
+        ("una multa, verbale n. 2025/PM/220184. Sono", ("CASE_NUMBER", "2025/PM/220184")),
+        ("boete van het CJIB, beschikkingsnummer 6203 9911 4472 0081, maar", ("CASE_NUMBER", "6203 9911 4472 0081")),
+        ("Fallnummer 2024118837, Vers.-Nr. M551203846 (TK)", ("INSURANCE_ID", "M551203846")),
     ],
 )
 def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
@@ -103,6 +109,8 @@ def test_an_identifier_after_its_label_is_found_as_the_type_the_label_names(
         "stuck in a rut since 2019",
         "la denuncia di ieri",
         "the contract is worth 1.500.000 pesos",
+        "we have a staff of 1200 people",  # four digits after a bare label
+        "the temp file is 20481 bytes",  # "emp" inside a word
     ],
 )
 def test_labels_without_an_identifier_after_them_find_nothing(text: str) -> None:

@@ -78,6 +78,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"(?:n[úu]mero (?:de|do) )?prontu[áa]rio",
     ),
     "INSURANCE_ID": (
+        r"vers\.?-?nr\.?",
         r"versicherung",
         r"afiliaci[óo]n",
         r"member(?:ship)?",
@@ -127,6 +128,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"versicherungs-?nr\.?",
     ),
     "CASE_NUMBER": (
+        r"beschikkingsnummer",
+        r"betalingskenmerk",
+        r"verbale(?: n\.?)?",
         r"case",
         r"ticket",
         r"dossier",
@@ -235,7 +239,7 @@ LABELS: dict[str, tuple[str, ...]] = {
     ),
     "TAX_ID": (
         r"rfc",
-        r"tax[ -]?(?:id|number|no|code|identification number|file number|reference)",
+        r"tax[ -]?(?:id|number|no|code|identification number|file number|reference|ref)",
         r"tin",
         r"ein",
         r"itin",
@@ -372,6 +376,7 @@ LABELS: dict[str, tuple[str, ...]] = {
         r"matricola",
         r"(?:numer|nr\.?) pracownika",
         r"n[úu]mero de funcion[áa]rio",
+        r"emp\.?(?:[ -]?(?:id|no|#))?",
     ),
 }
 WEAK_LABELS = frozenset(
@@ -462,15 +467,20 @@ _AGE = re.compile(r"\d{1,3}(?:-[a-z]{2,})+")  # "67-year-old", "3-day": a number
 # identifier after a national-id label, though elsewhere it may be an amount.
 _THOUSANDS = re.compile(r"\d{1,3}(?:\.\d{3}){2,3}")
 GROUPED_ENTITIES = frozenset({"NATIONAL_ID"})
+# Staff numbers of four digits count after a label that says number ("número de empleado 3318",
+# "emp 4021"), not after the bare word ("a staff of 1200").
+SHORT_ENTITIES = frozenset({"EMPLOYEE_ID"})
+BARE_LABELS = frozenset({"employee", "staff", "badge", "sicil"})
 # The rest of a label's line when the line was merely wrapped: a colon, comma or semicolon and a few
 # words, no sentence end.
 _WRAPPED = re.compile(r"[^\S\n]*[:#;,]?(?:[^\S\n]+[\w'’]+){0,3}[^\S\n]*\n")
 
 
-def identifier_shaped(value: str, grouped: bool = False) -> bool:
-    """Whether `value` could be an identifier: five digits or more, or letters with two digits or
-    more in at least five characters; never a date, a year, an amount or an age ("67-year-old"),
-    and a number in thousands groups only when `grouped` (after a national-id label)."""
+def identifier_shaped(value: str, grouped: bool = False, short: bool = False) -> bool:
+    """Whether `value` could be an identifier: five digits or more (four when `short`: a staff
+    number after a label that says number), or letters with two digits or more in at least five
+    characters; never a date, a year, an amount or an age ("67-year-old"), and a number in
+    thousands groups only when `grouped` (after a national-id label)."""
     compact = re.sub(r"[-/. ]", "", value)
     digits = sum(c.isdigit() for c in compact)
     if grouped and _THOUSANDS.fullmatch(value):
@@ -478,7 +488,7 @@ def identifier_shaped(value: str, grouped: bool = False) -> bool:
     if any(p.fullmatch(value) for p in (_DATE, _AMOUNT, _YEAR, _DOTTED, _AGE)) or len(compact) > 34:
         return False
     if compact.isdigit():
-        return digits >= 5
+        return digits >= (4 if short else 5)
     return digits >= 2 and len(compact) >= 5
 
 
@@ -486,7 +496,8 @@ def find_labelled_ids(text: str) -> Iterator[Found]:
     """Every labelled identifier in `text`, with the entity type its label names."""
     for label in _LABEL.finditer(text):
         entity = _LABEL_ENTITY.get(label.lastgroup or "")
-        value = _value_after(text, label.end(), entity in GROUPED_ENTITIES)
+        short = entity in SHORT_ENTITIES and label[0].lower() not in BARE_LABELS
+        value = _value_after(text, label.end(), entity in GROUPED_ENTITIES, short)
         if entity is None or value is None:
             continue
         found = text[value[0] : value[1]]
@@ -495,7 +506,7 @@ def find_labelled_ids(text: str) -> Iterator[Found]:
         yield Found(entity, value[0], value[1], score, f"after the label {label[0]!r}")
 
 
-def _value_after(text: str, position: int, grouped: bool = False) -> tuple[int, int] | None:
+def _value_after(text: str, position: int, grouped: bool = False, short: bool = False) -> tuple[int, int] | None:
     """The span of the first identifier-shaped token within the window after a label: on the
     label's line, or on the next one when the label's line was only wrapped."""
     window = text[position : position + WINDOW]
@@ -505,7 +516,7 @@ def _value_after(text: str, position: int, grouped: bool = False) -> tuple[int, 
     for words, token in enumerate(_VALUE.finditer(window)):
         if words > MAX_WORDS_BEFORE:
             break
-        if identifier_shaped(token[0], grouped):
+        if identifier_shaped(token[0], grouped, short):
             return position + token.start(), position + token.end()
     return None
 
