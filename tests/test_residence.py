@@ -48,6 +48,9 @@ def _found(text: str) -> list[tuple[str, str]]:
         ),
         ("sig. Omar Said, nato a Tripoli il 05/06/1979", [("RESIDENCE", "Tripoli")]),
         ("née le 12/03/1990 à Quimper", [("RESIDENCE", "Quimper")]),
+        ("Val thuis in Lokeren, heupfractuur links", [("RESIDENCE", "Lokeren")]),  # at home in a town
+        ("è nato nel 1931 a Siracusa e vive ancora lì da solo", [("RESIDENCE", "Siracusa")]),
+        ("nació en Teruel y vive allí con su hija", [("RESIDENCE", "Teruel")]),
         ("Wohnort laut Meldebescheinigung: Bietigheim-Bissingen.", [("RESIDENCE", "Bietigheim-Bissingen")]),
         ("my Leeds-based cousin", [("RESIDENCE", "Leeds")]),
         ("I'm Bristol-based these days", [("RESIDENCE", "Bristol")]),

@@ -43,6 +43,9 @@ _CUES = (
     r"(?:woont|woon|woonachtig|wonende?|verhuisd)(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:in|te|naar)",
     r"(?:mora|moro|moramos|residente|reside|vive)(?:[ \t]+[\w]{1,12}){0,2}?[ \t]+(?:em|no|na)",
     r"(?:bor|bodde)[ \t]+i",
+    # at home in a town: "viel thuis in Mechelen", "zu Hause in Gera", "a casa a Lecce", "en casa en Soria"
+    r"(?:thuis|zu[ \t]+hause|zuhause|daheim|a[ \t]+casa|en[ \t]+casa|chez[ \t]+(?:elle|lui|eux|moi))"
+    r"[ \t]+(?:in|a|à|en)",
     r"(?:mieszka|mieszkam|zamieszka[łl][aey]?|zamieszkał[ay])[ \t]+w",
     # a labelled place of residence: "Wohnort: Bamberg", "woonplaats Zwolle", "lieu de résidence : Metz"
     # ... also with a few words before its colon: "Wohnort laut Meldebescheinigung: Offenbach"
@@ -52,9 +55,13 @@ _CUES = (
 )
 _AT = r"(?i:in|at|à|a|en|te|em)"  # "in" in the six languages (and Portuguese)
 _STILL_THERE = (
-    r"(?i:and(?:[ \t]+\w+){0,2}?[ \t]+(?:still[ \t]+)?(?:lives?|resides?)[ \t]+there"
+    r"(?:(?i:and(?:[ \t]+\w+){0,2}?[ \t]+(?:still[ \t]+)?(?:lives?|resides?)[ \t]+there"
     r"|(?:where|wo|où|donde|dove|waar|onde)(?:[ \t]+\w+){0,4}?[ \t]+(?:still[ \t]+)?"
     r"(?:lives?|resides?|lebt|wohnt|vit|habite|vive|abita|risiede|woont|mora))(?!\w)"
+    # "e vive ancora lì", "y vive allí", "et habite toujours là", "und wohnt noch dort", "en woont daar nog"
+    r"|(?i:(?:e|y|et|und|en)(?:[ \t]+\w+){0,2}?[ \t]+(?:vive|abita|vit|habite|lebt|wohnt|woont|mora)"
+    r"(?:[ \t]+(?:ancora|todavía|todavia|toujours|immer[ \t]+noch|noch|nog|ainda))?"
+    r"[ \t]+(?:lì|li|là|ahí|allí|alli|allá|dort|daar|ali|lá))(?!\w))"
 )
 _BORN = r"(?i:born|nat[oa]|n[ée]e?|nacid[oa]|geboren|nascid[oa])"
 _ON = r"(?:(?i:on|il|le|el|am|op|em)[ \t]+)?"
