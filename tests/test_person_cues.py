@@ -130,6 +130,7 @@ def test_model_slips_and_eponyms_are_not_persons() -> None:
         "login failed twice; username: admin; the login page is slow",  # words and a service account
         "max is 5 minutes, the kafka is down and kubectl is broken",  # a word, a tool, a command before "is"
         "PersNr\tName\tAbteilung\tIBAN\tBrutto",  # a table's header row: the cells after "Name" are no name
+        "INSERT INTO users (id, full_name, email, dob, postcode) VALUES",  # a list after a cue word's comma
         '203.0.113.7 - - [11/Mar/2025:02:14:07 +0000] "POST /xmlrpc.php HTTP/1.1" 405',  # no user in the log
         "Ich bin Pflegefachkraft im dritten Ausbildungsjahr und brauche Merksätze.",  # a German noun's ending
         "Pedir el número de pedido (formato PED-0048812) y verificar",  # Spanish words before a label

@@ -285,9 +285,9 @@ def cued_names(text: str) -> Iterator[Found]:
         if match[0].rstrip().lower() == "im" and language_of(text) != "en":
             continue  # German "im" (in the), not a chat's "im" (I'm)
         strong = group in _ADDRESSING and _starts_with_a_word_name(match[group])
-        yield from _cued(
-            match[group], match.start(group), before=True, strong=strong, text=text, family=group in _RARE_WORD_CUES
-        )
+        # a rare word counts right after the cue, not after a comma ("full_name, email, dob": a list)
+        rare = group == _FAMILY or (group in _RARE_WORD_CUES and not match[0].rstrip().endswith((",", ":")))
+        yield from _cued(match[group], match.start(group), before=True, strong=strong, text=text, family=rare)
     for cue in _AFTER_CUE.finditer(text):
         offset = max(0, cue.start() - LOOK_BACK)
         run = _RUN_BEFORE_CUE.search(text, offset, cue.start())

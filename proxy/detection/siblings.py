@@ -21,6 +21,7 @@ from proxy.detection.language import language_of
 from proxy.detection.lexicon import is_common_in
 from proxy.detection.names import TITLES, name_lists
 from proxy.detection.places import is_place
+from proxy.detection.public_figures import is_public_figure
 from proxy.exchange import Finding, Slot
 
 RECOGNIZER = "beside a name"
@@ -57,10 +58,10 @@ def siblings(slots: list[Slot], findings: list[Finding]) -> list[Finding]:
             continue
         language = language_of(slot.text)
         taken = [(f.start, f.end) for f in findings if f.slot == index]
-        beside = [*_joined(slot.text, people), *_same_column(slot.text, people), *_bracketed(slot.text, contacts)]
+        beside = [*_joined(slot.text, people), *_same_column(slot.text, people, here), *_bracketed(slot.text, contacts)]
         for start, end in beside:
             value = slot.text[start:end]
-            if _free(start, end, taken) and _a_name(value, language):
+            if _free(start, end, taken) and _a_name(value, slot.text, language):
                 taken.append((start, end))
                 added.append(replace(_template, slot=index, start=start, end=end))
     return findings + added
@@ -87,13 +88,18 @@ def _bracketed(text: str, contacts: list[Finding]) -> list[tuple[int, int]]:
     return [match.span("run") for contact in contacts if (match := _BRACKETED.match(text, contact.end))]
 
 
-def _same_column(text: str, people: list[Finding]) -> list[tuple[int, int]]:
-    """Spans of the fields of a headerless list that stand in the column of a found name."""
+def _same_column(text: str, people: list[Finding], found: list[Finding]) -> list[tuple[int, int]]:
+    """Spans of the fields of a headerless list that stand in the column of a found name, in rows
+    that hold something else found too (a record, not a header row: "Claim No | Policyholder")."""
     spans: list[tuple[int, int]] = []
     for block in _blocks(text):
         cells = _cells(text, block)
         named = {column for column, (start, end) in cells if _is_found(start, end, people)}
-        spans.extend(cell for column, cell in cells if column in named)
+        for column, (start, end) in cells:
+            row = next(line for line in block if line[0] <= start < line[1])
+            others = any(row[0] <= f.start < row[1] and not (f.start < end and start < f.end) for f in found)
+            if column in named and others:
+                spans.append((start, end))
     return spans
 
 
@@ -142,7 +148,7 @@ def _free(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
     return not any(s < end and start < e for s, e in taken)
 
 
-def _a_name(value: str, language: str) -> bool:
+def _a_name(value: str, text: str, language: str) -> bool:
     """One to three capitalised words, none a title, a town or an unlisted acronym ("DOB", "IBAN"),
     none of three letters or more common unless listed; a two-letter word ("Sy", "Ng") is judged by
     the others."""
@@ -150,6 +156,8 @@ def _a_name(value: str, language: str) -> bool:
     if not 1 <= len(words) <= 3 or not re.fullmatch(_RUN, value) or all(len(word) <= 2 for word in words):
         return False
     given, family = name_lists()
+    if is_public_figure(value, text, family):
+        return False  # "Sundar Pichai and <a name the model found>" in a general question
     for word in words:
         folded = word.casefold()
         listed = folded in given or folded in family
