@@ -53,6 +53,7 @@ def _names(text: str) -> list[str]:
         ('10.2.3.4 - jnowak [11/Mar/2025:02:14:09 +0000] "GET /admin/ HTTP/1.1" 302', ["jnowak"]),  # access log
         ("Benutzername: hkoenig, Passwort vergessen", ["hkoenig"]),
         ("plan the seating. also kofi is vegetarian", ["kofi"]),  # a chat's lower-case subject
+        ("bed 9 - hope mcgarrigle (b. 3 Feb 1948) MRN 7735108", ["hope mcgarrigle"]),  # a given name that is a word
         ("lieve groet, femke gaat verhuizen", ["femke"]),
     ],
 )

@@ -156,10 +156,15 @@ def _name(
 ) -> list[str] | None:
     """The words of a cued run that make a name: the uncommon words next to the cue ("anjali" of
     "talked to anjali about it", "priya" of "says priya from billing"), all in one case style. A
-    strong cue also takes a capitalised common word ("April from payroll")."""
+    strong cue also takes a capitalised common word ("April from payroll"), and any cue a given name
+    that is a word right before another word of the name ("grace o'donnell (b. 1 Aug 1950)")."""
+    counts = [_counts(word, strong, language) for word in words]
+    for i in range(len(words) - 1):
+        if not counts[i] and counts[i + 1] and words[i].casefold() in word_given_names():
+            counts[i] = True
     kept: list[str] = []
-    for word in words if cue_before else reversed(words):
-        if not _counts(word, strong, language) or (kept and word.islower() != kept[0].islower()):
+    for word, counted in zip(*((words, counts) if cue_before else (words[::-1], counts[::-1])), strict=True):
+        if not counted or (kept and word.islower() != kept[0].islower()):
             break  # a common word, or a change of case ("für Radoslav"), ends the name
         kept.append(word)
     if not cue_before:
