@@ -74,6 +74,7 @@ def test_a_lone_known_name_mid_sentence_counts_unless_spacy_calls_it_a_place(
         ("Ring Ryota Yamaguchi at noon", "Ryota Yamaguchi", 0.6),
         ("Ring Oluwadamilare Adeyemi at noon", "Oluwadamilare Adeyemi", 0.6),
         ("CLIENT: NWACHUKWU-BELL, Chidera. Hearing next week.", "NWACHUKWU-BELL, Chidera", 0.6),
+        ("Log it: Will Faleolo-Tuala phoned in sick.", "Will Faleolo-Tuala", 0.6),  # a short form, then a rare word
     ],
 )
 def test_a_family_name_no_list_holds_still_completes_a_name(text: str, name: str, score: float) -> None:

@@ -62,9 +62,15 @@ def word_given_names() -> frozenset[str]:
     return _all_names()[0] & COMMON_WORDS
 
 
+#: English short forms Faker's lists lack, written by hand; ones that are also words or abbreviations
+#: ("Pat", "Rich", "Ed", "Al", "Kit") are left out, except "Will", which stays a name only beside
+#: another or after a strong cue, as "Grace" and "Hope" do
+NICKNAMES = "will matt jen lizzie jess freddie ollie alfie stevie maddie gabby izzy lexi lottie trish walt".split()
+
+
 @lru_cache(maxsize=1)
 def _all_names() -> tuple[frozenset[str], frozenset[str]]:
-    given: set[str] = set()
+    given: set[str] = set(NICKNAMES)
     family: set[str] = set()
     for locale in NAME_LOCALES:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
