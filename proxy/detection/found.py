@@ -2,7 +2,8 @@
 
 Labelled identifiers, keyed values and places of residence are each found by one pass of plain
 Python over the text; `SpanRecognizer` turns what such a pass finds into Presidio results, so
-each recognizer only says what it finds and why.
+each recognizer only says what it finds and why. `GatedPatternRecognizer` is Presidio's pattern
+recognizer with a cheap test first, for recognizers whose patterns most texts cannot match.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 
@@ -59,3 +60,24 @@ class SpanRecognizer(EntityRecognizer):
             for found in self.find(text)
             if found.entity in wanted
         ]
+
+
+class GatedPatternRecognizer(PatternRecognizer):
+    """A pattern recognizer that runs its patterns only on a text that `may_match`: a cheap test
+    (a run of digits, a keyword) that every match passes. Presidio tries each pattern at every word
+    of the text, about 0.1 ms of CPU per recognizer on a 1.5 KB request even when nothing matches."""
+
+    def may_match(self, text: str) -> bool:
+        return True
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if not self.may_match(text):
+            return []
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return results

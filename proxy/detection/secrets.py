@@ -32,10 +32,11 @@ from collections import Counter
 from typing import ClassVar
 
 import regex
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from proxy.detection.common_words import COMMON_WORDS
+from proxy.detection.found import GatedPatternRecognizer
 
 # --- placeholders ---------------------------------------------------------------------------------
 
@@ -123,7 +124,7 @@ def _splits_into_filler(word: str) -> bool:
 # --- the recognizer model -------------------------------------------------------------------------
 
 
-class SecretRecognizer(PatternRecognizer):
+class SecretRecognizer(GatedPatternRecognizer):
     """One kind of secret: class-level patterns, context and keywords, placeholders invalidated.
 
     Patterns are case-sensitive (token prefixes such as `AKIA` and `ghp_` are), so they say `(?i:...)`
@@ -149,16 +150,8 @@ class SecretRecognizer(PatternRecognizer):
             global_regex_flags=self.REGEX_FLAGS,
         )
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        if not self.mentions_keyword(text):
-            return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+    def may_match(self, text: str) -> bool:
+        return self.mentions_keyword(text)
 
     def mentions_keyword(self, text: str) -> bool:
         lowered = text.lower()
