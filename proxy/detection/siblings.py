@@ -57,7 +57,7 @@ def siblings(slots: list[Slot], findings: list[Finding]) -> list[Finding]:
         if not people and not contacts:
             continue
         language = language_of(slot.text)
-        taken = [(f.start, f.end) for f in findings if f.slot == index]
+        taken = [(f.start, f.end) for f in here]
         beside = [*_joined(slot.text, people), *_same_column(slot.text, people, here), *_bracketed(slot.text, contacts)]
         for start, end in beside:
             value = slot.text[start:end]
