@@ -152,7 +152,7 @@ def _counts(word: str, strong: bool, language: str = "en") -> bool:
 
 
 def _name(
-    words: list[str], cue_before: bool, strong: bool = False, family: bool = False, language: str = "en"
+    words: list[str], cue_before: bool, strong: bool = False, rare: bool = False, language: str = "en"
 ) -> list[str] | None:
     """The words of a cued run that make a name: the uncommon words next to the cue ("anjali" of
     "talked to anjali about it", "priya" of "says priya from billing"), all in one case style. A
@@ -173,7 +173,7 @@ def _name(
         return None
     lower = all(word.islower() for word in kept)
     capitalised = all(word[0].isupper() for word in kept)
-    if lower and cue_before and kept[0] not in name_lists()[0] and not (family and _a_rare_name(kept[0])):
+    if lower and cue_before and kept[0] not in name_lists()[0] and not (rare and _a_rare_name(kept[0])):
         # "the patient stable", "ask accounting": a lower-case word after a role is rarely a name
         # (after a relative, "uncle farouk", a word no language uses is one)
         return None
@@ -182,7 +182,7 @@ def _name(
         and len(kept) == 1
         and not strong
         and not _listed(kept[0])
-        and not ((cue_before or family) and _rare_everywhere(kept[0]) and not kept[0].isupper())  # "patient MRN"
+        and not ((cue_before or rare) and _rare_everywhere(kept[0]) and not kept[0].isupper())  # "patient MRN"
     ):
         return None  # "Manager Operations", "Postgres says": one capitalised word needs the name lists
     return kept if lower or capitalised else None
@@ -232,12 +232,10 @@ def _listed(word: str) -> bool:
     return word.casefold() in given or word.casefold() in family
 
 
-def _cued(run: str, start: int, before: bool, strong: bool, text: str, family: bool = False) -> Iterator[Found]:
+def _cued(run: str, start: int, before: bool, strong: bool, text: str, rare: bool = False) -> Iterator[Found]:
     """The name in a run of words next to a cue, if any."""
     words = list(re.finditer(r"\S+", run))
-    kept = _name(
-        [word[0] for word in words], cue_before=before, strong=strong, family=family, language=language_of(text)
-    )
+    kept = _name([word[0] for word in words], cue_before=before, strong=strong, rare=rare, language=language_of(text))
     if kept is None:
         return
     if not before and len(words) > len(kept):
@@ -285,6 +283,17 @@ def _starts_with_a_word_name(run: str) -> bool:
 
 def cued_names(text: str) -> Iterator[Found]:
     """PERSON spans that a cue points at, in CJK script before an honorific, and user names."""
+    yield from _names_after_cues(text)
+    yield from _names_before_cues(text)
+    yield from _signatures(text)
+    for match in _CJK_NAME.finditer(text):
+        group = "name" if match["name"] else "patient"
+        yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
+    yield from _logins(text)
+
+
+def _names_after_cues(text: str) -> Iterator[Found]:
+    """Names after a cue: "ask priyanka", "my niece Eilidh", "titulaire Jean-Baptiste Ngoma"."""
     for match in _CUED_BEFORE.finditer(text):
         group = next(name for name, value in match.groupdict().items() if value is not None)
         if match[0].rstrip().lower() == "im" and language_of(text) != "en":
@@ -292,21 +301,29 @@ def cued_names(text: str) -> Iterator[Found]:
         strong = group in _ADDRESSING and _starts_with_a_word_name(match[group])
         # a rare word counts right after the cue, not after a comma ("full_name, email, dob": a list)
         rare = group == _FAMILY or (group in _RARE_WORD_CUES and not match[0].rstrip().endswith((",", ":")))
-        yield from _cued(match[group], match.start(group), before=True, strong=strong, text=text, family=rare)
+        yield from _cued(match[group], match.start(group), before=True, strong=strong, text=text, rare=rare)
+
+
+def _names_before_cues(text: str) -> Iterator[Found]:
+    """Names before a cue: "priya from billing", "Tendai's mum", "also kwame is vegetarian"."""
     for cue in _AFTER_CUE.finditer(text):
-        offset = max(0, cue.start() - LOOK_BACK)
-        run = _RUN_BEFORE_CUE.search(text, offset, cue.start())
+        run = _RUN_BEFORE_CUE.search(text, max(0, cue.start() - LOOK_BACK), cue.start())
         if run is not None and cue.lastgroup == _SUBJECT:
             yield from _a_chat_subject(run, text)
         elif run is not None:
-            strong, family = cue.lastgroup == "a0", cue.lastgroup == "a2"  # "Tendai's mum": a relative's cue
-            yield from _cued(run[0], run.start(), before=False, strong=strong, text=text, family=family)
+            strong, relative = cue.lastgroup == "a0", cue.lastgroup == "a2"  # "Tendai's mum": a relative's cue
+            yield from _cued(run[0], run.start(), before=False, strong=strong, text=text, rare=relative)
+
+
+def _signatures(text: str) -> Iterator[Found]:
+    """The name alone after a letter's or a chat's closing words ("Kind regards,\nName", "lg Verena")."""
     for match in _SIGN_OFF.finditer(text):
         if _one_case_style(match["name"]):  # "Love Actually is great" is a title, then a verb
             yield from _cued(match["name"], match.start("name"), before=True, strong=True, text=text)
-    for match in _CJK_NAME.finditer(text):
-        group = "name" if match["name"] else "patient"
-        yield Found("PERSON", *match.span(group), SCORE, "before an honorific")
+
+
+def _logins(text: str) -> Iterator[Found]:
+    """User names of sshd logins, URL credentials, access logs and labels, not service accounts."""
     for match in _USERS.finditer(text):
         group = next(name for name, value in match.groupdict().items() if value is not None)
         login = match[group]
